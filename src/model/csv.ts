@@ -1,0 +1,144 @@
+import { parse } from "csv-parse/sync";
+import { DateTime } from "luxon";
+import type { Problem } from "./problems.js";
+import { isEmail } from "./schema.js";
+import { isValidZone, LOCAL_DATETIME_RE, localToInstant } from "./time.js";
+import type { Recipient, Registration } from "./types.js";
+
+const KNOWN = ["email", "name", "team", "role", "timezone", "organization", "title", "salutation"];
+
+interface Row {
+  values: Record<string, string>;
+  line: number;
+  raw: string;
+}
+
+/**
+ * Character column of a field in a raw CSV line, for error messages. csv-parse reports lines
+ * but not field offsets, so this walks the raw record honouring quotes.
+ */
+function fieldColumn(raw: string, index: number): number {
+  let field = 0;
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    if (field === index) return i + 1;
+    const c = raw[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === "," && !quoted) field++;
+  }
+  return 1;
+}
+
+function readRows(file: string, text: string, problems: Problem[]): { header: string[]; rows: Row[] } {
+  try {
+    const records = parse(text, {
+      bom: true,
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      info: true,
+      raw: true,
+    }) as { record: Record<string, string>; info: { lines: number }; raw: string }[];
+    const header = records[0] ? Object.keys(records[0].record) : parseHeader(text);
+    return {
+      header,
+      rows: records.map((r) => ({ values: r.record, line: r.info.lines, raw: r.raw })),
+    };
+  } catch (e) {
+    const err = e as { message: string; lines?: number };
+    problems.push({ file, line: err.lines ?? 1, col: 1, message: err.message.replace(/^[A-Za-z_]+: /, "") });
+    return { header: [], rows: [] };
+  }
+}
+
+function parseHeader(text: string): string[] {
+  const first = text.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "";
+  return first.split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
+}
+
+function requireColumns(file: string, header: string[], cols: string[], problems: Problem[]): boolean {
+  const missing = cols.filter((c) => !header.includes(c));
+  for (const c of missing) problems.push({ file, line: 1, col: 1, message: `missing column "${c}"` });
+  return missing.length === 0;
+}
+
+export function parseRecipients(file: string, text: string, problems: Problem[]): Recipient[] {
+  const { header, rows } = readRows(file, text, problems);
+  if (!requireColumns(file, header, ["email", "name"], problems)) return [];
+  const seen = new Map<string, number>();
+  const out: Recipient[] = [];
+  for (const row of rows) {
+    const v = row.values;
+    const at = (col: string, message: string) =>
+      problems.push({ file, line: row.line, col: fieldColumn(row.raw, header.indexOf(col)), message: `${col}: ${message}` });
+    let ok = true;
+    for (const col of header) {
+      if (/[\r\n]/.test(v[col] ?? "")) {
+        at(col, "must be a single line: a line break here could forge mail headers");
+        ok = false;
+      }
+    }
+    const email = (v.email ?? "").trim();
+    if (!isEmail(email)) {
+      at("email", `"${email}" is not a valid e-mail address`);
+      ok = false;
+    }
+    if (!v.name) {
+      at("name", "is empty");
+      ok = false;
+    }
+    if (v.timezone && !isValidZone(v.timezone)) {
+      at("timezone", `"${v.timezone}" is not an IANA time zone`);
+      ok = false;
+    }
+    const key = email.toLowerCase();
+    const dup = seen.get(key);
+    if (dup !== undefined) {
+      at("email", `${email} is listed twice (first on line ${dup}); each person is mailed once`);
+      ok = false;
+    }
+    seen.set(key, row.line);
+    if (!ok) continue;
+    const fields: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) if (!KNOWN.includes(k)) fields[k] = val;
+    const r: Recipient = { email, name: v.name as string, fields, source: { file, line: row.line } };
+    for (const k of ["team", "role", "timezone", "organization", "title", "salutation"] as const)
+      if (v[k]) r[k] = v[k];
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Registrations: `team,registered_at`. A time with an offset or `Z` is taken as written; a bare
+ * local time (`2017-05-18 14:32`) is in the event's zone.
+ */
+export function parseRegistrations(file: string, text: string, zone: string, problems: Problem[]): Registration[] {
+  const { header, rows } = readRows(file, text, problems);
+  if (!requireColumns(file, header, ["team", "registered_at"], problems)) return [];
+  const out: Registration[] = [];
+  for (const row of rows) {
+    const team = row.values.team ?? "";
+    const when = row.values.registered_at ?? "";
+    const col = fieldColumn(row.raw, header.indexOf("registered_at"));
+    let instant: DateTime | undefined;
+    const local = LOCAL_DATETIME_RE.exec(when);
+    if (local) instant = localToInstant(local[1] as string, `${local[2]}:${local[3]}`, zone);
+    else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(when)) instant = DateTime.fromISO(when, { setZone: true });
+    if (!team) {
+      problems.push({ file, line: row.line, col: 1, message: "team: is empty" });
+      continue;
+    }
+    if (!instant?.isValid) {
+      problems.push({
+        file,
+        line: row.line,
+        col,
+        message: `registered_at: "${when}" is not a time like 2017-05-18 14:32 or 2017-05-18T21:32:00Z`,
+      });
+      continue;
+    }
+    out.push({ team, registeredAt: instant.toUTC().toISO() as string, source: { file, line: row.line } });
+  }
+  return out;
+}
