@@ -29,7 +29,11 @@ function fieldColumn(raw: string, index: number): number {
   return 1;
 }
 
-function readRows(file: string, text: string, problems: Problem[]): { header: string[]; rows: Row[] } {
+function readRows(
+  file: string,
+  text: string,
+  problems: Problem[],
+): { header: string[]; rows: Row[] } {
   try {
     const records = parse(text, {
       bom: true,
@@ -42,23 +46,42 @@ function readRows(file: string, text: string, problems: Problem[]): { header: st
     const header = records[0] ? Object.keys(records[0].record) : parseHeader(text);
     return {
       header,
-      rows: records.map((r) => ({ values: r.record, line: r.info.lines, raw: r.raw })),
+      // info.lines is where a record ends; a quoted value with line breaks starts it earlier.
+      rows: records.map((r) => ({
+        values: r.record,
+        line: r.info.lines - (r.raw.replace(/\r?\n$/, "").match(/\n/g)?.length ?? 0),
+        raw: r.raw,
+      })),
     };
   } catch (e) {
     const err = e as { message: string; lines?: number };
-    problems.push({ file, line: err.lines ?? 1, col: 1, message: err.message.replace(/^[A-Za-z_]+: /, "") });
+    problems.push({
+      file,
+      line: err.lines ?? 1,
+      col: 1,
+      message: err.message.replace(/^[A-Za-z_]+: /, ""),
+    });
     return { header: [], rows: [] };
   }
 }
 
 function parseHeader(text: string): string[] {
   const first = text.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "";
-  return first.split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
+  return first
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter(Boolean);
 }
 
-function requireColumns(file: string, header: string[], cols: string[], problems: Problem[]): boolean {
+function requireColumns(
+  file: string,
+  header: string[],
+  cols: string[],
+  problems: Problem[],
+): boolean {
   const missing = cols.filter((c) => !header.includes(c));
-  for (const c of missing) problems.push({ file, line: 1, col: 1, message: `missing column "${c}"` });
+  for (const c of missing)
+    problems.push({ file, line: 1, col: 1, message: `missing column "${c}"` });
   return missing.length === 0;
 }
 
@@ -70,7 +93,12 @@ export function parseRecipients(file: string, text: string, problems: Problem[])
   for (const row of rows) {
     const v = row.values;
     const at = (col: string, message: string) =>
-      problems.push({ file, line: row.line, col: fieldColumn(row.raw, header.indexOf(col)), message: `${col}: ${message}` });
+      problems.push({
+        file,
+        line: row.line,
+        col: fieldColumn(row.raw, header.indexOf(col)),
+        message: `${col}: ${message}`,
+      });
     let ok = true;
     for (const col of header) {
       if (/[\r\n]/.test(v[col] ?? "")) {
@@ -101,7 +129,12 @@ export function parseRecipients(file: string, text: string, problems: Problem[])
     if (!ok) continue;
     const fields: Record<string, string> = {};
     for (const [k, val] of Object.entries(v)) if (!KNOWN.includes(k)) fields[k] = val;
-    const r: Recipient = { email, name: v.name as string, fields, source: { file, line: row.line } };
+    const r: Recipient = {
+      email,
+      name: v.name as string,
+      fields,
+      source: { file, line: row.line },
+    };
     for (const k of ["team", "role", "timezone", "organization", "title", "salutation"] as const)
       if (v[k]) r[k] = v[k];
     out.push(r);
@@ -113,7 +146,12 @@ export function parseRecipients(file: string, text: string, problems: Problem[])
  * Registrations: `team,registered_at`. A time with an offset or `Z` is taken as written; a bare
  * local time (`2017-05-18 14:32`) is in the event's zone.
  */
-export function parseRegistrations(file: string, text: string, zone: string, problems: Problem[]): Registration[] {
+export function parseRegistrations(
+  file: string,
+  text: string,
+  zone: string,
+  problems: Problem[],
+): Registration[] {
   const { header, rows } = readRows(file, text, problems);
   if (!requireColumns(file, header, ["team", "registered_at"], problems)) return [];
   const out: Registration[] = [];
@@ -124,7 +162,8 @@ export function parseRegistrations(file: string, text: string, zone: string, pro
     let instant: DateTime | undefined;
     const local = LOCAL_DATETIME_RE.exec(when);
     if (local) instant = localToInstant(local[1] as string, `${local[2]}:${local[3]}`, zone);
-    else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(when)) instant = DateTime.fromISO(when, { setZone: true });
+    else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(when))
+      instant = DateTime.fromISO(when, { setZone: true });
     if (!team) {
       problems.push({ file, line: row.line, col: 1, message: "team: is empty" });
       continue;
@@ -138,7 +177,11 @@ export function parseRegistrations(file: string, text: string, zone: string, pro
       });
       continue;
     }
-    out.push({ team, registeredAt: instant.toUTC().toISO() as string, source: { file, line: row.line } });
+    out.push({
+      team,
+      registeredAt: instant.toUTC().toISO() as string,
+      source: { file, line: row.line },
+    });
   }
   return out;
 }

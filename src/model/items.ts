@@ -71,7 +71,11 @@ function venueText(event: EventSpec, room?: string): string {
 }
 
 function timed(date: string, start: string, end: string, zone: string): ItemWhen {
-  return { type: "timed", start: localToInstant(date, start, zone), end: localToInstant(date, end, zone) };
+  return {
+    type: "timed",
+    start: localToInstant(date, start, zone),
+    end: localToInstant(date, end, zone),
+  };
 }
 
 function uniqueId(base: string, used: Set<string>): string {

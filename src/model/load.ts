@@ -3,10 +3,10 @@ import { dirname, join, relative, resolve } from "node:path";
 import type { z } from "zod";
 import { parseRecipients, parseRegistrations } from "./csv.js";
 import { calendarItems } from "./items.js";
-import { DefinitionError, type Problem } from "./problems.js";
 import { resolveTemplate } from "./paths.js";
-import { type CampaignSpec, campaign, type EventSpec, event } from "./schema.js";
-import { parseDuration } from "./time.js";
+import { DefinitionError, type Problem } from "./problems.js";
+import { type CampaignSpec, campaign, type EventSpec, event, step } from "./schema.js";
+import { isValidZone, parseDuration } from "./time.js";
 import type { EventDefinition, Recipient } from "./types.js";
 import { type PathKey, YamlSource } from "./yaml-source.js";
 
@@ -40,14 +40,19 @@ function readText(file: string, problems: Problem[]): string | undefined {
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "is required";
-  if (issue.code === "invalid_type") return `must be ${issue.expected === "record" || issue.expected === "object" ? "a mapping (key: value)" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
-  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_type" && /received undefined/.test(issue.message))
+    return "is required";
+  if (issue.code === "invalid_type")
+    return `must be ${issue.expected === "record" || issue.expected === "object" ? "a mapping (key: value)" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
+  if (issue.code === "invalid_value")
+    return `must be one of ${issue.values.map(String).join(", ")}`;
   return issue.message;
 }
 
 function fieldName(path: readonly PathKey[]): string {
-  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i ? "." : ""}${String(k)}`)).join("");
+  return path
+    .map((k, i) => (typeof k === "number" ? `[${k}]` : `${i ? "." : ""}${String(k)}`))
+    .join("");
 }
 
 /** Maps zod issues onto the YAML source, so each names its file, line, column and field. */
@@ -57,13 +62,23 @@ export function zodProblems(src: YamlSource, issues: readonly z.core.$ZodIssue[]
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        out.push(src.problemAt(path, `${fieldName(path)}: unknown key (check the spelling)`, { key: true }));
+        out.push(
+          src.problemAt(path, `${fieldName(path)}: unknown key (check the spelling)`, {
+            key: true,
+          }),
+        );
       }
     } else if (issue.code === "invalid_union" && issue.errors.length) {
       // Report the branch that got furthest: the one whose first issue lies deepest.
-      const depth = (errs: readonly z.core.$ZodIssue[]) => Math.max(...errs.map((e) => e.path.length));
+      const depth = (errs: readonly z.core.$ZodIssue[]) =>
+        Math.max(...errs.map((e) => e.path.length));
       const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0] ?? [];
-      out.push(...zodProblems(src, best.map((e) => ({ ...e, path: [...issue.path, ...e.path] }))));
+      out.push(
+        ...zodProblems(
+          src,
+          best.map((e) => ({ ...e, path: [...issue.path, ...e.path] })),
+        ),
+      );
     } else {
       const path = issue.path;
       const name = path.length ? `${fieldName(path)}: ` : "";
@@ -73,18 +88,53 @@ export function zodProblems(src: YamlSource, issues: readonly z.core.$ZodIssue[]
   return out;
 }
 
-function loadYaml<T>(file: string, schema: z.ZodType<T>, problems: Problem[]): { src?: YamlSource; value?: T } {
+interface Loaded<T> {
+  src?: YamlSource;
+  /** The valid value, only when the file has no problems. */
+  value?: T;
+  /**
+   * Best effort when it has: the value with unknown keys dropped, if that parses. Used only to
+   * keep checking other files against it, never to run a campaign.
+   */
+  lenient?: T;
+}
+
+function withoutKeys(value: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(value);
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    let node = copy as Record<PropertyKey, unknown> | undefined;
+    for (const k of issue.path)
+      node = node?.[k as PropertyKey] as Record<PropertyKey, unknown> | undefined;
+    for (const k of issue.keys) if (node) delete node[k];
+  }
+  return copy;
+}
+
+function loadYaml<T>(file: string, schema: z.ZodType<T>, problems: Problem[]): Loaded<T> {
   const text = readText(file, problems);
   if (text === undefined) return {};
   const src = new YamlSource(display(file), text);
   problems.push(...src.problems);
   if (src.problems.length) return { src };
   const parsed = schema.safeParse(src.value ?? {});
-  if (!parsed.success) {
-    problems.push(...zodProblems(src, parsed.error.issues));
-    return { src };
-  }
-  return { src, value: parsed.data };
+  if (parsed.success) return { src, value: parsed.data };
+  problems.push(...zodProblems(src, parsed.error.issues));
+  const retry = schema.safeParse(withoutKeys(src.value ?? {}, parsed.error.issues));
+  return retry.success ? { src, lenient: retry.data } : { src };
+}
+
+/** The steps that parse on their own, so one broken step does not hide the others' problems. */
+function lenientCampaign(src: YamlSource): CampaignSpec | undefined {
+  const raw = src.value as { steps?: unknown } | undefined;
+  if (!Array.isArray(raw?.steps)) return undefined;
+  const steps = raw.steps.flatMap((s) => {
+    const first = step.safeParse(s);
+    if (first.success) return [first.data];
+    const again = step.safeParse(withoutKeys(s, first.error.issues));
+    return again.success ? [again.data] : [];
+  });
+  return steps.length ? { steps } : undefined;
 }
 
 /** An event is a directory holding event.yaml and campaign.yaml, or the path of its event.yaml. */
@@ -116,41 +166,67 @@ export function loadEvent(path: string): LoadResult {
   const campaignFile = join(dir, CAMPAIGN_FILE);
   const ev = loadYaml<EventSpec>(eventFile, event, problems);
   const cp = loadYaml<CampaignSpec>(campaignFile, campaign, problems);
-  if (!ev.value || !ev.src) return { problems };
+  if (!ev.src) return { problems };
+  // When event.yaml has schema errors we still check the CSVs and the campaign against what
+  // can be read, so one run reports every mistake rather than the first file's.
+  const evView = ev.value ?? ev.lenient;
+  const raw = (evView ?? ev.src.value ?? {}) as Partial<EventSpec>;
+  const audienceSpecs = isRecord(raw.audiences) ? raw.audiences : {};
+  const zoneName =
+    typeof raw.timezone === "string" && isValidZone(raw.timezone) ? raw.timezone : "UTC";
 
   const audiences: Record<string, Recipient[]> = {};
-  for (const [name, a] of Object.entries(ev.value.audiences)) {
+  for (const [name, a] of Object.entries(audienceSpecs)) {
+    if (!isRecord(a) || typeof a.file !== "string") continue;
     const file = join(dir, a.file);
-    const text = readText(file, problems);
-    if (text === undefined) {
-      problems.pop();
-      problems.push(ev.src.problemAt(["audiences", name, "file"], `audiences.${name}.file: ${a.file} not found`));
+    if (!existsSync(file)) {
+      problems.push(
+        ev.src.problemAt(
+          ["audiences", name, "file"],
+          `audiences.${name}.file: ${a.file} not found`,
+        ),
+      );
       continue;
     }
-    audiences[name] = parseRecipients(display(file), text, problems);
+    const text = readText(file, problems);
+    if (text !== undefined) audiences[name] = parseRecipients(display(file), text, problems);
   }
 
   let registrations: EventDefinition["registrations"] = [];
-  if (ev.value.registrations) {
-    const file = join(dir, ev.value.registrations.file);
-    const text = readText(file, problems);
-    if (text === undefined) {
-      problems.pop();
-      problems.push(ev.src.problemAt(["registrations", "file"], `registrations.file: ${ev.value.registrations.file} not found`));
-    } else registrations = parseRegistrations(display(file), text, ev.value.timezone, problems);
+  const regFile = isRecord(raw.registrations) ? raw.registrations.file : undefined;
+  if (typeof regFile === "string") {
+    const file = join(dir, regFile);
+    if (!existsSync(file))
+      problems.push(
+        ev.src.problemAt(["registrations", "file"], `registrations.file: ${regFile} not found`),
+      );
+    else {
+      const text = readText(file, problems);
+      if (text !== undefined)
+        registrations = parseRegistrations(display(file), text, zoneName, problems);
+    }
   }
 
-  const eventProblems = checkEvent(ev.value, ev.src);
-  problems.push(...eventProblems);
-  const teams = new Set(Object.values(audiences).flatMap((rs) => rs.flatMap((r) => (r.team ? [r.team] : []))));
+  if (evView) problems.push(...checkEvent(evView, ev.src));
+  const teams = new Set(
+    Object.values(audiences).flatMap((rs) => rs.flatMap((r) => (r.team ? [r.team] : []))),
+  );
   for (const reg of registrations) {
     if (!teams.has(reg.team) && reg.source)
-      problems.push({ file: reg.source.file, line: reg.source.line, col: 1, message: `team: "${reg.team}" is not a team in any audience` });
+      problems.push({
+        file: reg.source.file,
+        line: reg.source.line,
+        col: 1,
+        message: `team: "${reg.team}" is not a team in any audience`,
+      });
   }
 
-  if (!cp.value || !cp.src) return { problems };
-  problems.push(...checkCampaign(dir, ev.value, cp.value, cp.src, audiences));
-  if (problems.length) return { problems };
+  const cpView = cp.value ?? cp.lenient ?? (cp.src ? lenientCampaign(cp.src) : undefined);
+  if (cpView && cp.src)
+    problems.push(
+      ...checkCampaign(dir, evView, Object.keys(audienceSpecs), cpView, cp.src, audiences),
+    );
+  if (problems.length || !ev.value || !cp.value) return { problems };
   return {
     problems,
     definition: {
@@ -162,6 +238,10 @@ export function loadEvent(path: string): LoadResult {
       registrations,
     },
   };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Loads one event or throws a DefinitionError listing every problem. */
@@ -177,40 +257,73 @@ function checkEvent(ev: EventSpec, src: YamlSource): Problem[] {
   const claim = (id: string | undefined, path: PathKey[]) => {
     if (!id) return;
     const first = ids.get(id);
-    if (first) out.push(src.problemAt(path, `${fieldName(path)}: id "${id}" is already used at ${first}`));
+    if (first)
+      out.push(src.problemAt(path, `${fieldName(path)}: id "${id}" is already used at ${first}`));
     else ids.set(id, fieldName(path));
   };
   ev.days.forEach((day, d) => {
     claim(day.id, ["days", d, "id"]);
     if (!!day.start !== !!day.end)
-      out.push(src.problemAt(["days", d], `days[${d}]: give both start and end, or neither for an all-day item`));
+      out.push(
+        src.problemAt(
+          ["days", d],
+          `days[${d}]: give both start and end, or neither for an all-day item`,
+        ),
+      );
     if (day.start && day.end && day.end <= day.start)
-      out.push(src.problemAt(["days", d, "end"], `days[${d}].end: must be after start (${day.start})`));
+      out.push(
+        src.problemAt(["days", d, "end"], `days[${d}].end: must be after start (${day.start})`),
+      );
     day.sessions?.forEach((s, i) => {
       claim(s.id, ["days", d, "sessions", i, "id"]);
       if (s.end && pad(s.end) <= pad(s.start))
-        out.push(src.problemAt(["days", d, "sessions", i, "end"], `days[${d}].sessions[${i}].end: must be after start (${s.start})`));
+        out.push(
+          src.problemAt(
+            ["days", d, "sessions", i, "end"],
+            `days[${d}].sessions[${i}].end: must be after start (${s.start})`,
+          ),
+        );
       const prev = day.sessions?.[i - 1];
       if (prev && pad(prev.start) > pad(s.start))
-        out.push(src.problemAt(["days", d, "sessions", i, "start"], `days[${d}].sessions[${i}].start: sessions must be in time order`));
+        out.push(
+          src.problemAt(
+            ["days", d, "sessions", i, "start"],
+            `days[${d}].sessions[${i}].start: sessions must be in time order`,
+          ),
+        );
     });
   });
   ev.series?.forEach((series, si) => {
     claim(series.id, ["series", si, "id"]);
     const numbers = new Set(series.sessions.map((s) => s.number));
-    series.cohorts.forEach((c, ci) =>
+    series.cohorts.forEach((c, ci) => {
       c.sessions.forEach((cs, k) => {
         if (!numbers.has(cs.session))
-          out.push(src.problemAt(["series", si, "cohorts", ci, "sessions", k, "session"], `series[${si}].cohorts[${ci}].sessions[${k}].session: no session ${cs.session} in this series`));
+          out.push(
+            src.problemAt(
+              ["series", si, "cohorts", ci, "sessions", k, "session"],
+              `series[${si}].cohorts[${ci}].sessions[${k}].session: no session ${cs.session} in this series`,
+            ),
+          );
         if (cs.endDate && cs.date !== "TBD" && cs.endDate < cs.date)
-          out.push(src.problemAt(["series", si, "cohorts", ci, "sessions", k, "endDate"], `endDate: must not be before date (${cs.date})`));
-      }),
-    );
+          out.push(
+            src.problemAt(
+              ["series", si, "cohorts", ci, "sessions", k, "endDate"],
+              `endDate: must not be before date (${cs.date})`,
+            ),
+          );
+      });
+    });
   });
   ev.related?.forEach((r, i) => {
     claim(r.id, ["related", i, "id"]);
     if (r.endDate && r.startDate && r.startDate !== "TBD" && r.endDate < r.startDate)
-      out.push(src.problemAt(["related", i, "endDate"], `related[${i}].endDate: must not be before startDate`));
+      out.push(
+        src.problemAt(
+          ["related", i, "endDate"],
+          `related[${i}].endDate: must not be before startDate`,
+        ),
+      );
   });
   return out;
 }
@@ -221,48 +334,73 @@ function pad(t: string): string {
 
 function checkCampaign(
   dir: string,
-  ev: EventSpec,
+  ev: EventSpec | undefined,
+  audienceNames: string[],
   cp: CampaignSpec,
   src: YamlSource,
   audiences: Record<string, Recipient[]>,
 ): Problem[] {
   const out: Problem[] = [];
-  const itemIds = new Set(calendarItems(ev).map((i) => i.id));
-  const aboutIds = new Set([...(ev.related ?? []).map((r) => r.id), ...(ev.series ?? []).map((s) => s.id)]);
+  // Item and `about` references can only be checked against a valid event.
+  const itemIds = ev ? new Set(calendarItems(ev).map((i) => i.id)) : undefined;
+  const aboutIds = ev
+    ? new Set([...(ev.related ?? []).map((r) => r.id), ...(ev.series ?? []).map((s) => s.id)])
+    : undefined;
   const stepIds = new Set<string>();
   cp.steps.forEach((step, i) => {
     const at = (path: PathKey[], msg: string) =>
-      out.push(src.problemAt(["steps", i, ...path], `steps[${i}]${path.length ? `.${fieldName(path)}` : ""}: ${msg}`));
+      out.push(
+        src.problemAt(
+          ["steps", i, ...path],
+          `steps[${i}]${path.length ? `.${fieldName(path)}` : ""}: ${msg}`,
+        ),
+      );
     if (stepIds.has(step.id)) at(["id"], `step id "${step.id}" is used twice`);
     stepIds.add(step.id);
     const recipients = audiences[step.audience];
-    if (!(step.audience in ev.audiences))
-      at(["audience"], `unknown audience "${step.audience}" (defined: ${Object.keys(ev.audiences).join(", ") || "none"})`);
+    if (!audienceNames.includes(step.audience))
+      at(
+        ["audience"],
+        `unknown audience "${step.audience}" (defined: ${audienceNames.join(", ") || "none"})`,
+      );
     const template = step.template ?? step.kind;
     if (!resolveTemplate(dir, template))
-      at([step.template ? "template" : "kind"], `no template "${template}" in templates/ (the event's or convene's)`);
+      at(
+        [step.template ? "template" : "kind"],
+        `no template "${template}" in templates/ (the event's or convene's)`,
+      );
     const t = step.trigger;
-    if (!!t.at === !!t.anchor) at(["trigger"], "give either `at` (a local time) or `anchor` (with an optional offset)");
-    if (t.at && (t.offset || t.time)) at(["trigger"], "`offset` and `time` go with `anchor`, not with `at`");
-    if (t.anchor?.startsWith("item:") && !itemIds.has(t.anchor.slice(5)))
+    if (!!t.at === !!t.anchor)
+      at(["trigger"], "give either `at` (a local time) or `anchor` (with an optional offset)");
+    if (t.at && (t.offset || t.time))
+      at(["trigger"], "`offset` and `time` go with `anchor`, not with `at`");
+    if (itemIds && t.anchor?.startsWith("item:") && !itemIds.has(t.anchor.slice(5)))
       at(["trigger", "anchor"], `no calendar item "${t.anchor.slice(5)}"`);
     if (t.time && t.offset && (parseDuration(t.offset)?.minutes ?? 0) !== 0)
       at(["trigger", "offset"], "with a fixed `time`, the offset must be whole days (like -7d)");
     if (t.anchor === "registration" && recipients && !recipients.some((r) => r.team))
-      at(["trigger", "anchor"], `"registration" needs recipients with a team column, and audience "${step.audience}" has none`);
+      at(
+        ["trigger", "anchor"],
+        `"registration" needs recipients with a team column, and audience "${step.audience}" has none`,
+      );
     if (step.when?.registered !== undefined && recipients && !recipients.some((r) => r.team))
-      at(["when", "registered"], `audience "${step.audience}" has no team column, so registration cannot be checked`);
+      at(
+        ["when", "registered"],
+        `audience "${step.audience}" has no team column, so registration cannot be checked`,
+      );
     for (const col of Object.keys(step.when?.where ?? {})) {
       const known = recipients?.some((r) => col in r.fields || col in r);
-      if (recipients && !known) at(["when", "where", col], `audience "${step.audience}" has no column "${col}"`);
+      if (recipients && !known)
+        at(["when", "where", col], `audience "${step.audience}" has no column "${col}"`);
     }
     if (step.missedWindow && (parseDuration(step.missedWindow)?.sign ?? 1) < 0)
       at(["missedWindow"], "must not be negative");
     step.items?.forEach((item, k) => {
-      if (!itemIds.has(item)) at(["items", k], `no calendar item "${item}"`);
+      if (itemIds && !itemIds.has(item)) at(["items", k], `no calendar item "${item}"`);
     });
-    if (step.items && step.kind !== "calendar-invite") at(["items"], "only calendar-invite steps send calendar items");
-    if (step.about && !aboutIds.has(step.about))
+    if (step.items && step.kind !== "calendar-invite")
+      at(["items"], "only calendar-invite steps send calendar items");
+    if (aboutIds && step.about && !aboutIds.has(step.about))
       at(["about"], `no related event or series "${step.about}"`);
     step.attachments?.forEach((a, k) => {
       if (!existsSync(join(dir, a))) at(["attachments", k], `attachment ${a} not found`);

@@ -18,7 +18,10 @@ export function packageRoot(): string {
 
 /** Templates are looked up in the event's own `templates/` first, then in convene's. */
 export function templateCandidates(eventDir: string, name: string): string[] {
-  return [join(eventDir, "templates", `${name}.mjml`), join(packageRoot(), "templates", `${name}.mjml`)];
+  return [
+    join(eventDir, "templates", `${name}.mjml`),
+    join(packageRoot(), "templates", `${name}.mjml`),
+  ];
 }
 
 export function resolveTemplate(eventDir: string, name: string): string | undefined {

@@ -33,12 +33,16 @@ export const id = z
 export const line = z
   .string()
   .min(1, "must not be empty")
-  .refine((s) => !/[\r\n]/.test(s), "must be a single line: a line break here could forge mail headers");
+  .refine(
+    (s) => !/[\r\n]/.test(s),
+    "must be a single line: a line break here could forge mail headers",
+  );
 
 /** Free text for bodies and descriptions; line breaks allowed. */
 export const text = z.string();
 
-const EMAIL_RE = /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL_RE =
+  /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 export const email = line.refine((s) => EMAIL_RE.test(s), "is not a valid e-mail address");
 export function isEmail(s: string): boolean {
   return EMAIL_RE.test(s) && !/[\r\n]/.test(s);
@@ -199,9 +203,7 @@ export const event = z.strictObject({
     website: url.optional(),
   }),
   contact: z.strictObject({ name: line, email, phone: line.optional() }),
-  signatory: z
-    .strictObject({ name: line, title: line, initials: line.optional() })
-    .optional(),
+  signatory: z.strictObject({ name: line, title: line, initials: line.optional() }).optional(),
   venue: z.strictObject({
     name: line,
     address: line.optional(),

@@ -18,7 +18,11 @@ export class YamlSource {
     readonly file: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    this.doc = parseDocument(text, {
+      lineCounter: this.lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+    });
     for (const e of [...this.doc.errors, ...this.doc.warnings]) {
       const pos = this.lines.linePos(e.pos[0]);
       this.problems.push({ file, line: pos.line, col: pos.col, message: firstLine(e.message) });
@@ -37,7 +41,9 @@ export class YamlSource {
       const k = typeof raw === "symbol" ? String(raw) : raw;
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(k));
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(k),
+        );
         if (!pair) break;
         if (last && opts.key && isScalar(pair.key)) {
           best = pair.key;

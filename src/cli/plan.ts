@@ -1,0 +1,123 @@
+import type { Command } from "commander";
+import { DateTime } from "luxon";
+import { loadEventOrThrow } from "../model/load.js";
+import type { EventDefinition } from "../model/types.js";
+import { plan } from "../planner/plan.js";
+import type { Send } from "../planner/send.js";
+import { UsageError } from "./errors.js";
+
+/** ISO instants from the command line; without an offset they are read in the event's zone. */
+export function parseInstantOption(
+  value: string | undefined,
+  zone: string,
+  flag: string,
+): DateTime | undefined {
+  if (value === undefined) return undefined;
+  const dt = DateTime.fromISO(value.replace(" ", "T"), { zone, setZone: true });
+  if (!dt.isValid)
+    throw new UsageError(
+      `${flag} "${value}" is not an ISO date or time (like 2017-05-15 or 2017-05-15T09:00)`,
+    );
+  return dt;
+}
+
+export function sendJson(s: Send) {
+  return {
+    id: s.id,
+    event: s.event,
+    step: s.step,
+    kind: s.kind,
+    recipient: s.recipient,
+    name: s.name,
+    ...(s.team ? { team: s.team } : {}),
+    ...(s.item ? { item: s.item } : {}),
+    version: s.version,
+    due: s.due,
+    dueLocal: s.dueLocal,
+    zone: s.zone,
+    expires: s.expires,
+  };
+}
+
+interface Row {
+  local: string;
+  utc: string;
+  step: string;
+  kind: string;
+  audience: string;
+  recipients: number;
+}
+
+/** One row per step occurrence: all sends of a step due at the same instant. */
+export function planTable(def: EventDefinition, sends: Send[]): string {
+  const audienceOf = new Map(def.campaign.steps.map((s) => [s.id, s.audience]));
+  const rows = new Map<string, Row>();
+  for (const s of sends) {
+    const key = `${s.step}|${s.due}`;
+    const row = rows.get(key);
+    if (row) row.recipients++;
+    else
+      rows.set(key, {
+        local: DateTime.fromISO(s.due, { zone: s.zone })
+          // A fixed locale, so the zone abbreviation (PDT) does not depend on the machine.
+          .setLocale("en-US")
+          .toFormat("yyyy-MM-dd HH:mm ZZZZ"),
+        utc: DateTime.fromISO(s.due, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm'Z'"),
+        step: s.step,
+        kind: s.kind,
+        audience: audienceOf.get(s.step) ?? "",
+        recipients: 1,
+      });
+  }
+  const header: Row = {
+    local: "LOCAL TIME",
+    utc: "UTC",
+    step: "STEP",
+    kind: "KIND",
+    audience: "AUDIENCE",
+    recipients: 0,
+  };
+  const all = [header, ...rows.values()];
+  const cols = ["local", "utc", "step", "kind", "audience"] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))]));
+  const lines = all.map((r, i) =>
+    [
+      ...cols.map((c) => r[c].padEnd(width[c] as number)),
+      i === 0 ? "RECIPIENTS" : String(r.recipients),
+    ].join("  "),
+  );
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  return `${lines.join("\n")}\n\n${plural(sends.length, "send")} in ${plural(rows.size, "step occurrence")} (times in ${def.event.timezone}).\n`;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command("plan")
+    .description("list every send the campaign will make, in time order")
+    .argument("<event>", "an event directory or its event.yaml")
+    .option(
+      "--from <iso>",
+      "only sends due at or after this time (event-local unless it has an offset)",
+    )
+    .option("--to <iso>", "only sends due before this time")
+    .option(
+      "--now <iso>",
+      "plan as of this moment: later registrations are not known yet (default: now)",
+    )
+    .option("--json", "one JSON object per send, for scripts")
+    .action(
+      async (path: string, opts: { from?: string; to?: string; now?: string; json?: boolean }) => {
+        const def = loadEventOrThrow(path);
+        const zone = def.event.timezone;
+        const from = parseInstantOption(opts.from, zone, "--from");
+        const to = parseInstantOption(opts.to, zone, "--to");
+        const now = parseInstantOption(opts.now, zone, "--now") ?? DateTime.utc();
+        const sends = plan(def, def.registrations, now).filter((s) => {
+          const due = DateTime.fromISO(s.due);
+          return (!from || due >= from) && (!to || due < to);
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(sends.map(sendJson), null, 2)}\n`);
+        else process.stdout.write(planTable(def, sends));
+      },
+    );
+}

@@ -1,0 +1,119 @@
+/**
+ * The planner: a pure function from (definitions, registrations, now) to every send, in time
+ * order. The scheduler, `convene plan`, the demo and the tests all call this one function, so
+ * what an organizer previews is exactly what the worker queues.
+ *
+ * `now` only decides what is known: registrations recorded after `now` do not exist yet. The
+ * planner does not drop sends whose time has passed; deciding late versus missed is the
+ * scheduler's job, using each send's `expires`.
+ */
+import { DateTime } from "luxon";
+import { calendarItems } from "../model/items.js";
+import type { StepSpec } from "../model/schema.js";
+import { durationMillis, parseDuration } from "../model/time.js";
+import type { EventDefinition, Recipient, Registration } from "../model/types.js";
+import { type Send, sendId } from "./send.js";
+import { dueTime, intoSendWindow } from "./triggers.js";
+
+/** Without `missedWindow`, a send may go out up to a day late. */
+export const DEFAULT_MISSED_WINDOW = "1d";
+
+export type Instant = DateTime | Date | string;
+
+function toInstant(t: Instant): DateTime {
+  if (DateTime.isDateTime(t)) return t;
+  if (t instanceof Date) return DateTime.fromJSDate(t);
+  return DateTime.fromISO(t, { setZone: true });
+}
+
+/** The earliest known registration per team, as of `now`. */
+export function registrationsKnownAt(
+  regs: readonly Registration[],
+  now: Instant,
+): Map<string, DateTime> {
+  const cutoff = toInstant(now).toMillis();
+  const out = new Map<string, DateTime>();
+  for (const r of regs) {
+    const at = DateTime.fromISO(r.registeredAt, { zone: "UTC" });
+    if (at.toMillis() > cutoff) continue;
+    const prev = out.get(r.team);
+    if (!prev || at < prev) out.set(r.team, at);
+  }
+  return out;
+}
+
+function matchesWhere(r: Recipient, where: Record<string, string | string[]>): boolean {
+  return Object.entries(where).every(([col, want]) => {
+    const have = r.fields[col] ?? (r as unknown as Record<string, unknown>)[col];
+    const wanted = Array.isArray(want) ? want : [want];
+    return (
+      typeof have === "string" &&
+      wanted.some((w) => w.trim().toLowerCase() === have.trim().toLowerCase())
+    );
+  });
+}
+
+export function plan(
+  def: EventDefinition,
+  registrations: readonly Registration[],
+  now: Instant,
+): Send[] {
+  const ev = def.event;
+  const items = new Map(calendarItems(ev).map((i) => [i.id, i]));
+  const registered = registrationsKnownAt(registrations, now);
+  const dayIds = ev.days.map((d) => d.id ?? `day-${d.date}`);
+  const sends: (Send & { order: number })[] = [];
+
+  def.campaign.steps.forEach((step: StepSpec, order) => {
+    const recipients = def.audiences[step.audience] ?? [];
+    const window = parseDuration(step.missedWindow ?? DEFAULT_MISSED_WINDOW);
+    const windowMs = window ? durationMillis(window) : 86_400_000;
+    const stepItems =
+      step.kind === "calendar-invite"
+        ? (step.items ?? dayIds)
+            .map((id) => items.get(id))
+            .filter((i) => i && i.when.type !== "tbd" && i.status !== "cancelled")
+        : [undefined];
+
+    for (const r of recipients) {
+      if (step.when?.where && !matchesWhere(r, step.when.where)) continue;
+      const zone = step.trigger.zone === "recipient" && r.timezone ? r.timezone : ev.timezone;
+      const registeredAt = r.team ? registered.get(r.team) : undefined;
+      let due = dueTime(step.trigger, { event: ev, items, zone, registeredAt });
+      if (!due) continue;
+      if (step.sendWindow) due = intoSendWindow(due, step.sendWindow, zone);
+      if (step.when?.registered !== undefined) {
+        const isRegistered = registeredAt !== undefined && registeredAt <= due;
+        if (isRegistered !== step.when.registered) continue;
+      }
+      for (const item of stepItems) {
+        const key = { event: ev.id, step: step.id, recipient: r.email, item: item?.id, version: 0 };
+        sends.push({
+          id: sendId(key),
+          event: ev.id,
+          step: step.id,
+          kind: step.kind,
+          recipient: r.email,
+          name: r.name,
+          ...(r.team ? { team: r.team } : {}),
+          ...(item ? { item: item.id } : {}),
+          version: 0,
+          due: due.toUTC().toISO() as string,
+          dueLocal: due.setZone(zone).toISO() as string,
+          zone,
+          expires: due.plus({ milliseconds: windowMs }).toUTC().toISO() as string,
+          order,
+        });
+      }
+    }
+  });
+
+  sends.sort(
+    (a, b) =>
+      a.due.localeCompare(b.due) ||
+      a.order - b.order ||
+      a.recipient.localeCompare(b.recipient) ||
+      (a.item ?? "").localeCompare(b.item ?? ""),
+  );
+  return sends.map(({ order: _order, ...s }) => s);
+}
