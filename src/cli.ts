@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { reportError } from "./cli/errors.js";
+import { registerPlan } from "./cli/plan.js";
+import { registerValidate } from "./cli/validate.js";
+
+const program = new Command()
+  .name("convene")
+  .description("Email and calendar automation for invitation-driven events")
+  .showHelpAfterError();
+
+// One register function per command module; each module owns its options and output.
+registerValidate(program);
+registerPlan(program);
+
+// Every command's failure ends here: located problems or one line, never a stack trace.
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.exitCode = reportError(e);
+}
