@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerCalendar } from "./cli/calendar.js";
 import { reportError } from "./cli/errors.js";
 import { registerPlan } from "./cli/plan.js";
 import { registerValidate } from "./cli/validate.js";
@@ -12,6 +13,7 @@ const program = new Command()
 // One register function per command module; each module owns its options and output.
 registerValidate(program);
 registerPlan(program);
+registerCalendar(program);
 
 // Every command's failure ends here: located problems or one line, never a stack trace.
 try {

@@ -1,0 +1,152 @@
+/**
+ * What a calendar item says: SUMMARY, LOCATION, DESCRIPTION and STATUS, derived from the
+ * definition. A day's DESCRIPTION is its agenda (time, title, speakers, room — every breakout
+ * track and regional room included), because that is what attendees open the invite for.
+ */
+import type { DateTime } from "luxon";
+import type { CalendarItem } from "../model/items.js";
+import type { EventSpec, Speaker } from "../model/schema.js";
+import type { IcsStatus } from "./build.js";
+import { itemsOf } from "./items-of.js";
+
+export function speakerText(s: Speaker): string {
+  if (typeof s === "string") return s;
+  return s.affiliation ? `${s.name} (${s.affiliation})` : s.name;
+}
+
+function speakersText(list: readonly Speaker[] | undefined): string | undefined {
+  return list?.length ? list.map(speakerText).join(", ") : undefined;
+}
+
+/** A track is shown with its session's title: "Breakout Session 3: Families as Resources…". */
+export function itemSummary(item: CalendarItem): string {
+  if (item.source.kind === "track") return `${item.source.session.title}: ${item.title}`;
+  return item.title;
+}
+
+export function icsStatus(item: CalendarItem): IcsStatus {
+  return item.status === "cancelled"
+    ? "CANCELLED"
+    : item.status === "tentative"
+      ? "TENTATIVE"
+      : "CONFIRMED";
+}
+
+function hhmm(t: DateTime, zone: string): string {
+  return t.setZone(zone).toFormat("HH:mm");
+}
+
+function span(item: CalendarItem, zone: string): string {
+  if (item.when.type !== "timed") return "";
+  const start = hhmm(item.when.start, zone);
+  return +item.when.end > +item.when.start ? `${start}–${hhmm(item.when.end, zone)}` : start;
+}
+
+/** The room part of a LOCATION ("Shutters East 1, DoubleTree…" → "Shutters East 1"). */
+function roomOf(item: CalendarItem, fallback: string | undefined): string | undefined {
+  if (item.source.kind === "track") return item.source.track.room;
+  if (item.source.kind === "session") return item.source.session.room ?? item.source.day.room;
+  return fallback;
+}
+
+function zoneLabel(event: EventSpec, at: DateTime): string {
+  const name = at.setZone(event.timezone).setLocale("en-US").toFormat("ZZZZZ");
+  return `${name} (${event.timezone})`;
+}
+
+/** The agenda lines of a day: one per session, its tracks indented below it. */
+export function dayAgenda(event: EventSpec, dayItemId: string): string[] {
+  const items = itemsOf(event);
+  const zone = event.timezone;
+  const sessions = items.filter(
+    (i) => i.parent === dayItemId && i.source.kind === "session" && i.status !== "cancelled",
+  );
+  const lines: string[] = [];
+  for (const s of sessions) {
+    if (s.source.kind !== "session") continue;
+    const session = s.source.session;
+    const tracks = items.filter((i) => i.parent === s.id && i.status !== "cancelled");
+    const parts = [
+      `${span(s, zone)}  ${s.title}`,
+      speakersText(session.speakers),
+      tracks.length ? undefined : roomOf(s, undefined),
+    ];
+    if (s.status === "tentative") parts.push("(tentative)");
+    lines.push(parts.filter(Boolean).join(" — "));
+    for (const t of tracks) {
+      if (t.source.kind !== "track") continue;
+      lines.push(
+        `    • ${[t.title, speakersText(t.source.track.speakers), t.source.track.room].filter(Boolean).join(" — ")}`,
+      );
+    }
+  }
+  return lines;
+}
+
+function paragraphs(...parts: (string | undefined | false)[]): string | undefined {
+  const text = parts
+    .filter((p): p is string => typeof p === "string" && p.trim() !== "")
+    .map((p) => p.trim())
+    .join("\n\n");
+  return text || undefined;
+}
+
+export function itemDescription(event: EventSpec, item: CalendarItem): string | undefined {
+  const src = item.source;
+  switch (src.kind) {
+    case "day": {
+      const agenda = dayAgenda(event, item.id);
+      const first = itemsOf(event).find((i) => i.parent === item.id && i.when.type === "timed");
+      return paragraphs(
+        src.day.audience && `For: ${src.day.audience}`,
+        src.day.description ?? (agenda.length ? undefined : event.description),
+        agenda.length > 0 &&
+          first?.when.type === "timed" &&
+          `Agenda (times in ${zoneLabel(event, first.when.start)}):\n${agenda.join("\n")}`,
+        event.links?.["event-page"] && `More: ${event.links["event-page"]}`,
+      );
+    }
+    case "session":
+      return paragraphs(
+        speakersText(src.session.speakers) && `Speakers: ${speakersText(src.session.speakers)}`,
+        src.session.description,
+        `Part of ${src.day.title ?? event.title}`,
+      );
+    case "track":
+      return paragraphs(
+        speakersText(src.track.speakers) && `Speakers: ${speakersText(src.track.speakers)}`,
+        src.track.description,
+        `Part of ${src.session.title}, ${src.day.title ?? event.title}`,
+      );
+    case "cohort-session": {
+      const def = src.series.sessions.find((s) => s.number === src.number);
+      return paragraphs(
+        src.series.subtitle,
+        def?.description,
+        src.series.cost && `Cost: ${src.series.cost}`,
+        src.series.registrationUrl && `Register: ${src.series.registrationUrl}`,
+      );
+    }
+    case "related": {
+      const r = src.related;
+      return paragraphs(
+        r.theme && `Theme: ${r.theme}`,
+        r.hosts && `Hosted by ${r.hosts}`,
+        r.description,
+        r.note,
+        r.cost,
+        r.contact &&
+          `Contact: ${r.contact.name ? `${r.contact.name} <${r.contact.email}>` : r.contact.email}`,
+        r.url,
+      );
+    }
+  }
+}
+
+/** The item's URL property, when the definition has one worth linking. */
+export function itemUrl(event: EventSpec, item: CalendarItem): string | undefined {
+  if (item.source.kind === "related") return item.source.related.url;
+  if (item.source.kind === "cohort-session")
+    return item.source.series.registrationUrl ?? item.source.series.flyerUrl;
+  return event.links?.["event-page"];
+}

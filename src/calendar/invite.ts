@@ -1,0 +1,94 @@
+/**
+ * The iTIP message for one attendee and one calendar item: a REQUEST (first invite or update)
+ * or a CANCEL. One VEVENT per message, so one UID per message (checklist point 4: all VEVENTs
+ * of an iTIP message share one UID; a single VEVENT is the simplest way to keep that true).
+ */
+import { DateTime } from "luxon";
+import type { EventDefinition, Recipient } from "../model/types.js";
+import { buildIcs, type VEventInput, type VEventWhen } from "./build.js";
+import { itemDescription, itemUrl } from "./describe.js";
+import { itemsOf } from "./items-of.js";
+import { type ItemSnapshot, itemSnapshot } from "./snapshot.js";
+import { itemUid } from "./uid.js";
+
+export interface Invite {
+  ics: string;
+  uid: string;
+  method: "REQUEST" | "CANCEL";
+  sequence: number;
+  summary: string;
+}
+
+/**
+ * A REQUEST needs DTEND after DTSTART (checklist point 7), but an agenda may have points in time
+ * ("Adjourn"). Such an item, if invited on its own, is given this length rather than refused.
+ */
+const POINT_ITEM_MINUTES = 15;
+
+function whenFrom(s: ItemSnapshot, zone: string, method: "REQUEST" | "CANCEL"): VEventWhen {
+  const w = s.when;
+  if (w.type === "all-day") return { type: "all-day", startDate: w.startDate, endDate: w.endDate };
+  if (w.type === "tbd") throw new Error(`calendar item "${s.id}" has no date yet (TBD)`);
+  const start = DateTime.fromISO(w.start, { zone });
+  let end = DateTime.fromISO(w.end, { zone });
+  if (method === "REQUEST" && end <= start) end = start.plus({ minutes: POINT_ITEM_MINUTES });
+  return end > start ? { type: "timed", start, end } : { type: "timed", start };
+}
+
+export function buildInvite(
+  def: EventDefinition,
+  o: {
+    itemId: string;
+    recipient: Recipient;
+    sequence: number;
+    method: "REQUEST" | "CANCEL";
+    stamp: DateTime;
+    /**
+     * The item as last sent (from the state store). Needed only to cancel an item that has been
+     * removed from the definition, so the CANCEL still names its time and place.
+     */
+    last?: ItemSnapshot;
+  },
+): Invite {
+  const ev = def.event;
+  const all = itemsOf(ev);
+  const item = all.find((i) => i.id === o.itemId);
+  const live = item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined;
+  if (o.method === "REQUEST" && (!live || live.status === "CANCELLED"))
+    throw new Error(
+      `calendar item "${o.itemId}" cannot be invited: it is ${!item ? "not in the definition" : item.when.type === "tbd" ? "not dated yet (TBD)" : "cancelled"}`,
+    );
+  const snap = live ?? o.last;
+  if (!snap)
+    throw new Error(
+      `calendar item "${o.itemId}" is not in the definition: pass its last snapshot to cancel it`,
+    );
+  if (o.recipient.email.toLowerCase() === ev.organizer.email.toLowerCase())
+    throw new Error(
+      `the organizer (${ev.organizer.email}) cannot be an attendee of their own invite`,
+    );
+  if (!Number.isInteger(o.sequence) || o.sequence < 0)
+    throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${o.sequence}`);
+
+  const uid = itemUid(ev, o.itemId);
+  const cancel = o.method === "CANCEL";
+  const description =
+    item && item.when.type !== "tbd"
+      ? itemDescription(ev, item)
+      : "This item has been removed from the programme.";
+  const url = item ? itemUrl(ev, item) : undefined;
+  const vevent: VEventInput = {
+    uid,
+    sequence: o.sequence,
+    summary: snap.summary,
+    status: cancel ? "CANCELLED" : snap.status,
+    when: whenFrom(snap, ev.timezone, o.method),
+    ...(snap.location ? { location: snap.location } : {}),
+    ...(description ? { description } : {}),
+    ...(url ? { url } : {}),
+    organizer: { name: ev.organizer.name, email: ev.organizer.email },
+    attendees: [{ name: o.recipient.name, email: o.recipient.email }],
+  };
+  const ics = buildIcs({ method: o.method, zone: ev.timezone, stamp: o.stamp, events: [vevent] });
+  return { ics, uid, method: o.method, sequence: o.sequence, summary: snap.summary };
+}

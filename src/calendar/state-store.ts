@@ -1,0 +1,139 @@
+/**
+ * Where the invite lifecycle state lives. The interface is what the scheduler and worker use;
+ * the Redis implementation is the one production runs (Redis with AOF is convene's only store).
+ *
+ * Layout, per event, three hashes under `<prefix>:calendar:<event>:`
+ *   items      itemId            → JSON {sequence, contentSequence, fingerprint, snapshot, cancelled}
+ *   delivered  itemId \n email   → JSON DeliveryRecord   (written by the worker, after SMTP)
+ *   issued     itemId \n email   → JSON IssuedRecord     (written with reconcile's result)
+ * Deliveries and reconcile's writes go to different hashes, so a reconcile running while the
+ * worker records deliveries never overwrites one.
+ */
+import type { Redis } from "ioredis";
+import type {
+  CalendarState,
+  DeliveryRecord,
+  IssuedRecord,
+  ItemState,
+  RecipientState,
+} from "./lifecycle.js";
+
+export interface CalendarStateStore {
+  load(event: string): Promise<CalendarState>;
+  /** Stores reconcile's item records and issued marks; never touches delivery records. */
+  save(event: string, state: CalendarState): Promise<void>;
+  /** After SMTP accepted a calendar message. An older sequence never replaces a newer one. */
+  recordDelivery(event: string, itemId: string, email: string, d: DeliveryRecord): Promise<void>;
+  /** The item's current SEQUENCE (0 when unknown): what a first invite is rendered with. */
+  sequence(event: string, itemId: string): Promise<number>;
+  item(event: string, itemId: string): Promise<ItemState | undefined>;
+  /** Removes everything stored for the event. */
+  clear(event: string): Promise<void>;
+}
+
+type ItemMeta = Omit<ItemState, "recipients">;
+
+const FIELD_SEP = "\n";
+
+/** Keeps the newer of two delivery records atomically (several workers may record at once). */
+const RECORD_DELIVERY = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local old = cjson.decode(cur)
+  if tonumber(old.sequence) > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+export class RedisCalendarStateStore implements CalendarStateStore {
+  constructor(
+    private readonly redis: Redis,
+    /** `config.prefix` in production, a unique prefix per test file. */
+    private readonly prefix: string,
+  ) {}
+
+  private key(event: string, part: "items" | "delivered" | "issued"): string {
+    return `${this.prefix}:calendar:${event}:${part}`;
+  }
+
+  async load(event: string): Promise<CalendarState> {
+    const [items, delivered, issued] = await Promise.all([
+      this.redis.hgetall(this.key(event, "items")),
+      this.redis.hgetall(this.key(event, "delivered")),
+      this.redis.hgetall(this.key(event, "issued")),
+    ]);
+    const state: CalendarState = { items: {} };
+    for (const [id, json] of Object.entries(items))
+      state.items[id] = { ...(JSON.parse(json) as ItemMeta), recipients: {} };
+    const recipient = (field: string): RecipientState => {
+      const [id = "", email = ""] = field.split(FIELD_SEP);
+      // Deliveries recorded before reconcile first saw the item: known sequence, unknown content.
+      state.items[id] ??= {
+        sequence: 0,
+        contentSequence: 0,
+        fingerprint: "",
+        cancelled: false,
+        recipients: {},
+      };
+      const item = state.items[id];
+      item.recipients[email] ??= {};
+      return item.recipients[email];
+    };
+    for (const [field, json] of Object.entries(delivered)) {
+      const d = JSON.parse(json) as DeliveryRecord;
+      recipient(field).delivered = d;
+      const item = state.items[field.split(FIELD_SEP)[0] ?? ""];
+      if (item && item.fingerprint === "") item.sequence = Math.max(item.sequence, d.sequence);
+    }
+    for (const [field, json] of Object.entries(issued))
+      recipient(field).issued = JSON.parse(json) as IssuedRecord;
+    return state;
+  }
+
+  async save(event: string, state: CalendarState): Promise<void> {
+    const items: Record<string, string> = {};
+    const issued: Record<string, string> = {};
+    for (const [id, { recipients, ...meta }] of Object.entries(state.items)) {
+      items[id] = JSON.stringify(meta);
+      for (const [email, r] of Object.entries(recipients))
+        if (r.issued) issued[`${id}${FIELD_SEP}${email.toLowerCase()}`] = JSON.stringify(r.issued);
+    }
+    const tx = this.redis.multi();
+    if (Object.keys(items).length) tx.hset(this.key(event, "items"), items);
+    if (Object.keys(issued).length) tx.hset(this.key(event, "issued"), issued);
+    await tx.exec();
+  }
+
+  async recordDelivery(
+    event: string,
+    itemId: string,
+    email: string,
+    d: DeliveryRecord,
+  ): Promise<void> {
+    await this.redis.eval(
+      RECORD_DELIVERY,
+      1,
+      this.key(event, "delivered"),
+      `${itemId}${FIELD_SEP}${email.toLowerCase()}`,
+      JSON.stringify(d),
+      String(d.sequence),
+    );
+  }
+
+  async item(event: string, itemId: string): Promise<ItemState | undefined> {
+    const json = await this.redis.hget(this.key(event, "items"), itemId);
+    return json ? { ...(JSON.parse(json) as ItemMeta), recipients: {} } : undefined;
+  }
+
+  async sequence(event: string, itemId: string): Promise<number> {
+    return (await this.item(event, itemId))?.sequence ?? 0;
+  }
+
+  async clear(event: string): Promise<void> {
+    await this.redis.del(
+      this.key(event, "items"),
+      this.key(event, "delivered"),
+      this.key(event, "issued"),
+    );
+  }
+}
