@@ -3,7 +3,10 @@ import { Command } from "commander";
 import { registerCalendar } from "./cli/calendar.js";
 import { reportError } from "./cli/errors.js";
 import { registerPlan } from "./cli/plan.js";
+import { registerPreview } from "./cli/preview.js";
+import { registerSendTest } from "./cli/send-test.js";
 import { registerValidate } from "./cli/validate.js";
+import "./mail/validate-hook.js";
 
 const program = new Command()
   .name("convene")
@@ -14,6 +17,8 @@ const program = new Command()
 registerValidate(program);
 registerPlan(program);
 registerCalendar(program);
+registerPreview(program);
+registerSendTest(program);
 
 // Every command's failure ends here: located problems or one line, never a stack trace.
 try {

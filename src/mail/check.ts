@@ -1,0 +1,96 @@
+/**
+ * Template validation for `convene validate`: every step's template is compiled and filled for
+ * a sample recipient of its audience, and the whole message composed, so a broken template is
+ * reported with its file and line before the campaign runs, not when the first send fails.
+ */
+import { DateTime } from "luxon";
+import type { Config } from "../config.js";
+import { loadConfig } from "../config.js";
+import type { Problem } from "../model/problems.js";
+import type { StepSpec } from "../model/schema.js";
+import type { EventDefinition, Recipient } from "../model/types.js";
+import { type Send, sendId } from "../planner/send.js";
+import { TemplateError } from "../render/mjml.js";
+import { templateName } from "../render/render.js";
+import { composeWith } from "./compose.js";
+
+/** A stand-in when an audience is empty, so its template is still checked. */
+const SAMPLE: Recipient = {
+  email: "sample.recipient@example.org",
+  name: "Sample Recipient",
+  salutation: "Dr. Sample",
+  organization: "Sample Unified School District",
+  team: "sample-usd",
+  role: "Superintendent",
+  fields: { district: "Sample Unified School District" },
+  source: { file: "(sample)", line: 1 },
+};
+
+export function sampleSend(
+  def: EventDefinition,
+  step: StepSpec,
+  r: Recipient,
+  due: DateTime,
+  item?: string,
+): Send {
+  return {
+    id: sendId({ event: def.event.id, step: step.id, recipient: r.email, item, version: 0 }),
+    event: def.event.id,
+    step: step.id,
+    kind: step.kind,
+    recipient: r.email,
+    name: r.name,
+    ...(r.team ? { team: r.team } : {}),
+    ...(item ? { item } : {}),
+    version: 0,
+    due: due.toUTC().toISO() as string,
+    dueLocal: due.setZone(def.event.timezone).toISO() as string,
+    zone: def.event.timezone,
+    expires: due.toUTC().toISO() as string,
+  };
+}
+
+function stepItem(def: EventDefinition, step: StepSpec): string | undefined {
+  if (step.kind !== "calendar-invite") return undefined;
+  return step.items?.[0] ?? def.event.days[0]?.id ?? `day-${def.event.days[0]?.date}`;
+}
+
+export async function checkTemplates(
+  def: EventDefinition,
+  config: Config = loadConfig(),
+): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const due = DateTime.fromISO(`${def.event.registration.deadline}T09:00`, {
+    zone: def.event.timezone,
+  });
+  for (const step of def.campaign.steps) {
+    const name = templateName(step);
+    const r = def.audiences[step.audience]?.[0] ?? SAMPLE;
+    try {
+      await composeWith(def, sampleSend(def, step, r, due, stepItem(def, step)), { config }, r);
+    } catch (e) {
+      if (e instanceof TemplateError)
+        problems.push({
+          file: e.file,
+          line: e.line,
+          col: 1,
+          message: `template "${name}" (step ${step.id}): ${e.detail}`,
+        });
+      else
+        problems.push({
+          file: def.files.campaign,
+          line: 1,
+          col: 1,
+          message: `step ${step.id}: cannot render template "${name}": ${(e as Error).message}`,
+        });
+    }
+    if (step.kind === "calendar-invite" && step.attachments?.length)
+      problems.push({
+        file: def.files.campaign,
+        line: 1,
+        col: 1,
+        message: `step ${step.id}: a calendar invite carries only its calendar; remove attachments`,
+      });
+  }
+  return problems;
+}

@@ -1,0 +1,45 @@
+/**
+ * Renders one message body for one recipient: the step's template filled with the view.
+ * Compiling is cached per template content (src/render/template.ts); this is the per-recipient
+ * part, and it is deterministic: the same inputs give byte-identical HTML and text.
+ */
+import type { StepSpec } from "../model/schema.js";
+import type { EventDefinition, Recipient } from "../model/types.js";
+import { loadTemplate } from "./template.js";
+import { buildView, type View, type ViewInput } from "./view.js";
+
+export interface RenderInput extends Omit<ViewInput, "subject"> {
+  /** Computes the subject from the view when the step gives none. */
+  subject: (v: Omit<View, "subject">) => string;
+}
+
+export interface Rendered {
+  subject: string;
+  html: string;
+  text: string;
+  template: string;
+  view: View;
+}
+
+export function templateName(step: StepSpec): string {
+  return step.template ?? step.kind;
+}
+
+export async function renderMessage(i: RenderInput): Promise<Rendered> {
+  const base = buildView({ ...i, subject: "" });
+  const subject = i.step.subject ?? i.subject(base);
+  const view = { ...base, subject };
+  const t = await loadTemplate(i.def.dir, templateName(i.step));
+  const { html, text } = t.fill(view);
+  return { subject, html, text, template: t.file, view };
+}
+
+/** The recipient of a step's audience with this address (case-insensitive), if any. */
+export function findRecipient(
+  def: EventDefinition,
+  step: StepSpec,
+  address: string,
+): Recipient | undefined {
+  const a = address.toLowerCase();
+  return def.audiences[step.audience]?.find((r) => r.email.toLowerCase() === a);
+}

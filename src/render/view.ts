@@ -1,0 +1,317 @@
+/**
+ * The values a template sees: the definition turned into ready-to-print text (dates as words,
+ * speakers with their links, the coalition as a sentence), plus the recipient and the step.
+ * Everything that changes from one year's event to the next comes from here, not from template
+ * text, so next year's letter is a data change. Pure: no clock, no files.
+ */
+import type { DateTime } from "luxon";
+import { type CalendarItem, calendarItems } from "../model/items.js";
+import type {
+  DaySpec,
+  EventSpec,
+  Place,
+  RelatedSpec,
+  SeriesSpec,
+  Speaker,
+  StepSpec,
+} from "../model/schema.js";
+import { BULK_KINDS } from "../model/schema.js";
+import type { EventDefinition, Recipient } from "../model/types.js";
+import {
+  dateRangeText,
+  dateText,
+  dayMonthText,
+  longDateRangeText,
+  longDateText,
+  paragraphs,
+  timeText,
+} from "./format.js";
+import { listText } from "./handlebars.js";
+
+export interface SpeakerView {
+  name: string;
+  affiliation?: string;
+  url?: string;
+  /** "Pedro Noguera (UCLA)" */
+  label: string;
+}
+
+export function speakerView(s: Speaker): SpeakerView {
+  const o = typeof s === "string" ? { name: s } : s;
+  return {
+    name: o.name,
+    ...(o.affiliation ? { affiliation: o.affiliation } : {}),
+    ...(o.url ? { url: o.url } : {}),
+    label: o.affiliation ? `${o.name} (${o.affiliation})` : o.name,
+  };
+}
+
+function placeText(p: Place | undefined): string | undefined {
+  if (!p) return undefined;
+  return p.address ? `${p.name}, ${p.address}` : p.name;
+}
+
+function camel(key: string): string {
+  return key.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function dayView(day: DaySpec) {
+  return {
+    date: day.date,
+    dateText: dateText(day.date),
+    dayMonth: dayMonthText(day.date),
+    longDate: longDateText(day.date),
+    label: day.label,
+    title: day.title,
+    audience: day.audience,
+    description: day.description,
+    paragraphs: paragraphs(day.description),
+    time: day.start && day.end ? `${timeText(day.start)} – ${timeText(day.end)}` : undefined,
+    room: day.room,
+    status: day.status ?? "confirmed",
+    sessions: (day.sessions ?? []).map((s, i, all) => {
+      const end = s.end ?? all[i + 1]?.start ?? day.end;
+      return {
+        id: s.id,
+        time: timeText(s.start),
+        end: end && end !== s.start ? timeText(end) : undefined,
+        title: s.title,
+        lines: (s.description ?? "").split("\n").filter((l) => l.trim()),
+        speakers: (s.speakers ?? []).map(speakerView),
+        speakerText: listText((s.speakers ?? []).map((x) => speakerView(x).label)),
+        room: s.tracks?.length ? undefined : (s.room ?? day.room),
+        tracks: (s.tracks ?? []).map((t) => ({
+          title: t.title,
+          room: t.room,
+          speakerText: listText((t.speakers ?? []).map((x) => speakerView(x).label)),
+        })),
+        cancelled: s.status === "cancelled",
+      };
+    }),
+  };
+}
+
+export function relatedView(r: RelatedSpec) {
+  const known = r.startDate && r.startDate !== "TBD" ? r.startDate : undefined;
+  return {
+    id: r.id,
+    title: r.title,
+    kind: r.kind,
+    theme: r.theme,
+    hosts: r.hosts,
+    paragraphs: paragraphs(r.description),
+    dates: known ? dateRangeText(known, r.endDate) : "Dates to be announced",
+    longDates: known ? longDateRangeText(known, r.endDate) : undefined,
+    tbd: !known,
+    time: r.start && r.end ? `${timeText(r.start)} – ${timeText(r.end)}` : undefined,
+    venue: placeText(r.venue),
+    venueName: r.venue?.name,
+    cost: r.cost,
+    note: r.note,
+    contact: r.contact,
+    url: r.url,
+  };
+}
+
+export function seriesView(s: SeriesSpec) {
+  const number = new Map(s.sessions.map((x) => [x.number, x]));
+  return {
+    id: s.id,
+    title: s.title,
+    subtitle: s.subtitle,
+    paragraphs: paragraphs(s.description),
+    audience: s.audience,
+    partners: s.partners,
+    cost: s.cost,
+    registrationUrl: s.registrationUrl,
+    flyerUrl: s.flyerUrl,
+    sessions: s.sessions.map((x) => ({
+      number: x.number,
+      title: x.title,
+      days: x.days,
+      length: x.days ? `${x.days}-day session` : undefined,
+      paragraphs: paragraphs(x.description),
+    })),
+    cohorts: s.cohorts.map((c) => ({
+      id: c.id,
+      name: c.name,
+      location: placeText(c.location),
+      sessions: c.sessions.map((cs) => ({
+        number: cs.session,
+        title: number.get(cs.session)?.title,
+        dates: cs.date === "TBD" ? "TBD" : dateRangeText(cs.date, cs.endDate),
+        tbd: cs.date === "TBD",
+        time: cs.start && cs.end ? `${timeText(cs.start)} – ${timeText(cs.end)}` : undefined,
+        // Only a session's own location is listed per row; the cohort's applies to all.
+        location: placeText(cs.location),
+        cancelled: cs.status === "cancelled",
+      })),
+    })),
+  };
+}
+
+function itemWhenText(item: CalendarItem, zone: string): string {
+  const w = item.when;
+  if (w.type === "tbd") return "Date to be announced";
+  if (w.type === "all-day")
+    return w.startDate === w.lastDate
+      ? `${longDateText(w.startDate)} (all day)`
+      : `${longDateRangeText(w.startDate, w.lastDate)} (all day)`;
+  const s = w.start.setZone(zone).setLocale("en-US");
+  const e = w.end.setZone(zone).setLocale("en-US");
+  return `${s.toFormat("cccc, LLLL d, yyyy")}, ${s.toFormat("h:mm a")} – ${e.toFormat("h:mm a ZZZZ")}`;
+}
+
+/**
+ * The part of the view that depends only on the event, computed once per definition: formatting
+ * dates with Luxon for every day and session costs more than filling the template, and it is
+ * the same for every recipient.
+ */
+const eventParts = new WeakMap<EventSpec, ReturnType<typeof eventPart>>();
+
+function eventPart(ev: EventSpec) {
+  const links: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ev.links ?? {})) {
+    links[k] = v;
+    links[camel(k)] = v;
+  }
+  const mainDays = ev.days.filter((d) => !d.audience);
+  const main = mainDays.length ? mainDays : ev.days;
+  const first = main[0] as DaySpec;
+  const last = main[main.length - 1] as DaySpec;
+  const speakers = (ev.speakers ?? []).map(speakerView);
+  const items = calendarItems(ev);
+  const invites = new Map(
+    items.map((item) => [
+      item.id,
+      {
+        id: item.id,
+        title: item.title,
+        when: itemWhenText(item, ev.timezone),
+        where: item.location,
+        cancelled: item.status === "cancelled",
+        tentative: item.status === "tentative",
+        day: item.source.kind === "day" ? dayView(item.source.day) : undefined,
+      },
+    ]),
+  );
+  return {
+    event: {
+      id: ev.id,
+      title: ev.title,
+      name: ev.title,
+      shortTitle: ev.shortTitle ?? ev.title,
+      theme: ev.theme,
+      paragraphs: paragraphs(ev.description),
+      dates: dateRangeText(first.date, last.date),
+      longDates: longDateRangeText(first.date, last.date),
+      year: first.date.slice(0, 4),
+      url: ev.links?.["event-page"] ?? ev.registration.url ?? ev.organizer.website,
+      timezone: ev.timezone,
+    },
+    organizer: { ...ev.organizer },
+    contact: { ...ev.contact },
+    signatory: ev.signatory,
+    venue: {
+      name: ev.venue.name,
+      address: ev.venue.address,
+      full: ev.venue.address ? `${ev.venue.name}, ${ev.venue.address}` : ev.venue.name,
+    },
+    links,
+    hashtags: ev.hashtags ?? [],
+    hashtagText: (ev.hashtags ?? []).join(" "),
+    speakers,
+    speakerNames: listText(speakers.map((s) => s.name)),
+    coalition: ev.coalition ?? [],
+    coalitionText: listText(ev.coalition ?? []),
+    registration: {
+      deadline: dateText(ev.registration.deadline),
+      deadlineShort: dayMonthText(ev.registration.deadline),
+      deadlineLong: longDateText(ev.registration.deadline),
+      terms: ev.registration.terms,
+      url: ev.registration.url ?? ev.links?.registration ?? ev.links?.["event-page"],
+    },
+    mainDays: main.map(dayView),
+    extraDays: ev.days.filter((d) => d.audience && mainDays.length).map(dayView),
+    days: ev.days.map(dayView),
+    related: (ev.related ?? []).map(relatedView),
+    series: (ev.series ?? []).map(seriesView),
+    invites,
+  };
+}
+
+function eventPartOf(ev: EventSpec) {
+  let p = eventParts.get(ev);
+  if (!p) {
+    p = eventPart(ev);
+    eventParts.set(ev, p);
+  }
+  return p;
+}
+
+export interface ViewInput {
+  def: EventDefinition;
+  step: StepSpec;
+  recipient: Recipient;
+  /** The calendar item a calendar-invite send carries. */
+  item?: string;
+  /** The local date the message is dated (the letter's date line), ISO. */
+  date: string;
+  subject: string;
+  unsubscribe?: { url: string; mailto: string };
+  /** For calendar invites: CANCEL turns the cover into a cancellation notice. */
+  method?: "REQUEST" | "CANCEL";
+}
+
+/**
+ * Step `values` may rename what the prose calls the event and the venue (`eventName`,
+ * `venueName`), e.g. the letter's "San Diego Doubletree Hotel Mission Valley".
+ */
+export function buildView(i: ViewInput) {
+  const { invites, ...ev } = eventPartOf(i.def.event);
+  const values = i.step.values ?? {};
+  const r = i.recipient;
+  const about =
+    ev.related.find((x) => x.id === i.step.about) ?? ev.series.find((x) => x.id === i.step.about);
+  const invite =
+    i.step.kind === "calendar-invite"
+      ? {
+          ...(invites.get(i.item ?? "") ?? invites.values().next().value),
+          cancel: i.method === "CANCEL",
+        }
+      : undefined;
+  return {
+    ...ev,
+    subject: i.subject,
+    kind: i.step.kind,
+    step: i.step.id,
+    bulk: BULK_KINDS.has(i.step.kind),
+    values,
+    date: dateText(i.date),
+    recipient: {
+      name: r.name,
+      email: r.email,
+      salutation: r.salutation ?? r.name,
+      organization: r.organization,
+      title: r.title,
+      team: r.team,
+      role: r.role,
+      district: r.fields.district ?? r.organization ?? r.team,
+      fields: r.fields,
+    },
+    event: values.eventName ? { ...ev.event, name: values.eventName } : ev.event,
+    venue: values.venueName ? { ...ev.venue, name: values.venueName } : ev.venue,
+    about,
+    aboutRelated: ev.related.find((x) => x.id === i.step.about),
+    aboutSeries: ev.series.find((x) => x.id === i.step.about),
+    invite,
+    unsubscribe: i.unsubscribe,
+  };
+}
+
+export type View = ReturnType<typeof buildView>;
+
+/** The date a message is dated: its due time in the event's zone. */
+export function localDate(instant: DateTime, zone: string): string {
+  return instant.setZone(zone).toISODate() as string;
+}

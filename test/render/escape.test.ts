@@ -1,0 +1,39 @@
+import { join } from "node:path";
+import { DateTime } from "luxon";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { composeMessage } from "../../src/mail/compose.js";
+import { loadEventOrThrow } from "../../src/model/load.js";
+import type { MessageKind } from "../../src/model/schema.js";
+import { plan } from "../../src/planner/plan.js";
+import { ROOT } from "../support/cli.js";
+
+const HOSTILE = "<script>alert(1)</script> O'Brien & Sons";
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
+const config = loadConfig({});
+
+describe("values from CSVs in message bodies", () => {
+  for (const kind of ["invitation-letter", "deadline-reminder", "save-the-date"] as MessageKind[]) {
+    it(`${kind}: a hostile name is escaped in HTML and intact in text`, async () => {
+      const send = sends.find((s) => s.kind === kind && s.recipient === "obrien@sons.k12.test");
+      expect(send).toBeDefined();
+      if (!send) return;
+      const msg = await composeMessage(def, send, { config });
+      const html = String(msg.html);
+      const text = String(msg.text);
+      expect(html).not.toContain("<script>");
+      expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Brien &amp; Sons");
+      expect(text).toContain(HOSTILE);
+      expect(msg.to).toEqual({ name: HOSTILE, address: "obrien@sons.k12.test" });
+    });
+  }
+
+  it("a district name with quotes and ampersands is escaped in the press-release draft", async () => {
+    const send = sends.find((s) => s.kind === "press-release-prompt");
+    if (!send) throw new Error("no press-release send planned");
+    const msg = await composeMessage(def, send, { config });
+    expect(String(msg.text)).toContain("Fremont Unified School District team joins");
+    expect(String(msg.html)).toContain("Fremont Unified School District team joins");
+  });
+});
