@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerCalendar } from "./cli/calendar.js";
+import { registerControl } from "./cli/control.js";
 import { reportError } from "./cli/errors.js";
 import { registerPlan } from "./cli/plan.js";
 import { registerPreview } from "./cli/preview.js";
+import { registerRegistrations } from "./cli/registrations.js";
 import { registerSendTest } from "./cli/send-test.js";
+import { registerStatus } from "./cli/status.js";
+import { registerSuppress } from "./cli/suppress.js";
 import { registerValidate } from "./cli/validate.js";
+import { registerWorker } from "./cli/worker.js";
 import "./mail/validate-hook.js";
 
 const program = new Command()
@@ -17,6 +22,11 @@ const program = new Command()
 registerValidate(program);
 registerPlan(program);
 registerCalendar(program);
+registerWorker(program);
+registerStatus(program);
+registerRegistrations(program);
+registerSuppress(program);
+registerControl(program);
 registerPreview(program);
 registerSendTest(program);
 

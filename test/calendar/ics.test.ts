@@ -98,7 +98,7 @@ describe("CA LMI: every calendar convene produces passes the checklist", () => {
     }).events[0];
     const desc = String(e?.getFirstPropertyValue("description"));
     expect(desc).toContain(
-      "09:20–10:30  Keynote Presentation: Pedro Noguera — Pedro Noguera, Ph.D. (UCLA) — The Gallery",
+      "09:20–10:30  Keynote Presentation: Pedro Noguera — Pedro Noguera (UCLA) — The Gallery",
     );
     expect(desc).toContain("    • Families as Resources, Parents as Partners — Shutters East 1");
     expect(desc).toContain("    • Los Angeles — Brickstones");

@@ -1,0 +1,3 @@
+import { defineKind } from "../src/worker/kind.js";
+
+export default defineKind({ kind: "save-the-date", checks: [] });

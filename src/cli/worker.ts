@@ -1,0 +1,102 @@
+import type { Command } from "commander";
+import cron from "node-cron";
+import { loadConfig, redactUrl } from "../config.js";
+import { composeMessage } from "../mail/compose.js";
+import { createMailer } from "../mail/transport.js";
+import { findEventDirs } from "../model/load.js";
+import { createLogger } from "../worker/logger.js";
+import { durationOption, loadWorkerSettings } from "../worker/settings.js";
+import { startWorker } from "../worker/worker.js";
+import { action, UsageError } from "./errors.js";
+
+interface WorkerOpts {
+  cron: string;
+  scheduler: boolean;
+  schedulerOnly?: boolean;
+  concurrency?: string;
+  horizon?: string;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("run the scheduler and the senders: every send goes out at its moment, once")
+    .argument("[paths...]", "event directories or folders of events", ["events"])
+    .option("--cron <expression>", "when the scheduler re-plans (node-cron syntax)", "* * * * *")
+    .option("--no-scheduler", "only send; another process schedules")
+    .option("--scheduler-only", "only schedule; other processes send")
+    .option("--concurrency <n>", "sends in progress at once in this process (default 10)")
+    .option("--horizon <duration>", "queue sends due within this time (default 1h)")
+    .action(
+      action(async (paths: string[], opts: WorkerOpts) => {
+        if (!cron.validate(opts.cron))
+          throw new UsageError(`--cron "${opts.cron}" is not a cron expression (like "* * * * *")`);
+        if (opts.schedulerOnly && !opts.scheduler)
+          throw new UsageError("--scheduler-only and --no-scheduler leave nothing to do");
+        const dirs = findEventDirs(paths);
+        if (opts.scheduler && dirs.length === 0)
+          throw new UsageError(`no event directories found in ${paths.join(", ")}`);
+        const config = loadConfig();
+        const settings = loadWorkerSettings(process.env, config.sendRate);
+        if (opts.concurrency !== undefined) {
+          const n = Number(opts.concurrency);
+          if (!Number.isInteger(n) || n < 1)
+            throw new UsageError(`--concurrency "${opts.concurrency}" must be a whole number ≥ 1`);
+          settings.concurrency = n;
+        }
+        if (opts.horizon !== undefined) {
+          try {
+            settings.horizonMs = durationOption(opts.horizon, "--horizon");
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+        }
+        const log = createLogger();
+        const running = startWorker({
+          paths,
+          config,
+          settings,
+          log,
+          scheduler: opts.scheduler,
+          processors: !opts.schedulerOnly,
+          cron: opts.cron,
+          composer: composeMessage,
+          mailer: () => createMailer(config),
+        });
+        log.info(
+          {
+            events: dirs,
+            redis: redactUrl(config.redisUrl),
+            prefix: config.prefix,
+            mail: config.smtpUrl ? redactUrl(config.smtpUrl) : `outbox ${config.outboxDir}`,
+            scheduler: opts.scheduler,
+            senders: !opts.schedulerOnly,
+            concurrency: settings.concurrency,
+            sendRate: settings.sendRate || "unlimited",
+          },
+          "convene worker started",
+        );
+        const stop = (signal: string) => {
+          log.info({ signal }, "shutting down");
+          // Bounded: if closing itself hangs (Redis unreachable), exit anyway.
+          setTimeout(() => {
+            log.error("shutdown took too long; exiting");
+            process.exit(1);
+          }, settings.shutdownMs + 4_000).unref();
+          running.close().then(
+            () => {
+              log.info("stopped");
+              process.exit(0);
+            },
+            (e: Error) => {
+              log.error({ err: e.message }, "error while stopping");
+              process.exit(1);
+            },
+          );
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+        await running.ready;
+      }),
+    );
+}

@@ -1,0 +1,39 @@
+import type { Redis } from "ioredis";
+import { type CalendarStateStore, RedisCalendarStateStore } from "../calendar/state-store.js";
+import { ControlStore } from "./control.js";
+import { type Keys, keys } from "./keys.js";
+import { Ledger } from "./ledger.js";
+import { withRedis } from "./redis.js";
+import { RegistrationStore } from "./registrations.js";
+import { SuppressionStore } from "./suppressions.js";
+
+/** Every Redis-backed store on one connection, under one key prefix. */
+export interface Stores {
+  keys: Keys;
+  ledger: Ledger;
+  registrations: RegistrationStore;
+  suppressions: SuppressionStore;
+  control: ControlStore;
+  /** The calendar part's invite lifecycle state (SEQUENCE per item, who holds which version). */
+  calendar: CalendarStateStore;
+}
+
+export function createStores(redis: Redis, prefix: string): Stores {
+  const k = keys(prefix);
+  return {
+    keys: k,
+    ledger: new Ledger(redis, k),
+    registrations: new RegistrationStore(redis, k),
+    suppressions: new SuppressionStore(redis, k),
+    control: new ControlStore(redis, k),
+    calendar: new RedisCalendarStateStore(redis, prefix),
+  };
+}
+
+/** For one-shot commands: a CLI connection, the stores on it, always closed afterwards. */
+export async function withStores<T>(
+  config: { redisUrl: string; prefix: string },
+  fn: (stores: Stores, redis: Redis) => Promise<T>,
+): Promise<T> {
+  return withRedis(config.redisUrl, (redis) => fn(createStores(redis, config.prefix), redis));
+}

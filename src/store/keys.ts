@@ -1,0 +1,31 @@
+/**
+ * Every Redis key convene writes, in one place. All start with the configured prefix
+ * (`CONVENE_PREFIX`, default `convene`) so two deployments, or two test files, can share a Redis.
+ * Per-event keys carry the event id; the event id is a slug (lowercase, digits, dashes), so it
+ * never contains the `:` separator.
+ */
+export interface Keys {
+  /** Hash: send id → compact JSON ledger record (see ledger.ts). One hash per event. */
+  ledger(event: string): string;
+  /** Hash: send id → due (epoch ms) for sends in state `scheduled`: what the scheduler reconciles. */
+  pending(event: string): string;
+  /** Hash: team id → ISO instant it registered (recorded with the CLI). */
+  registrations(event: string): string;
+  /** Hash: field `*` (whole event) or a step id → `paused` | `cancelled`. */
+  control(event: string): string;
+  /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
+  suppressed(): string;
+  /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
+  bullPrefix(): string;
+}
+
+export function keys(prefix: string): Keys {
+  return {
+    ledger: (event) => `${prefix}:ledger:${event}`,
+    pending: (event) => `${prefix}:pending:${event}`,
+    registrations: (event) => `${prefix}:reg:${event}`,
+    control: (event) => `${prefix}:ctl:${event}`,
+    suppressed: () => `${prefix}:suppressed`,
+    bullPrefix: () => `${prefix}:bull`,
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * The delivery ledger: what happened to every send, in Redis. It — not BullMQ — is the dedupe
+ * authority: BullMQ only remembers a job id while the job exists, the ledger remembers forever.
+ *
+ * Layout: one hash per event (`<prefix>:ledger:<event>`), field = send id, value = a compact JSON
+ * record with one-letter keys. One hash per event rather than one key per send keeps the
+ * per-send overhead to a hash entry (~40 bytes) instead of a whole Redis key (~100+ bytes).
+ *
+ * States and who moves them:
+ *   (none) ──scheduler──► scheduled ──processor claim──► sending ──► sent
+ *                           │  ▲                          │ └──► failed (5xx, or retries exhausted)
+ *                           │  └──── transient error ─────┘
+ *                           ├──► skipped (registered, cancelled, no longer planned, …)
+ *                           ├──► suppressed (address on the suppression list)
+ *                           └──► missed (past the step's missed window)
+ *   sending found by a later attempt (the process died during SMTP) ──► unconfirmed
+ *
+ * Every move is a compare-and-set in a Lua script: it only happens if the current state is one of
+ * the allowed `from` states. That is what makes "scheduled → sending" a claim only one worker
+ * process can win, so several workers never send the same message twice.
+ */
+import type { Redis } from "ioredis";
+import type { Keys } from "./keys.js";
+
+export const STATES = [
+  "scheduled",
+  "sending",
+  "sent",
+  "failed",
+  "skipped",
+  "suppressed",
+  "missed",
+  "unconfirmed",
+] as const;
+export type State = (typeof STATES)[number];
+/** `none`: not in the ledger yet. */
+export type StateOrNone = State | "none";
+
+/** Final states: the send is decided and must never be queued or sent again. */
+export const FINAL: ReadonlySet<StateOrNone> = new Set([
+  "sent",
+  "failed",
+  "skipped",
+  "suppressed",
+  "missed",
+  "unconfirmed",
+]);
+
+export interface LedgerRecord {
+  state: State;
+  /** SMTP attempts made (claims). */
+  attempts: number;
+  recipient: string;
+  /** Epoch ms: first written / last state change. */
+  firstAt: number;
+  at: number;
+  /** Epoch ms the send was scheduled for (while scheduled). */
+  due?: number;
+  /** The SMTP reply (sent, failed) or the last error (retries). */
+  response?: string;
+  messageId?: string;
+  /** Why it was skipped / missed / failed, in words an organizer reads. */
+  reason?: string;
+}
+
+/** The stored shape: one-letter keys because there can be 100,000 of these per event. */
+interface Stored {
+  s: State;
+  n?: number;
+  e?: string;
+  q?: number;
+  t?: number;
+  d?: number;
+  r?: string;
+  m?: string;
+  w?: string;
+}
+
+export interface Patch {
+  state: State;
+  recipient?: string;
+  due?: number | null;
+  response?: string | null;
+  messageId?: string | null;
+  reason?: string | null;
+  /** Count this move as an SMTP attempt. */
+  attempt?: boolean;
+}
+
+export interface TransitionResult {
+  ok: boolean;
+  /** The state before the call (the blocking state when !ok). */
+  from: StateOrNone;
+}
+
+/** SMTP replies can be long (multi-line); the ledger keeps what explains the outcome. */
+const MAX_TEXT = 300;
+function clip(s: string | null | undefined): string | null | undefined {
+  if (s === null || s === undefined) return s;
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > MAX_TEXT ? `${one.slice(0, MAX_TEXT - 1)}…` : one;
+}
+
+function toPatch(p: Patch): Record<string, unknown> {
+  const out: Record<string, unknown> = { s: p.state };
+  const set = (k: string, v: unknown) => {
+    // cjson has no undefined; `false` marks "delete this field" in the script below.
+    if (v === null) out[k] = false;
+    else if (v !== undefined) out[k] = v;
+  };
+  set("e", p.recipient);
+  set("d", p.due);
+  set("r", clip(p.response));
+  set("m", p.messageId);
+  set("w", clip(p.reason));
+  return out;
+}
+
+export function decode(json: string): LedgerRecord {
+  const r = JSON.parse(json) as Stored;
+  return {
+    state: r.s,
+    attempts: r.n ?? 0,
+    recipient: r.e ?? "",
+    firstAt: r.q ?? r.t ?? 0,
+    at: r.t ?? 0,
+    ...(r.d !== undefined ? { due: r.d } : {}),
+    ...(r.r !== undefined ? { response: r.r } : {}),
+    ...(r.m !== undefined ? { messageId: r.m } : {}),
+    ...(r.w !== undefined ? { reason: r.w } : {}),
+  };
+}
+
+/**
+ * KEYS: ledger hash, pending hash. ARGV: id, "|allowed|from|states|", patch JSON, now ms,
+ * count-attempt flag. Keeps the pending index (scheduled sends and their due time) in step with
+ * the record, in the same atomic call.
+ */
+const TRANSITION = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local rec
+if cur then rec = cjson.decode(cur) else rec = { s = 'none' } end
+local from = rec.s
+if not string.find(ARGV[2], '|' .. from .. '|', 1, true) then return { 0, from } end
+local patch = cjson.decode(ARGV[3])
+for k, v in pairs(patch) do
+  if v == false then rec[k] = nil else rec[k] = v end
+end
+local now = tonumber(ARGV[4])
+if ARGV[5] == '1' then rec.n = (rec.n or 0) + 1 end
+rec.t = now
+if not rec.q then rec.q = now end
+if rec.s ~= 'scheduled' then rec.d = nil end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+if rec.s == 'scheduled' then
+  redis.call('HSET', KEYS[2], ARGV[1], rec.d or 0)
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+return { 1, from }
+`;
+
+type TransitionFn = (
+  ledgerKey: string,
+  pendingKey: string,
+  id: string,
+  allowed: string,
+  patch: string,
+  now: string,
+  attempt: string,
+) => Promise<[number, string]>;
+
+export interface TransitionRequest {
+  id: string;
+  from: readonly StateOrNone[];
+  patch: Patch;
+}
+
+export class Ledger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly clock: () => number = Date.now,
+  ) {
+    if (!(redis as unknown as { conveneTransition?: unknown }).conveneTransition)
+      redis.defineCommand("conveneTransition", { numberOfKeys: 2, lua: TRANSITION });
+  }
+
+  private args(event: string, r: TransitionRequest) {
+    return [
+      this.keys.ledger(event),
+      this.keys.pending(event),
+      r.id,
+      `|${r.from.join("|")}|`,
+      JSON.stringify(toPatch(r.patch)),
+      String(this.clock()),
+      r.patch.attempt ? "1" : "0",
+    ] as const;
+  }
+
+  /** Moves one send to `patch.state` if it is currently in one of `from`. */
+  async transition(
+    event: string,
+    id: string,
+    from: readonly StateOrNone[],
+    patch: Patch,
+  ): Promise<TransitionResult> {
+    const fn = (this.redis as unknown as { conveneTransition: TransitionFn }).conveneTransition;
+    const [ok, prev] = await fn.apply(this.redis, [...this.args(event, { id, from, patch })]);
+    return { ok: ok === 1, from: prev as StateOrNone };
+  }
+
+  /** Many transitions in one round trip (the scheduler moves thousands per tick). */
+  async transitionMany(
+    event: string,
+    reqs: readonly TransitionRequest[],
+  ): Promise<TransitionResult[]> {
+    const out: TransitionResult[] = [];
+    for (let i = 0; i < reqs.length; i += 1000) {
+      const pipe = this.redis.pipeline();
+      const chunk = reqs.slice(i, i + 1000);
+      for (const r of chunk)
+        (pipe as unknown as { conveneTransition: (...a: string[]) => void }).conveneTransition(
+          ...this.args(event, r),
+        );
+      const res = (await pipe.exec()) ?? [];
+      for (const [err, v] of res) {
+        if (err) throw err;
+        const [ok, prev] = v as [number, string];
+        out.push({ ok: ok === 1, from: prev as StateOrNone });
+      }
+    }
+    return out;
+  }
+
+  /** scheduled (or not yet recorded) → sending, counting an attempt. Only one caller can win. */
+  claim(event: string, id: string, recipient: string): Promise<TransitionResult> {
+    return this.transition(event, id, ["none", "scheduled"], {
+      state: "sending",
+      recipient,
+      attempt: true,
+    });
+  }
+
+  async get(event: string, id: string): Promise<LedgerRecord | undefined> {
+    const v = await this.redis.hget(this.keys.ledger(event), id);
+    return v ? decode(v) : undefined;
+  }
+
+  async getMany(event: string, ids: readonly string[]): Promise<Map<string, LedgerRecord>> {
+    const out = new Map<string, LedgerRecord>();
+    for (let i = 0; i < ids.length; i += 2000) {
+      const chunk = ids.slice(i, i + 2000);
+      if (!chunk.length) continue;
+      const vals = await this.redis.hmget(this.keys.ledger(event), ...chunk);
+      vals.forEach((v, j) => {
+        if (v) out.set(chunk[j] as string, decode(v));
+      });
+    }
+    return out;
+  }
+
+  /** Every record of an event, streamed with HSCAN so a large ledger never blocks Redis. */
+  async all(event: string): Promise<Map<string, LedgerRecord>> {
+    const out = new Map<string, LedgerRecord>();
+    const stream = this.redis.hscanStream(this.keys.ledger(event), { count: 2000 });
+    for await (const chunk of stream as AsyncIterable<string[]>)
+      for (let i = 0; i < chunk.length; i += 2)
+        out.set(chunk[i] as string, decode(chunk[i + 1] as string));
+    return out;
+  }
+
+  /** Sends currently `scheduled`, with their due time (epoch ms). */
+  async pending(event: string): Promise<Map<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.pending(event));
+    return new Map(Object.entries(raw).map(([id, d]) => [id, Number(d)]));
+  }
+}

@@ -1,0 +1,27 @@
+import type { Logger } from "pino";
+import { reconcile } from "../calendar/lifecycle.js";
+import type { CalendarStateStore } from "../calendar/state-store.js";
+import type { LifecycleHook } from "./scheduler.js";
+
+/**
+ * The calendar part's invite lifecycle, plugged into the scheduler tick: after a definition
+ * edit changes a calendar item's time, place, status or title, everyone who holds the item gets
+ * an update (REQUEST, higher SEQUENCE); a removed or cancelled item, or a holder who left the
+ * audience, gets a CANCEL. Reconcile is pure; this adds the Redis state around it.
+ */
+export function calendarLifecycle(store: CalendarStateStore, log: Logger): LifecycleHook {
+  return async (def, sends, now) => {
+    const ev = def.event.id;
+    const hasCalendar = sends.some((s) => s.kind === "calendar-invite");
+    const state = await store.load(ev);
+    if (!hasCalendar && Object.keys(state.items).length === 0)
+      return { sends: [], commit: async () => {} };
+    const r = reconcile(def, sends, state, now);
+    for (const c of r.changes)
+      log.info({ event: ev, ...c }, "calendar item changed; updates/cancellations scheduled");
+    return {
+      sends: [...r.updates, ...r.cancellations],
+      commit: () => store.save(ev, r.state),
+    };
+  };
+}

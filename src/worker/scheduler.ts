@@ -1,0 +1,251 @@
+/**
+ * The scheduler tick: definitions → planner → delayed BullMQ jobs, reconciled with the ledger.
+ *
+ * Why it is safe to run anywhere, any number of times:
+ *  - Job id = send id. BullMQ ignores an add whose id exists, so two schedulers (or a re-tick)
+ *    never make a second job while the first exists.
+ *  - BullMQ forgets ids once a job is removed (completed jobs are removed at once), so the
+ *    ledger is the real dedupe: a send whose ledger state is final is never queued again, and
+ *    even a job that slipped through is a no-op, because the processor's claim fails.
+ *  - Ledger moves are compare-and-set (see ledger.ts): a scheduler can never overwrite a send
+ *    a processor has claimed or finished.
+ *
+ * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
+ * no re-timing while the organizer still edits; status counts them as scheduled all the same.
+ *
+ * Late sends: after downtime, a send still inside its missed window (`expires`) is queued with
+ * no delay and goes out now; one past it is recorded `missed` — never dropped silently, never
+ * sent weeks late.
+ */
+import type { Queue } from "bullmq";
+import { DateTime } from "luxon";
+import type { Logger } from "pino";
+import { findEventDirs } from "../model/load.js";
+import { formatProblem } from "../model/problems.js";
+import type { EventDefinition } from "../model/types.js";
+import { plan } from "../planner/plan.js";
+import type { Send } from "../planner/send.js";
+import type { Stores } from "../store/index.js";
+import { FINAL, type TransitionRequest } from "../store/ledger.js";
+import type { DefinitionCache } from "./definitions.js";
+import { jobData, jobOptions, type SendJobData } from "./queue.js";
+import { mergeRegistrations } from "./replan.js";
+import { whyNotPlanned } from "./runtime.js";
+import type { WorkerSettings } from "./settings.js";
+
+/** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
+export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL" };
+
+/**
+ * The calendar lifecycle (see lifecycle.ts in this folder): given the definition and the planned
+ * sends, the calendar updates and cancellations to add, and `commit` to store the new calendar
+ * state once they are queued (so a crash in between re-issues them rather than losing them).
+ */
+export type LifecycleHook = (
+  def: EventDefinition,
+  sends: readonly Send[],
+  now: DateTime,
+) => Promise<{ sends: PlannedSend[]; commit(): Promise<void> }>;
+
+export interface SchedulerDeps {
+  stores: Stores;
+  defs: DefinitionCache;
+  queue: Queue<SendJobData>;
+  settings: WorkerSettings;
+  log: Logger;
+  lifecycle?: LifecycleHook;
+  now?: () => DateTime;
+}
+
+export interface TickSummary {
+  event: string;
+  planned: number;
+  queued: number;
+  retimed: number;
+  missed: number;
+  skipped: number;
+}
+
+export class Scheduler {
+  private running: Promise<TickSummary[]> | undefined;
+  /** The first tick re-adds every scheduled send (idempotent), in case a job was lost. */
+  private fullSync = true;
+
+  constructor(
+    private readonly deps: SchedulerDeps,
+    private readonly paths: string[],
+  ) {}
+
+  /** One tick over every event; a tick already running is joined, not doubled. */
+  tick(): Promise<TickSummary[]> {
+    if (!this.running)
+      this.running = this.runTick().finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private async runTick(): Promise<TickSummary[]> {
+    const out: TickSummary[] = [];
+    for (const dir of findEventDirs(this.paths)) {
+      try {
+        const s = await this.tickEvent(dir);
+        if (s) out.push(s);
+      } catch (e) {
+        // One broken event must not stop the others.
+        this.deps.log.error({ dir, err: (e as Error).message }, "scheduler tick failed for event");
+      }
+    }
+    this.fullSync = false;
+    return out;
+  }
+
+  async tickEvent(dir: string): Promise<TickSummary | undefined> {
+    const { stores, log, settings, queue } = this.deps;
+    const { loaded, problems } = this.deps.defs.load(dir, true);
+    if (problems.length)
+      log.error(
+        { dir, problems: problems.slice(0, 20).map(formatProblem), count: problems.length },
+        loaded
+          ? "definition has problems; keeping the last good version"
+          : "definition has problems; nothing scheduled for it",
+      );
+    if (!loaded) return undefined;
+    const def = loaded.def;
+    const ev = def.event.id;
+    const clock = this.deps.now ?? (() => DateTime.utc());
+    const now = clock();
+    const nowMs = now.toMillis();
+    const registrations = mergeRegistrations(
+      def.registrations,
+      await stores.registrations.list(ev),
+    );
+    const sends: PlannedSend[] = plan(def, registrations, now);
+    const lifecycle = this.deps.lifecycle ? await this.deps.lifecycle(def, sends, now) : undefined;
+    if (lifecycle) sends.push(...lifecycle.sends);
+    const controls = await stores.control.get(ev);
+    const horizonEnd = nowMs + settings.horizonMs;
+
+    const candidates = sends.filter(
+      (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
+    );
+    const ledger = await stores.ledger.getMany(
+      ev,
+      candidates.map((s) => s.id),
+    );
+    const moves: TransitionRequest[] = [];
+    const adds: PlannedSend[] = [];
+    const removals = new Set<string>();
+    const summary: TickSummary = {
+      event: ev,
+      planned: sends.length,
+      queued: 0,
+      retimed: 0,
+      missed: 0,
+      skipped: 0,
+    };
+
+    for (const s of candidates) {
+      const rec = ledger.get(s.id);
+      const st = rec?.state ?? "none";
+      if (FINAL.has(st) || st === "sending") continue;
+      const base = { id: s.id, from: ["none", "scheduled"] as const };
+      if (controls.of(s.step) === "cancelled") {
+        moves.push({
+          ...base,
+          patch: { state: "skipped", recipient: s.recipient, reason: "step cancelled" },
+        });
+        if (st === "scheduled") removals.add(s.id);
+        continue;
+      }
+      if (nowMs > Date.parse(s.expires)) {
+        moves.push({
+          ...base,
+          patch: {
+            state: "missed",
+            recipient: s.recipient,
+            reason: `not sent by ${s.expires}, the end of its missed window (due ${s.due})`,
+          },
+        });
+        if (st === "scheduled") removals.add(s.id);
+        continue;
+      }
+      const dueMs = Date.parse(s.due);
+      if (st === "scheduled" && rec?.due === dueMs && !this.fullSync) continue;
+      if (st === "scheduled" && rec?.due !== dueMs) {
+        removals.add(s.id);
+        summary.retimed++;
+      }
+      moves.push({ ...base, patch: { state: "scheduled", recipient: s.recipient, due: dueMs } });
+      adds.push(s);
+    }
+
+    // Sends the ledger holds as scheduled that the plan no longer has: removed from the
+    // definition, or a reminder whose team has registered since.
+    const plannedIds = new Set(sends.map((s) => s.id));
+    const registered = new Set(registrations.map((r) => r.team));
+    const pending = await stores.ledger.pending(ev);
+    const gone: string[] = [];
+    for (const id of pending.keys()) {
+      if (plannedIds.has(id)) continue;
+      // Calendar updates/cancellations are issued once, not re-planned; their processor checks
+      // whether a newer version superseded them.
+      const job = await queue.getJob(id);
+      if (job && job.data.version > 0 && job.data.method) continue;
+      gone.push(id);
+    }
+    if (gone.length) {
+      const recs = await stores.ledger.getMany(ev, gone);
+      for (const id of gone) {
+        const step = id.slice(ev.length + 1, id.lastIndexOf("."));
+        const recipient = recs.get(id)?.recipient ?? "";
+        moves.push({
+          id,
+          from: ["scheduled"],
+          patch: {
+            state: "skipped",
+            reason: whyNotPlanned(loaded, { step, recipient }, (t) => registered.has(t)),
+          },
+        });
+        removals.add(id);
+      }
+    }
+
+    const results = await stores.ledger.transitionMany(ev, moves);
+    const okIds = new Set<string>();
+    moves.forEach((m, i) => {
+      if (!results[i]?.ok) return;
+      okIds.add(m.id);
+      const state = m.patch.state;
+      if (state === "missed") summary.missed++;
+      if (state === "skipped") summary.skipped++;
+      if (state === "missed" || state === "skipped")
+        log[state === "missed" ? "warn" : "info"](
+          { send: m.id, event: ev, state, reason: m.patch.reason, recipient: m.patch.recipient },
+          `send ${state}`,
+        );
+    });
+
+    for (const id of removals) {
+      // A job that is active right now cannot be removed; its processor re-checks anyway.
+      await queue.remove(id).catch(() => 0);
+    }
+    const toAdd = adds.filter((s) => okIds.has(s.id));
+    for (let i = 0; i < toAdd.length; i += 500) {
+      const chunk = toAdd.slice(i, i + 500);
+      await queue.addBulk(
+        chunk.map((s) => ({
+          name: s.kind,
+          data: jobData(s, dir, s.method),
+          opts: jobOptions(settings, s.id, Date.parse(s.due) - clock().toMillis()),
+        })),
+      );
+    }
+    summary.queued = toAdd.length;
+    await lifecycle?.commit();
+    if (summary.queued || summary.missed || summary.skipped || summary.retimed)
+      log.info(summary, "scheduler tick");
+    else log.debug(summary, "scheduler tick");
+    return summary;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * One worker process: the scheduler (node-cron ticks) and the send processors (a BullMQ Worker),
+ * either or both, and their orderly shutdown.
+ *
+ * Shutdown (SIGTERM/SIGINT → close()): stop ticking, stop taking jobs, give sends in flight
+ * `shutdownMs` to finish, then close BullMQ, the SMTP pool and Redis. A send cut off mid-SMTP
+ * stays `sending` in the ledger; whoever picks its job up next records it `unconfirmed` (never a
+ * silent duplicate). Delayed jobs not yet due stay in Redis and fire after a restart.
+ */
+import { type Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { DateTime } from "luxon";
+import cron, { type ScheduledTask } from "node-cron";
+import type { Config } from "../config.js";
+import { createStores, type Stores } from "../store/index.js";
+import { connectRedis } from "../store/redis.js";
+import { backoffStrategy } from "./backoff.js";
+import { DefinitionCache } from "./definitions.js";
+import type { Composer, Mailer } from "./deps.js";
+import { KINDS } from "./kinds.js";
+import { calendarLifecycle } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+import { createQueue, QUEUE_NAME, type SendJobData } from "./queue.js";
+import { createProcessor } from "./runtime.js";
+import { type LifecycleHook, Scheduler } from "./scheduler.js";
+import type { WorkerSettings } from "./settings.js";
+
+export interface WorkerOptions {
+  paths: string[];
+  config: Config;
+  settings: WorkerSettings;
+  log: Logger;
+  /** Run the node-cron scheduler in this process. */
+  scheduler: boolean;
+  /** Run the send processors in this process. */
+  processors: boolean;
+  /** node-cron expression (5 fields, or 6 with seconds). */
+  cron: string;
+  composer: Composer;
+  /** Created lazily, only when this process sends. */
+  mailer?: () => Mailer;
+  /** Defaults to the calendar part's lifecycle on the Redis state store. */
+  lifecycle?: LifecycleHook;
+  /** The clock planning and re-checks use (tests shift it to reach a minute-precise trigger). */
+  clock?: () => DateTime;
+}
+
+export interface RunningWorker {
+  stores: Stores;
+  queue: Queue<SendJobData>;
+  scheduler?: Scheduler;
+  worker?: Worker<SendJobData>;
+  /** Resolves after the start-up tick. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** BullMQ's limiter takes {max per duration}; SEND_RATE may be fractional (0.5 = one per 2 s). */
+export function limiterFor(rate: number): { max: number; duration: number } | undefined {
+  if (!(rate > 0)) return undefined;
+  return rate >= 1
+    ? { max: Math.floor(rate), duration: 1000 }
+    : { max: 1, duration: Math.round(1000 / rate) };
+}
+
+export function startWorker(o: WorkerOptions): RunningWorker {
+  const { config, settings, log } = o;
+  const redis: Redis = connectRedis(config.redisUrl, "worker");
+  const stores = createStores(redis, config.prefix);
+  const queue = createQueue(redis, stores.keys.bullPrefix());
+  const defs = new DefinitionCache();
+  let mailer: Mailer | undefined;
+  let worker: Worker<SendJobData> | undefined;
+  let workerRedis: Redis | undefined;
+  let task: ScheduledTask | undefined;
+  let scheduler: Scheduler | undefined;
+
+  if (o.processors) {
+    mailer = o.mailer?.();
+    if (!mailer) throw new Error("a worker that sends needs a mailer");
+    const processor = createProcessor({
+      stores,
+      defs,
+      composer: o.composer,
+      mailer,
+      config,
+      settings,
+      log,
+      queue,
+      kinds: KINDS,
+      ...(o.clock ? { now: o.clock } : {}),
+    });
+    const limiter = limiterFor(settings.sendRate);
+    workerRedis = connectRedis(config.redisUrl, "worker");
+    worker = new Worker<SendJobData>(QUEUE_NAME, (job, token) => processor(job, token), {
+      connection: workerRedis,
+      prefix: stores.keys.bullPrefix(),
+      concurrency: settings.concurrency,
+      lockDuration: settings.lockMs,
+      stalledInterval: settings.lockMs,
+      ...(limiter ? { limiter } : {}),
+      settings: { backoffStrategy: backoffStrategy(settings.backoffMaxMs) },
+    });
+    // A job that throws fails alone: BullMQ records it; here it is only logged.
+    worker.on("failed", (job, err) =>
+      log.debug({ send: job?.id, err: err.message }, "job attempt ended with an error"),
+    );
+    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+  }
+
+  let ready: Promise<void> = Promise.resolve();
+  if (o.scheduler) {
+    const sch = new Scheduler(
+      {
+        stores,
+        defs,
+        queue,
+        settings,
+        log,
+        lifecycle: o.lifecycle ?? calendarLifecycle(stores.calendar, log),
+        ...(o.clock ? { now: o.clock } : {}),
+      },
+      o.paths,
+    );
+    scheduler = sch;
+    const tick = () =>
+      sch.tick().then(
+        () => undefined,
+        (e: Error) => log.error({ err: e.message }, "scheduler tick failed"),
+      );
+    ready = tick();
+    task = cron.schedule(o.cron, tick, { noOverlap: true, name: "convene-scheduler" });
+  }
+
+  let closing: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      await task?.stop();
+      await task?.destroy();
+      await ready.catch(() => undefined);
+      if (worker) {
+        const w = worker;
+        let timer: NodeJS.Timeout | undefined;
+        const bounded = new Promise<"timeout">((r) => {
+          timer = setTimeout(() => r("timeout"), settings.shutdownMs);
+        });
+        const result = await Promise.race([w.close(), bounded]);
+        clearTimeout(timer);
+        if (result === "timeout") {
+          log.warn(
+            { waitedMs: settings.shutdownMs },
+            "sends still in flight at shutdown; their jobs will be picked up again (as unconfirmed if SMTP had started)",
+          );
+          // Not awaited: close(true) joins the pending close; disconnecting ends it.
+          void w.close(true).catch(() => undefined);
+          await w.disconnect().catch(() => undefined);
+        }
+      }
+      await mailer?.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      workerRedis?.disconnect();
+      redis.disconnect();
+    })();
+    return closing;
+  }
+
+  return {
+    stores,
+    queue,
+    ...(scheduler ? { scheduler } : {}),
+    ...(worker ? { worker } : {}),
+    ready,
+    close,
+  };
+}

@@ -1,0 +1,165 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createStores, type Stores } from "../../src/store/index.js";
+import type { RunningWorker } from "../../src/worker/worker.js";
+import {
+  deletePrefix,
+  dueSoon,
+  type EventFixture,
+  inProcessWorker,
+  letterStep,
+  people,
+  REDIS_URL,
+  startSmtp,
+  testConfig,
+  uniquePrefix,
+  until,
+  writeEvent,
+} from "./fixture.js";
+
+let redis: Redis;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => redis.disconnect());
+
+async function setup(n: number, smtpPolicy?: Parameters<typeof startSmtp>[0]) {
+  const prefix = uniquePrefix();
+  const smtp = await startSmtp(smtpPolicy);
+  const soon = dueSoon(3);
+  const fx: EventFixture = writeEvent({
+    people: people(n),
+    steps: [letterStep()],
+    registrations: [soon.registration],
+  });
+  const stores: Stores = createStores(redis, prefix);
+  const config = testConfig(prefix, smtp.url);
+  cleanups.push(
+    () => fx.cleanup(),
+    () => smtp.close(),
+    () => deletePrefix(prefix),
+  );
+  return { prefix, smtp, fx, stores, config, due: soon.due };
+}
+
+function start(w: RunningWorker): RunningWorker {
+  cleanups.push(() => w.close());
+  return w;
+}
+
+describe("delivery of one step", () => {
+  it("reaches every recipient exactly once, at its due time, and records sent", async () => {
+    const { smtp, fx, stores, config, due } = await setup(25);
+    const w = start(inProcessWorker({ paths: [fx.dir], config }));
+    await w.ready;
+    // A second scheduler tick (a restart or a second scheduler) must not add anything.
+    await w.scheduler?.tick();
+    await smtp.waitFor(25);
+    await until("ledger all sent", async () => {
+      const all = await stores.ledger.all("mini");
+      return [...all.values()].filter((r) => r.state === "sent").length === 25;
+    });
+
+    const to = smtp.received.map((r) => r.to).sort();
+    expect(new Set(to).size).toBe(25);
+    expect(to).toEqual(
+      people(25)
+        .map((p) => p.email)
+        .sort(),
+    );
+    const ids = new Set(smtp.received.map((r) => r.sendId));
+    expect(ids.size).toBe(25);
+    for (const r of smtp.received) {
+      expect(r.mail.subject).toBe("Mini letter");
+      expect(r.mail.messageId).toBe(`<${r.sendId}@mini.test>`);
+      // Delayed jobs fire at their time, not earlier.
+      expect(r.mail.date?.getTime() ?? 0).toBeGreaterThanOrEqual(due.toMillis() - 1000);
+    }
+    const all = await stores.ledger.all("mini");
+    expect(all.size).toBe(25);
+    for (const [id, rec] of all) {
+      expect(ids.has(id)).toBe(true);
+      expect(rec.attempts).toBe(1);
+      expect(rec.response).toMatch(/^250/);
+      expect(rec.messageId).toBe(`<${id}@mini.test>`);
+    }
+    expect(await stores.ledger.pending("mini")).toEqual(new Map());
+  });
+
+  it("a 550 recipient ends failed and suppressed, the others are delivered", async () => {
+    const bad = people(10)[3]?.email as string;
+    const { smtp, fx, stores, config } = await setup(10, (addr) =>
+      addr === bad ? { code: 550, message: "5.1.1 No such user here" } : undefined,
+    );
+    start(inProcessWorker({ paths: [fx.dir], config }));
+    await smtp.waitFor(9);
+    await until("the 550 send is failed", async () => {
+      const all = await stores.ledger.all("mini");
+      return [...all.values()].some((r) => r.state === "failed");
+    });
+    const all = await stores.ledger.all("mini");
+    const failed = [...all.values()].filter((r) => r.state === "failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.recipient).toBe(bad);
+    expect(failed[0]?.attempts).toBe(1);
+    expect(failed[0]?.response).toMatch(/^550 5\.1\.1 No such user here/);
+    expect([...all.values()].filter((r) => r.state === "sent")).toHaveLength(9);
+    expect(smtp.received.map((r) => r.to)).not.toContain(bad);
+    const sup = await stores.suppressions.get(bad.toUpperCase());
+    expect(sup?.reason).toMatch(/SMTP 550/);
+  });
+
+  it("a server answering 451 for a while, then 250, ends with everything delivered once", async () => {
+    let refusals = 0;
+    const { smtp, fx, stores, config } = await setup(12, () => {
+      if (refusals < 15) {
+        refusals++;
+        return { code: 451, message: "4.7.1 Try again later" };
+      }
+      return undefined;
+    });
+    start(inProcessWorker({ paths: [fx.dir], config, settings: { slowDownMs: 300 } }));
+    await smtp.waitFor(12);
+    await until("all sent", async () => {
+      const all = await stores.ledger.all("mini");
+      return [...all.values()].filter((r) => r.state === "sent").length === 12;
+    });
+    expect(refusals).toBe(15);
+    expect(new Set(smtp.received.map((r) => r.to)).size).toBe(12);
+    expect(smtp.received).toHaveLength(12);
+    const all = await stores.ledger.all("mini");
+    // Some sends needed more than one attempt, and none was given up.
+    expect(Math.max(...[...all.values()].map((r) => r.attempts))).toBeGreaterThan(1);
+  });
+
+  it("a transient 4xx (not slow-down) is retried with backoff; exhausted retries end failed, not suppressed", async () => {
+    const flaky = people(3)[0]?.email as string;
+    const dead = people(3)[1]?.email as string;
+    let flakyTries = 0;
+    const { smtp, fx, stores, config } = await setup(3, (addr) => {
+      if (addr === flaky && ++flakyTries <= 2) return { code: 452, message: "4.2.2 Mailbox full" };
+      if (addr === dead) return { code: 452, message: "4.2.2 Mailbox full" };
+      return undefined;
+    });
+    start(inProcessWorker({ paths: [fx.dir], config, settings: { attempts: 3 } }));
+    await smtp.waitFor(2);
+    await until("the always-refused send is failed", async () => {
+      const rec = [...(await stores.ledger.all("mini")).values()].find((r) => r.recipient === dead);
+      return rec?.state === "failed";
+    });
+    const all = [...(await stores.ledger.all("mini")).values()];
+    const f = all.find((r) => r.recipient === flaky);
+    const d = all.find((r) => r.recipient === dead);
+    expect(f?.state).toBe("sent");
+    expect(f?.attempts).toBe(3);
+    expect(d?.attempts).toBe(3);
+    expect(d?.reason).toMatch(/gave up after 3 attempts/);
+    expect(d?.response).toMatch(/^452/);
+    expect(await stores.suppressions.get(dead)).toBeUndefined();
+  });
+});

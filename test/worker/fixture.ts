@@ -1,0 +1,290 @@
+/**
+ * Test harness for the worker: fixture events with computed times, a real SMTP server on
+ * loopback that records (and can refuse) what it receives, unique Redis prefixes, and an
+ * in-process worker wired to the real composer and mailer.
+ */
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { DateTime } from "luxon";
+import { type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { stringify } from "yaml";
+import { type Config, loadConfig } from "../../src/config.js";
+import { composeMessage } from "../../src/mail/compose.js";
+import { createMailer } from "../../src/mail/transport.js";
+import { createLogger } from "../../src/worker/logger.js";
+import { loadWorkerSettings, type WorkerSettings } from "../../src/worker/settings.js";
+import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const MINI = join(ROOT, "test/fixtures/worker/mini");
+export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+
+export function uniquePrefix(): string {
+  return `convene-test-${randomBytes(5).toString("hex")}`;
+}
+
+export async function deletePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>)
+      if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface Person {
+  email: string;
+  name: string;
+  team?: string;
+}
+
+export function people(n: number, team: (i: number) => string = () => "t1"): Person[] {
+  return Array.from({ length: n }, (_, i) => ({
+    email: `person${String(i).padStart(5, "0")}@people.test`,
+    name: `Person ${i}`,
+    team: team(i),
+  }));
+}
+
+export interface EventFixture {
+  dir: string;
+  /** Rewrites campaign.yaml (a definition edit). */
+  setSteps(steps: object[]): void;
+  setPeople(ps: Person[]): void;
+  cleanup(): void;
+}
+
+/**
+ * An event in a temp dir, from the mini fixture: `people` as the audience, `steps` as the
+ * campaign, `registrations` written to its registrations file.
+ */
+export function writeEvent(o: {
+  people: Person[];
+  steps: object[];
+  registrations?: { team: string; at: DateTime }[];
+  id?: string;
+}): EventFixture {
+  const base = mkdtempSync(join(tmpdir(), "convene-worker-"));
+  const dir = join(base, o.id ?? "mini");
+  mkdirSync(dir);
+  cpSync(MINI, dir, { recursive: true });
+  if (o.id) {
+    const ev = readFileSync(join(dir, "event.yaml"), "utf8").replace(/^id: mini$/m, `id: ${o.id}`);
+    writeFileSync(join(dir, "event.yaml"), ev);
+  }
+  const fx: EventFixture = {
+    dir,
+    setSteps(steps) {
+      writeFileSync(join(dir, "campaign.yaml"), stringify({ steps }));
+    },
+    setPeople(ps) {
+      writeFileSync(
+        join(dir, "recipients/people.csv"),
+        `email,name,team\n${ps.map((p) => `${p.email},${p.name},${p.team ?? ""}`).join("\n")}\n`,
+      );
+    },
+    cleanup() {
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  fx.setPeople(o.people);
+  fx.setSteps(o.steps);
+  writeFileSync(
+    join(dir, "recipients/registrations.csv"),
+    `team,registered_at\n${(o.registrations ?? [])
+      .map((r) => `${r.team},${r.at.toUTC().toISO({ suppressMilliseconds: true })}`)
+      .join("\n")}\n`,
+  );
+  return fx;
+}
+
+/**
+ * Triggers have minute precision except the `registration` anchor, which has the registration's
+ * own instant. So a step "due in `inSeconds`" is anchored on a registration recorded
+ * (60 - inSeconds) seconds ago, with a one-minute offset.
+ */
+export function dueSoon(
+  inSeconds: number,
+  team = "t1",
+): {
+  registration: { team: string; at: DateTime };
+  due: DateTime;
+} {
+  const at = DateTime.utc()
+    .minus({ seconds: 60 - inSeconds })
+    .startOf("second");
+  return { registration: { team, at }, due: at.plus({ minutes: 1 }) };
+}
+
+export function letterStep(id = "letter", extra: object = {}): object {
+  return {
+    id,
+    kind: "invitation-letter",
+    audience: "people",
+    subject: `Mini ${id}`,
+    trigger: { anchor: "registration", offset: "1m" },
+    missedWindow: "1h",
+    ...extra,
+  };
+}
+
+export interface Received {
+  raw: string;
+  mail: ParsedMail;
+  sendId: string;
+  to: string;
+}
+
+export type RcptPolicy = (
+  address: string,
+  n: number,
+) => { code: number; message: string } | undefined;
+
+/** A real SMTP server on 127.0.0.1 (random port). `policy` can refuse RCPT TO with any code. */
+export async function startSmtp(
+  policy?: RcptPolicy,
+  o: { holdMs?: number } = {},
+): Promise<{
+  url: string;
+  received: Received[];
+  rcptAttempts: () => number;
+  setPolicy(p: RcptPolicy | undefined): void;
+  waitFor(n: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const received: Received[] = [];
+  let attempts = 0;
+  let current = policy;
+  const parsing: Promise<void>[] = [];
+  const opts: SMTPServerOptions = {
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onRcptTo(address, _session, cb) {
+      attempts++;
+      const refuse = current?.(address.address, attempts);
+      if (refuse) {
+        const err = new Error(refuse.message) as Error & { responseCode: number };
+        err.responseCode = refuse.code;
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, _session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        parsing.push(
+          simpleParser(raw).then((mail) => {
+            received.push({
+              raw,
+              mail,
+              sendId: String(mail.headers.get("x-convene-send-id") ?? ""),
+              to: (Array.isArray(mail.to) ? mail.to[0] : mail.to)?.value[0]?.address ?? "",
+            });
+          }),
+        );
+        // holdMs: the message is received, but the 250 comes late (a slow relay).
+        if (o.holdMs) setTimeout(() => cb(), o.holdMs);
+        else cb();
+      });
+    },
+  };
+  const server = new SMTPServer(opts);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}?maxConnections=5`,
+    received,
+    rcptAttempts: () => attempts,
+    setPolicy(p) {
+      current = p;
+    },
+    async waitFor(n, timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      while (received.length < n) {
+        if (Date.now() > until)
+          throw new Error(`SMTP server received ${received.length} of ${n} messages in time`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await Promise.all(parsing);
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export function testConfig(prefix: string, smtpUrl: string, extra: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), redisUrl: REDIS_URL, prefix, smtpUrl, ...extra };
+}
+
+export function testSettings(extra: Partial<WorkerSettings> = {}): WorkerSettings {
+  return {
+    ...loadWorkerSettings({}),
+    backoffMs: 200,
+    backoffMaxMs: 1_000,
+    slowDownMs: 500,
+    pauseRecheckMs: 500,
+    shutdownMs: 5_000,
+    ...extra,
+  };
+}
+
+/**
+ * A worker in this process with the real composer and SMTP mailer. Its cron never fires during
+ * a test (Jan 1st); tests call `scheduler.tick()` so each re-plan happens exactly when asserted.
+ */
+export function inProcessWorker(o: {
+  paths: string[];
+  config: Config;
+  settings?: Partial<WorkerSettings>;
+  scheduler?: boolean;
+  processors?: boolean;
+  clock?: () => DateTime;
+}): RunningWorker {
+  return startWorker({
+    paths: o.paths,
+    config: o.config,
+    settings: testSettings(o.settings),
+    log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
+    scheduler: o.scheduler ?? true,
+    processors: o.processors ?? true,
+    cron: "0 0 1 1 *",
+    composer: composeMessage,
+    mailer: () => createMailer(o.config),
+    ...(o.clock ? { clock: o.clock } : {}),
+  });
+}
+
+export async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A clock running `aheadMs` ahead of real time, chosen so that the next whole minute of the
+ * shifted clock is `inSeconds` away in real time: minute-precise triggers (`at`) then fire
+ * a few seconds into the test. BullMQ delays stay relative, so jobs fire on real time.
+ */
+export function shiftedClock(inSeconds: number): { clock: () => DateTime; minute: DateTime } {
+  const real = Date.now();
+  const minute = DateTime.fromMillis(Math.ceil((real + 60_000) / 60_000) * 60_000, { zone: "UTC" });
+  const ahead = minute.toMillis() - inSeconds * 1000 - real;
+  return { clock: () => DateTime.fromMillis(Date.now() + ahead, { zone: "UTC" }), minute };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,292 @@
+/**
+ * `convene worker` as real processes: several on one Redis, SIGTERM and restart, and a start
+ * against the bundled (2017, entirely past) campaign.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createStores } from "../../src/store/index.js";
+import {
+  deletePrefix,
+  dueSoon,
+  letterStep,
+  people,
+  REDIS_URL,
+  ROOT,
+  sleep,
+  startSmtp,
+  uniquePrefix,
+  until,
+  writeEvent,
+} from "./fixture.js";
+
+const run = promisify(execFile);
+const CLI = join(ROOT, "src/cli.ts");
+
+let redis: Redis;
+const cleanups: (() => Promise<void> | void)[] = [];
+const children: ChildProcess[] = [];
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => redis.disconnect());
+
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+function worker(args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  let buf = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split("\n");
+    buf = parts.pop() ?? "";
+    lines.push(...parts);
+  });
+  child.stderr?.on("data", (d: Buffer) => lines.push(d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, lines, exited };
+}
+
+/** Resolves with the exit code, or fails if the process is still running after `ms`. */
+async function exitWithin(p: Proc, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`still running ${ms} ms after the signal`)), ms);
+  });
+  try {
+    return await Promise.race([p.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function logged(p: Proc, msg: string): boolean {
+  return p.lines.some((l) => l.includes(`"msg":"${msg}"`));
+}
+
+async function status(dir: string, prefix: string, extra: string[] = []) {
+  const { stdout } = await run(
+    process.execPath,
+    ["--import", "tsx", CLI, "status", dir, "--json", ...extra],
+    { cwd: ROOT, env: { ...process.env, REDIS_URL, CONVENE_PREFIX: prefix } },
+  );
+  return JSON.parse(stdout) as {
+    event: string;
+    steps: {
+      step: string;
+      kind: string;
+      planned: number;
+      states: Record<string, number>;
+      nextDue: string | null;
+    }[];
+    failures?: { state: string; recipient: string; reason: string }[];
+  };
+}
+
+describe("convene worker processes", () => {
+  it("three workers on one Redis deliver a 500-recipient step with no duplicate and no loss", async () => {
+    const prefix = uniquePrefix();
+    const smtp = await startSmtp();
+    const soon = dueSoon(10);
+    const fx = writeEvent({
+      people: people(500),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const env = {
+      REDIS_URL,
+      CONVENE_PREFIX: prefix,
+      SMTP_URL: smtp.url,
+      CONVENE_LOG_LEVEL: "info",
+    };
+    // Every process also runs a scheduler: three schedulers must still queue each send once.
+    const procs = [0, 1, 2].map(() => worker([fx.dir, "--cron", "*/2 * * * * *"], env));
+
+    await smtp.waitFor(500, 90_000);
+    const stores = createStores(redis, prefix);
+    await until(
+      "all 500 recorded sent",
+      async () => {
+        const all = await stores.ledger.all("mini");
+        return [...all.values()].filter((r) => r.state === "sent").length === 500;
+      },
+      30_000,
+    );
+    // Let the schedulers tick a few more times: nothing more may go out.
+    await sleep(2_500);
+
+    expect(smtp.received).toHaveLength(500);
+    expect(new Set(smtp.received.map((r) => r.sendId)).size).toBe(500);
+    expect(new Set(smtp.received.map((r) => r.to)).size).toBe(500);
+    // The work was actually shared.
+    const senders = procs.filter((p) => p.lines.some((l) => l.includes('"msg":"send sent"')));
+    expect(senders.length).toBeGreaterThan(1);
+
+    for (const p of procs) p.child.kill("SIGTERM");
+    for (const p of procs) expect(await exitWithin(p, 15_000)).toBe(0);
+
+    const st = await status(fx.dir, prefix);
+    expect(st.steps).toEqual([
+      {
+        step: "letter",
+        kind: "invitation-letter",
+        planned: 500,
+        states: {
+          scheduled: 0,
+          sending: 0,
+          sent: 500,
+          failed: 0,
+          skipped: 0,
+          suppressed: 0,
+          missed: 0,
+          unconfirmed: 0,
+        },
+        nextDue: null,
+      },
+    ]);
+  }, 150_000);
+
+  it("SIGTERM mid-campaign, then a restart: nothing lost, nothing sent twice", async () => {
+    const prefix = uniquePrefix();
+    const smtp = await startSmtp();
+    const soon = dueSoon(8);
+    const fx = writeEvent({
+      people: people(150),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    // A global rate keeps the campaign running long enough to be interrupted.
+    const env = { REDIS_URL, CONVENE_PREFIX: prefix, SMTP_URL: smtp.url, SEND_RATE: "25" };
+    const first = worker([fx.dir], env);
+    await until("some mail sent", () => smtp.received.length >= 20, 60_000);
+    first.child.kill("SIGTERM");
+    expect(await exitWithin(first, 15_000)).toBe(0);
+    const before = smtp.received.length;
+    expect(before).toBeLessThan(150);
+
+    const second = worker([fx.dir], env);
+    await smtp.waitFor(150, 60_000);
+    const stores = createStores(redis, prefix);
+    await until(
+      "all recorded",
+      async () =>
+        [...(await stores.ledger.all("mini")).values()].filter((r) => r.state === "sent").length ===
+        150,
+    );
+    await sleep(1_000);
+    expect(smtp.received).toHaveLength(150);
+    expect(new Set(smtp.received.map((r) => r.to)).size).toBe(150);
+    second.child.kill("SIGTERM");
+    expect(await exitWithin(second, 15_000)).toBe(0);
+  }, 120_000);
+
+  it("a worker killed mid-SMTP: its in-flight sends become unconfirmed and are not resent; the rest are delivered", async () => {
+    const prefix = uniquePrefix();
+    // The relay stores each message and answers 250 only after 1.5 s, so sends are in flight.
+    const smtp = await startSmtp(undefined, { holdMs: 1_500 });
+    const soon = dueSoon(6);
+    const ps = people(40);
+    const fx = writeEvent({
+      people: ps,
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const env = { REDIS_URL, CONVENE_PREFIX: prefix, SMTP_URL: smtp.url, CONVENE_LOCK_MS: "2000" };
+    const first = worker([fx.dir], env);
+    await until("some mail received", () => smtp.received.length >= 5, 60_000);
+    first.child.kill("SIGKILL");
+    await first.exited;
+
+    const second = worker([fx.dir], env);
+    const stores = createStores(redis, prefix);
+    await until(
+      "every send decided",
+      async () => {
+        const all = [...(await stores.ledger.all("mini")).values()];
+        return (
+          all.length === 40 && all.every((r) => r.state === "sent" || r.state === "unconfirmed")
+        );
+      },
+      60_000,
+    );
+    const all = [...(await stores.ledger.all("mini")).values()];
+    const unconfirmed = all.filter((r) => r.state === "unconfirmed");
+    expect(unconfirmed.length).toBeGreaterThan(0);
+    const counts = new Map<string, number>();
+    for (const r of smtp.received) counts.set(r.to, (counts.get(r.to) ?? 0) + 1);
+    // Nobody got a message twice: an unconfirmed send is reported, not resent.
+    expect(Math.max(...counts.values())).toBe(1);
+    for (const r of all.filter((x) => x.state === "sent")) expect(counts.get(r.recipient)).toBe(1);
+    const st = await status(fx.dir, prefix, ["--failures"]);
+    expect(st.steps[0]?.states.unconfirmed).toBe(unconfirmed.length);
+    expect(st.failures?.filter((f) => f.state === "unconfirmed")).toHaveLength(unconfirmed.length);
+    second.child.kill("SIGTERM");
+    expect(await exitWithin(second, 15_000)).toBe(0);
+  }, 120_000);
+
+  it("against the bundled 2017 campaign: sends nothing, records every send missed, exits 0 on SIGTERM", async () => {
+    const prefix = uniquePrefix();
+    const smtp = await startSmtp();
+    cleanups.push(
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const dir = join(ROOT, "events/ca-lmi-2017");
+    const p = worker([dir], { REDIS_URL, CONVENE_PREFIX: prefix, SMTP_URL: smtp.url });
+    await until("the start-up tick", () => logged(p, "scheduler tick"), 60_000);
+    p.child.kill("SIGTERM");
+    expect(await exitWithin(p, 15_000)).toBe(0);
+    expect(smtp.received).toHaveLength(0);
+    expect(smtp.rcptAttempts()).toBe(0);
+    // No credentials or URL secrets in the logs (the SMTP URL here has none, the Redis one neither;
+    // the start line must still name where mail goes).
+    expect(p.lines.some((l) => l.includes("convene worker started"))).toBe(true);
+
+    const st = await status(dir, prefix, ["--failures"]);
+    expect(st.event).toBe("ca-lmi-2017");
+    expect(st.steps.length).toBe(8);
+    let planned = 0;
+    for (const s of st.steps) {
+      expect(s.planned).toBeGreaterThan(0);
+      expect(s.states.missed).toBe(s.planned);
+      expect(Object.values(s.states).reduce((a, b) => a + b, 0)).toBe(s.planned);
+      expect(s.nextDue).toBeNull();
+      planned += s.planned;
+    }
+    expect(st.failures).toHaveLength(planned);
+    // Recorded in the ledger by the worker, not only computed by status.
+    const stores = createStores(redis, prefix);
+    expect((await stores.ledger.all("ca-lmi-2017")).size).toBe(planned);
+  }, 90_000);
+});
