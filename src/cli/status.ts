@@ -27,7 +27,7 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-function statusText(s: EventStatus, zone: string): string {
+export function statusText(s: EventStatus, zone: string): string {
   const head = ["STEP", "KIND", "PLANNED", ...STATES.map((x) => x.toUpperCase()), "NEXT DUE"];
   const rows = s.steps.map((st) => [
     st.step,
