@@ -136,6 +136,7 @@ async function main() {
           REDIS_URL,
           CONVENE_PREFIX: prefix,
           SMTP_URL: `smtp://127.0.0.1:${port}?maxConnections=5`,
+          UNSUBSCRIBE_SECRET: process.env.UNSUBSCRIBE_SECRET || "convene-bench-unsubscribe-secret",
           CONVENE_LOG_LEVEL: "warn",
         },
         stdio: ["ignore", "ignore", "inherit"],

@@ -6,6 +6,8 @@ import { defineKind } from "../src/worker/kind.js";
  *  - A first invite (version 0, the planner's) is rendered with the item's CURRENT SEQUENCE.
  *  - Updates and cancellations (version = their SEQUENCE, issued by the calendar lifecycle) are
  *    rebuilt from the job, and skipped when a newer version of the item superseded them.
+ *  - Every send is given the item's stored snapshot (what attendees hold): an item deleted from
+ *    the definition or back to TBD can then still be cancelled, naming its time and place.
  *  - After SMTP accepts one, the lifecycle state records which version this recipient holds,
  *    so the next definition edit knows whom to update or cancel.
  */
@@ -20,13 +22,18 @@ export default defineKind({
         : undefined;
     },
   ],
-  calendar: async ({ data, stores }) =>
-    data.version > 0
-      ? { sequence: data.version, method: data.method ?? "REQUEST" }
-      : {
-          sequence: data.item ? await stores.calendar.sequence(data.event, data.item) : 0,
-          method: "REQUEST",
-        },
+  calendar: async ({ data, stores }) => {
+    const state = data.item ? await stores.calendar.item(data.event, data.item) : undefined;
+    const last = state?.snapshot ? { last: state.snapshot } : {};
+    return data.version > 0
+      ? {
+          sequence: data.version,
+          method: data.method ?? "REQUEST",
+          ...last,
+          ...(data.changed?.length ? { changed: data.changed } : {}),
+        }
+      : { sequence: state?.sequence ?? 0, method: "REQUEST", ...last };
+  },
   fromJob: ({ data }) =>
     data.version > 0 && data.method
       ? {
@@ -51,6 +58,7 @@ export default defineKind({
       step: send.step,
       sequence: calendar.sequence,
       method: calendar.method,
+      name: send.name,
     });
   },
 });

@@ -36,6 +36,11 @@ export interface DeliveryRecord {
   /** The SEQUENCE the message carried. */
   sequence: number;
   method: CalendarMethod;
+  /**
+   * The recipient's name as the message was addressed. Kept so that a CANCEL to someone who
+   * has since left the audience CSV still greets them by name rather than by address.
+   */
+  name?: string;
 }
 
 /** An update or cancellation reconcile has handed to the scheduler. */
@@ -71,6 +76,8 @@ export interface CalendarState {
 
 export interface CalendarSend extends Send {
   method: CalendarMethod;
+  /** For an update caused by an edit: which of time, place, status, title, agenda changed. */
+  changed?: string[];
 }
 
 export type ChangeReason = "changed" | "cancelled" | "removed" | "tbd" | "restored";
@@ -227,6 +234,7 @@ export function reconcile(
     };
     next.items[id] = item_;
 
+    let fields: string[] = [];
     if (changed || gone) {
       const reason: ChangeReason = gone
         ? !item
@@ -237,11 +245,12 @@ export function reconcile(
         : prev.cancelled
           ? "restored"
           : "changed";
+      fields =
+        reason === "changed" && snap && prev.snapshot ? changedFields(prev.snapshot, snap) : [];
       changes.push({
         item: id,
         reason,
-        fields:
-          reason === "changed" && snap && prev.snapshot ? changedFields(prev.snapshot, snap) : [],
+        fields,
         from: prev.sequence,
         to: sequence,
       });
@@ -260,7 +269,8 @@ export function reconcile(
         step,
         kind: "calendar-invite",
         recipient: planned_?.recipient ?? person?.email ?? a.email,
-        name: planned_?.name ?? person?.name ?? a.email,
+        name:
+          planned_?.name ?? person?.name ?? prev.recipients[a.email]?.delivered?.name ?? a.email,
         ...(team ? { team } : {}),
         item: id,
         version: sequence,
@@ -269,6 +279,11 @@ export function reconcile(
         zone: ev.timezone,
         expires: expires.toUTC().toISO() as string,
         method: a.method,
+        // `fields` compare with the content last issued: only a holder of that content is told
+        // what changed; one who missed an earlier update gets the current version without a list.
+        ...(a.method === "REQUEST" && fields.length && a.had >= prev.contentSequence
+          ? { changed: fields }
+          : {}),
       };
       (a.method === "REQUEST" ? updates : cancellations).push(send);
       item_.recipients[a.email] = {

@@ -1,6 +1,9 @@
 import type { EventSpec } from "../model/schema.js";
 
-/** `organizer.domain`, or the domain of the organizer's address. */
+/**
+ * `organizer.domain`, or the domain of the organizer's address, lowercased: the one domain for
+ * UIDs, Message-IDs and default unsubscribe links, so they never differ by case.
+ */
 export function organizerDomain(event: EventSpec): string {
   return (
     event.organizer.domain ??

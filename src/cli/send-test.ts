@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
-import { loadConfig, redactUrl } from "../config.js";
+import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
 import { composeWith, recipientOf } from "../mail/compose.js";
 import { smtpMailer } from "../mail/transport.js";
 import { loadEventOrThrow } from "../model/load.js";
 import { isEmail } from "../model/schema.js";
+import type { Recipient } from "../model/types.js";
 import { action, UsageError } from "./errors.js";
 import { findStep, previewSend } from "./preview.js";
 
@@ -21,6 +22,7 @@ export function registerSendTest(program: Command): void {
         const config = loadConfig();
         if (!config.smtpUrl)
           throw new UsageError("SMTP_URL is not set: send-test sends real mail through SMTP");
+        requireUnsubscribeSecret();
         if (!isEmail(opts.to)) throw new UsageError(`--to "${opts.to}" is not an e-mail address`);
         const def = loadEventOrThrow(path);
         const step = findStep(def, opts.step);
@@ -28,16 +30,20 @@ export function registerSendTest(program: Command): void {
           ...(opts.recipient ? { recipient: opts.recipient } : {}),
           now: DateTime.utc(),
         });
+        const real = recipientOf(def, step, send);
+        // The real recipient's content (name, salutation, team, fields) composed for the
+        // tester's address, so the unsubscribe token, footer link and ATTENDEE are the tester's:
+        // a click or calendar reply from the test copy must not act on the real recipient.
+        const tester: Recipient = { ...real, email: opts.to };
         const msg = await composeWith(
           def,
-          send,
+          { ...send, recipient: tester.email },
           { config, now: DateTime.utc() },
-          recipientOf(def, step, send),
+          tester,
         );
-        // The real recipient's content goes to the tester's address, marked as a test; the
-        // Message-ID gets a suffix so the test never collides with the real send's id.
-        msg.to = opts.to;
         msg.subject = `[TEST] ${msg.subject}`;
+        // The send id (a hash, no address) is kept so the test is recognisably that send; the
+        // Message-ID gets a suffix so the test never collides with the real send's id.
         msg.messageId = String(msg.messageId).replace("@", `.test-${Date.now()}@`);
         const mailer = smtpMailer(config.smtpUrl);
         try {

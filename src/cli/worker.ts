@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import cron from "node-cron";
-import { loadConfig, redactUrl } from "../config.js";
+import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
 import { composeMessage } from "../mail/compose.js";
 import { createMailer } from "../mail/transport.js";
 import { findEventDirs } from "../model/load.js";
@@ -36,6 +36,8 @@ export function registerWorker(program: Command): void {
         const dirs = findEventDirs(paths);
         if (opts.scheduler && dirs.length === 0)
           throw new UsageError(`no event directories found in ${paths.join(", ")}`);
+        // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
+        if (!opts.schedulerOnly) requireUnsubscribeSecret();
         const config = loadConfig();
         const settings = loadWorkerSettings(process.env, config.sendRate);
         if (opts.concurrency !== undefined) {

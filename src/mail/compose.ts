@@ -9,18 +9,31 @@ import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import { buildInvite } from "../calendar/invite.js";
 import { inviteMailParts } from "../calendar/mime.js";
+import type { ItemSnapshot } from "../calendar/snapshot.js";
 import type { Config } from "../config.js";
 import { BULK_KINDS, type StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
 import { findRecipient, type Rendered, renderMessage } from "../render/render.js";
-import { localDate } from "../render/view.js";
-import { defaultSubject, messageIdFor, organizerDomain } from "./headers.js";
-import { unsubscribeLinks } from "./unsubscribe.js";
+import { type InviteChange, localDate, type View } from "../render/view.js";
+import { defaultSubject, messageIdFor } from "./headers.js";
+import { unsubscribeFor, unsubscribeHeaders } from "./unsubscribe.js";
+
+export interface CalendarComposeOptions {
+  sequence: number;
+  method: "REQUEST" | "CANCEL";
+  /**
+   * The item as attendees hold it (the lifecycle state's snapshot). A CANCEL for an item that
+   * is no longer dated in the definition (deleted, or back to TBD) is built and described from it.
+   */
+  last?: ItemSnapshot;
+  /** For an update: which of time, place, status, title, agenda changed. */
+  changed?: readonly string[];
+}
 
 export interface ComposeOptions {
   config: Config;
-  calendar?: { sequence: number; method: "REQUEST" | "CANCEL" };
+  calendar?: CalendarComposeOptions;
   /** The Date header and DTSTAMP; defaults to the send's due time, so output is deterministic. */
   now?: DateTime;
 }
@@ -40,13 +53,70 @@ export function stepOf(def: EventDefinition, send: Send): StepSpec {
   return step;
 }
 
-export function recipientOf(def: EventDefinition, step: StepSpec, send: Send): Recipient {
+export function recipientOf(
+  def: EventDefinition,
+  step: StepSpec,
+  send: Send,
+  o: Pick<ComposeOptions, "calendar"> = {},
+): Recipient {
   const r = findRecipient(def, step, send.recipient);
-  if (!r)
-    throw new ComposeError(
-      `send ${send.id}: ${send.recipient} is not in audience "${step.audience}"`,
+  if (r) return r;
+  // Someone removed from the audience CSV still holds the invite: their CANCEL must reach them.
+  // Nothing else may go to an address outside the audience.
+  if (step.kind === "calendar-invite" && o.calendar?.method === "CANCEL")
+    return {
+      email: send.recipient,
+      name: send.name,
+      ...(send.team ? { team: send.team } : {}),
+      fields: {},
+      source: { file: def.files.campaign, line: 0 },
+    };
+  throw new ComposeError(
+    `send ${send.id}: ${send.recipient} is not in audience "${step.audience}"`,
+  );
+}
+
+/**
+ * What a calendar send is to its recipient. Version 0 is the planner's first invite, even when
+ * it is rendered with a SEQUENCE above 0 (someone invited after an edit never saw the earlier
+ * version, so "Updated" would mislead them); versions above 0 are the lifecycle's updates.
+ */
+function inviteChange(send: Send, o: ComposeOptions): InviteChange {
+  const method = o.calendar?.method ?? "REQUEST";
+  return {
+    method,
+    update: method === "REQUEST" && send.version > 0,
+    changed: [...(o.calendar?.changed ?? [])],
+    ...(o.calendar?.last ? { last: o.calendar.last } : {}),
+  };
+}
+
+const CALENDAR_PREFIX = { cancel: "Cancelled: ", update: "Updated: " } as const;
+
+/**
+ * A calendar send's subject names its item (one step may send several days) and says when it
+ * is an update or a cancellation, whatever subject the step sets: an update that looks like the
+ * original invite gets ignored.
+ */
+function calendarSubject(step: StepSpec, v: Omit<View, "subject">): string {
+  const invite = v.invite;
+  if (!invite) return step.subject ?? defaultSubject(step.kind, v);
+  const prefix = invite.cancel
+    ? CALENDAR_PREFIX.cancel
+    : invite.update
+      ? CALENDAR_PREFIX.update
+      : "";
+  let subject: string;
+  if (!step.subject)
+    subject = prefix ? `${invite.title}, ${invite.when}` : defaultSubject(step.kind, v);
+  else {
+    const name = invite.day?.label ?? invite.title;
+    const named = [name, invite.title].some((n) =>
+      step.subject?.toLowerCase().includes(n.toLowerCase()),
     );
-  return r;
+    subject = named ? step.subject : `${step.subject} · ${name}`;
+  }
+  return subject.startsWith(prefix) ? subject : `${prefix}${subject}`;
 }
 
 /** Renders the body of a send (no MIME), e.g. for previews. */
@@ -57,9 +127,10 @@ export async function renderSend(
   recipient?: Recipient,
 ): Promise<Rendered> {
   const step = stepOf(def, send);
-  const r = recipient ?? recipientOf(def, step, send);
+  const r = recipient ?? recipientOf(def, step, send, o);
   const due = DateTime.fromISO(send.due, { zone: "UTC" });
   const bulk = BULK_KINDS.has(step.kind);
+  const calendar = step.kind === "calendar-invite";
   return renderMessage({
     def,
     step,
@@ -67,17 +138,9 @@ export async function renderSend(
     ...(send.item ? { item: send.item } : {}),
     date: localDate(due, def.event.timezone),
     ...(bulk ? { unsubscribe: unsubscribeFor(def, r.email, o.config) } : {}),
-    ...(o.calendar ? { method: o.calendar.method } : {}),
-    subject: (v) => defaultSubject(step.kind, v),
-  });
-}
-
-export function unsubscribeFor(def: EventDefinition, address: string, config: Config) {
-  return unsubscribeLinks(address, {
-    secret: config.unsubscribeSecret,
-    ...(config.unsubscribeUrl ? { baseUrl: config.unsubscribeUrl } : {}),
-    domain: organizerDomain(def),
-    mailbox: def.event.organizer.email,
+    ...(calendar ? { calendar: inviteChange(send, o) } : {}),
+    subject: (v) =>
+      calendar ? calendarSubject(step, v) : (step.subject ?? defaultSubject(step.kind, v)),
   });
 }
 
@@ -97,7 +160,7 @@ export async function composeWith(
   recipient?: Recipient,
 ): Promise<Mail.Options> {
   const step = stepOf(def, send);
-  const r = recipient ?? recipientOf(def, step, send);
+  const r = recipient ?? recipientOf(def, step, send, o);
   const rendered = await renderSend(def, send, o, r);
   const ev = def.event;
   const date = (o.now ?? DateTime.fromISO(send.due, { zone: "UTC" })).toJSDate();
@@ -107,10 +170,7 @@ export async function composeWith(
     [STEP_HEADER]: step.id,
   };
   const unsub = rendered.view.unsubscribe;
-  if (BULK_KINDS.has(step.kind) && unsub) {
-    headers["List-Unsubscribe"] = `<${unsub.mailto}>, <${unsub.url}>`;
-    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click";
-  }
+  if (BULK_KINDS.has(step.kind) && unsub) Object.assign(headers, unsubscribeHeaders(unsub));
   const msg: Mail.Options = {
     from: { name: ev.organizer.name, address: ev.organizer.email },
     replyTo: { name: ev.contact.name, address: ev.contact.email },
@@ -148,6 +208,7 @@ function calendarParts(
     sequence: o.calendar?.sequence ?? send.version,
     method: o.calendar?.method ?? "REQUEST",
     stamp: o.now ?? DateTime.fromISO(send.due, { zone: "UTC" }),
+    ...(o.calendar?.last ? { last: o.calendar.last } : {}),
   });
   return inviteMailParts(built, { text: rendered.text, html: rendered.html }, send.item);
 }

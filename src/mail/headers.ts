@@ -1,17 +1,13 @@
 /** Header values derived from the definition and the send: ids, subjects, addresses. */
+import { organizerDomain as eventOrganizerDomain } from "../calendar/uid.js";
 import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
 import type { View } from "../render/view.js";
 
-/** The domain used in Message-IDs: `organizer.domain`, else the domain of its address. */
-export function organizerDomain(def: EventDefinition): string {
-  const o = def.event.organizer;
-  return o.domain ?? (o.email.split("@")[1] as string);
-}
-
 /** `<send id@organizer domain>`: the same send always gets the same Message-ID. */
 export function messageIdFor(sendId: string, def: EventDefinition): string {
-  return `<${sendId}@${organizerDomain(def)}>`;
+  // The same (lowercased) domain as calendar UIDs, so a message and its invite agree.
+  return `<${sendId}@${eventOrganizerDomain(def.event)}>`;
 }
 
 /** A subject that says what the message is, when the step gives none. */

@@ -4,6 +4,9 @@
  * click is for, and nobody can unsubscribe an address they did not receive mail at.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { organizerDomain } from "../calendar/uid.js";
+import type { Config } from "../config.js";
+import type { EventDefinition } from "../model/types.js";
 
 function mac(address: string, secret: string): Buffer {
   return createHmac("sha256", secret).update(address.trim().toLowerCase()).digest();
@@ -26,10 +29,10 @@ export function verifyUnsubscribeToken(token: string, secret: string): string | 
 }
 
 export interface UnsubscribeLinks {
+  /** The https one-click link (footer link and List-Unsubscribe). */
   url: string;
+  /** The mailto fallback, with the token in the subject. */
   mailto: string;
-  /** The `List-Unsubscribe` header value: mailto and https, in angle brackets. */
-  header: string;
 }
 
 /**
@@ -44,5 +47,30 @@ export function unsubscribeLinks(
   const u = new URL(o.baseUrl ?? `https://${o.domain}/unsubscribe`);
   u.searchParams.set("token", token);
   const mailto = `mailto:${o.mailbox}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`;
-  return { url: u.href, mailto, header: `<${mailto}>, <${u.href}>` };
+  return { url: u.href, mailto };
+}
+
+/** The links for one address of an event, under the configured secret and base URL. */
+export function unsubscribeFor(
+  def: EventDefinition,
+  address: string,
+  config: Pick<Config, "unsubscribeSecret" | "unsubscribeUrl">,
+): UnsubscribeLinks {
+  return unsubscribeLinks(address, {
+    secret: config.unsubscribeSecret,
+    ...(config.unsubscribeUrl ? { baseUrl: config.unsubscribeUrl } : {}),
+    domain: organizerDomain(def.event),
+    mailbox: def.event.organizer.email,
+  });
+}
+
+/**
+ * The RFC 2369 / RFC 8058 header pair, built only here so the header and the footer link
+ * (both from the same links) can never disagree.
+ */
+export function unsubscribeHeaders(links: UnsubscribeLinks): Record<string, string> {
+  return {
+    "List-Unsubscribe": `<${links.mailto}>, <${links.url}>`,
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+  };
 }

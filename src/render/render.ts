@@ -9,7 +9,10 @@ import { loadTemplate } from "./template.js";
 import { buildView, type View, type ViewInput } from "./view.js";
 
 export interface RenderInput extends Omit<ViewInput, "subject"> {
-  /** Computes the subject from the view when the step gives none. */
+  /**
+   * Computes the subject from the view: the step's own subject, else a default, and for
+   * calendar updates and cancellations what they are (the caller decides; see mail/compose.ts).
+   */
   subject: (v: Omit<View, "subject">) => string;
 }
 
@@ -27,7 +30,7 @@ export function templateName(step: StepSpec): string {
 
 export async function renderMessage(i: RenderInput): Promise<Rendered> {
   const base = buildView({ ...i, subject: "" });
-  const subject = i.step.subject ?? i.subject(base);
+  const subject = i.subject(base);
   const view = { ...base, subject };
   const t = await loadTemplate(i.def.dir, templateName(i.step));
   const { html, text } = t.fill(view);

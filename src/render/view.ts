@@ -4,7 +4,8 @@
  * Everything that changes from one year's event to the next comes from here, not from template
  * text, so next year's letter is a data change. Pure: no clock, no files.
  */
-import type { DateTime } from "luxon";
+import { DateTime } from "luxon";
+import type { ItemSnapshot } from "../calendar/snapshot.js";
 import { type CalendarItem, calendarItems } from "../model/items.js";
 import type {
   DaySpec,
@@ -16,6 +17,7 @@ import type {
   StepSpec,
 } from "../model/schema.js";
 import { BULK_KINDS } from "../model/schema.js";
+import { addDays } from "../model/time.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import {
   dateRangeText,
@@ -101,6 +103,8 @@ export function relatedView(r: RelatedSpec) {
     hosts: r.hosts,
     paragraphs: paragraphs(r.description),
     dates: known ? dateRangeText(known, r.endDate) : "Dates to be announced",
+    /** ISO; undefined while TBD. What "upcoming" is judged by. */
+    lastDate: known ? (r.endDate ?? known) : undefined,
     longDates: known ? longDateRangeText(known, r.endDate) : undefined,
     tbd: !known,
     time: r.start && r.end ? `${timeText(r.start)} – ${timeText(r.end)}` : undefined,
@@ -141,6 +145,7 @@ export function seriesView(s: SeriesSpec) {
         title: number.get(cs.session)?.title,
         dates: cs.date === "TBD" ? "TBD" : dateRangeText(cs.date, cs.endDate),
         tbd: cs.date === "TBD",
+        lastDate: cs.date === "TBD" ? undefined : (cs.endDate ?? cs.date),
         time: cs.start && cs.end ? `${timeText(cs.start)} – ${timeText(cs.end)}` : undefined,
         // Only a session's own location is listed per row; the cohort's applies to all.
         location: placeText(cs.location),
@@ -150,8 +155,7 @@ export function seriesView(s: SeriesSpec) {
   };
 }
 
-function itemWhenText(item: CalendarItem, zone: string): string {
-  const w = item.when;
+function whenText(w: CalendarItem["when"], zone: string): string {
   if (w.type === "tbd") return "Date to be announced";
   if (w.type === "all-day")
     return w.startDate === w.lastDate
@@ -160,6 +164,100 @@ function itemWhenText(item: CalendarItem, zone: string): string {
   const s = w.start.setZone(zone).setLocale("en-US");
   const e = w.end.setZone(zone).setLocale("en-US");
   return `${s.toFormat("cccc, LLLL d, yyyy")}, ${s.toFormat("h:mm a")} – ${e.toFormat("h:mm a ZZZZ")}`;
+}
+
+interface InviteBase {
+  id: string;
+  title: string;
+  when: string;
+  where?: string | undefined;
+  cancelled: boolean;
+  tentative: boolean;
+  day?: ReturnType<typeof dayView> | undefined;
+  dated: boolean;
+}
+
+/** What a calendar send is to its recipient (decided by mail/compose.ts). */
+export interface InviteChange {
+  method: "REQUEST" | "CANCEL";
+  /** An update of an invite the recipient already holds (not a first invite). */
+  update: boolean;
+  /** Which of time, place, status, title, agenda changed, when known. */
+  changed: string[];
+  /** The item as attendees hold it: describes a cancelled item no longer dated in the definition. */
+  last?: ItemSnapshot;
+}
+
+/** The cover's description of an item from its stored snapshot, as the attendee received it. */
+function snapshotInvite(s: ItemSnapshot, zone: string): InviteBase {
+  const w = s.when;
+  const when: CalendarItem["when"] =
+    w.type === "timed"
+      ? { type: "timed", start: DateTime.fromISO(w.start), end: DateTime.fromISO(w.end) }
+      : w.type === "all-day"
+        ? { type: "all-day", startDate: w.startDate, lastDate: addDays(w.endDate, -1) }
+        : { type: "tbd" };
+  return {
+    id: s.id,
+    title: s.summary,
+    when: whenText(when, zone),
+    where: s.location,
+    cancelled: s.status === "CANCELLED",
+    tentative: s.status === "TENTATIVE",
+    dated: w.type !== "tbd",
+  };
+}
+
+/**
+ * The invite a calendar cover describes: the item as defined now when it is dated (as the
+ * attached calendar is), else as attendees hold it (a CANCEL for an item deleted or back to TBD).
+ * Never another item: a cover describing the wrong day is worse than a failed send.
+ */
+function inviteView(
+  invites: ReadonlyMap<string, InviteBase>,
+  i: Pick<ViewInput, "item" | "calendar" | "step">,
+  zone: string,
+) {
+  const id = i.item;
+  if (!id) throw new Error(`step ${i.step.id}: a calendar invite needs a calendar item`);
+  const live = invites.get(id);
+  const last = i.calendar?.last;
+  const base = live?.dated ? live : last ? snapshotInvite(last, zone) : live;
+  if (!base)
+    throw new Error(
+      `calendar item "${id}" is not in the definition, and no snapshot of it was given to describe it`,
+    );
+  const cancel = i.calendar?.method === "CANCEL";
+  const update = !cancel && !!i.calendar?.update;
+  const changed = i.calendar?.changed ?? [];
+  return {
+    ...base,
+    cancel,
+    update,
+    changed,
+    changedText: listText(changed),
+    // A cancellation says what is cancelled; the agenda would read as if it still happens.
+    agenda: !cancel && !!base.day?.sessions.length,
+  };
+}
+
+/** Keeps what is still ahead on `date` (ISO local date): ending that day or later, or TBD. */
+function upcoming<T extends { lastDate?: string | undefined }>(
+  xs: readonly T[],
+  date: string,
+): T[] {
+  return xs.filter((x) => !x.lastDate || x.lastDate >= date);
+}
+
+/** Series with their cohorts' past sessions left out; a cohort or series with none left goes. */
+function upcomingSeries(series: readonly ReturnType<typeof seriesView>[], date: string) {
+  return series.flatMap((s) => {
+    const cohorts = s.cohorts.flatMap((c) => {
+      const sessions = upcoming(c.sessions, date);
+      return sessions.length ? [{ ...c, sessions }] : [];
+    });
+    return cohorts.length || !s.cohorts.length ? [{ ...s, cohorts }] : [];
+  });
 }
 
 /**
@@ -187,12 +285,13 @@ function eventPart(ev: EventSpec) {
       {
         id: item.id,
         title: item.title,
-        when: itemWhenText(item, ev.timezone),
+        when: whenText(item.when, ev.timezone),
         where: item.location,
         cancelled: item.status === "cancelled",
         tentative: item.status === "tentative",
         day: item.source.kind === "day" ? dayView(item.source.day) : undefined,
-      },
+        dated: item.when.type !== "tbd",
+      } as InviteBase,
     ]),
   );
   return {
@@ -259,8 +358,8 @@ export interface ViewInput {
   date: string;
   subject: string;
   unsubscribe?: { url: string; mailto: string };
-  /** For calendar invites: CANCEL turns the cover into a cancellation notice. */
-  method?: "REQUEST" | "CANCEL";
+  /** For calendar invites: a first invite, an update or a cancellation (see InviteChange). */
+  calendar?: InviteChange;
 }
 
 /**
@@ -274,12 +373,7 @@ export function buildView(i: ViewInput) {
   const about =
     ev.related.find((x) => x.id === i.step.about) ?? ev.series.find((x) => x.id === i.step.about);
   const invite =
-    i.step.kind === "calendar-invite"
-      ? {
-          ...(invites.get(i.item ?? "") ?? invites.values().next().value),
-          cancel: i.method === "CANCEL",
-        }
-      : undefined;
+    i.step.kind === "calendar-invite" ? inviteView(invites, i, i.def.event.timezone) : undefined;
   return {
     ...ev,
     subject: i.subject,
@@ -288,6 +382,9 @@ export function buildView(i: ViewInput) {
     bulk: BULK_KINDS.has(i.step.kind),
     values,
     date: dateText(i.date),
+    // "Upcoming" lists: what lies before the day the message is sent is not upcoming.
+    related: upcoming(ev.related, i.date),
+    series: upcomingSeries(ev.series, i.date),
     recipient: {
       name: r.name,
       email: r.email,

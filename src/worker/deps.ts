@@ -9,13 +9,14 @@ import type Mail from "nodemailer/lib/mailer/index.js";
 import type { Config } from "../config.js";
 import type { EventDefinition } from "../model/types.js";
 import type { Send } from "../planner/send.js";
+import type { CalendarParams } from "./kind.js";
 
 export type Composer = (
   def: EventDefinition,
   send: Send,
   o: {
     config: Config;
-    calendar?: { sequence: number; method: "REQUEST" | "CANCEL" };
+    calendar?: CalendarParams;
     now?: DateTime;
   },
 ) => Promise<Mail.Options>;

@@ -5,6 +5,7 @@
  * claim, SMTP and its errors — is the shared runtime's (runtime.ts).
  */
 import type { DateTime } from "luxon";
+import type { ItemSnapshot } from "../calendar/snapshot.js";
 import type { MessageKind } from "../model/schema.js";
 import type { Registration } from "../model/types.js";
 import type { Send } from "../planner/send.js";
@@ -27,6 +28,10 @@ export type Check = (ctx: CheckContext) => Promise<string | undefined> | string 
 export interface CalendarParams {
   sequence: number;
   method: "REQUEST" | "CANCEL";
+  /** The item as attendees hold it: a CANCEL for an item no longer defined is built from it. */
+  last?: ItemSnapshot;
+  /** For an update: what changed, for its cover. */
+  changed?: readonly string[];
 }
 
 export interface KindProcessor {

@@ -34,13 +34,19 @@ export interface SendJobData {
    * not the planner's, so the job carries the rest of the send for the processor to rebuild it.
    */
   method?: "REQUEST" | "CANCEL";
+  /** For an update: which of time, place, status, title, agenda changed (its cover says so). */
+  changed?: string[];
   name?: string;
   team?: string;
   dueLocal?: string;
   zone?: string;
 }
 
-export function jobData(send: Send, dir: string, method?: "REQUEST" | "CANCEL"): SendJobData {
+export function jobData(
+  send: Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] },
+  dir: string,
+): SendJobData {
+  const { method, changed } = send;
   return {
     id: send.id,
     event: send.event,
@@ -55,6 +61,7 @@ export function jobData(send: Send, dir: string, method?: "REQUEST" | "CANCEL"):
     ...(method
       ? {
           method,
+          ...(changed?.length ? { changed } : {}),
           name: send.name,
           dueLocal: send.dueLocal,
           zone: send.zone,

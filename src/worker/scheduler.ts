@@ -34,7 +34,7 @@ import { whyNotPlanned } from "./runtime.js";
 import type { WorkerSettings } from "./settings.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
-export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL" };
+export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] };
 
 /**
  * The calendar lifecycle (see lifecycle.ts in this folder): given the definition and the planned
@@ -236,7 +236,7 @@ export class Scheduler {
       await queue.addBulk(
         chunk.map((s) => ({
           name: s.kind,
-          data: jobData(s, dir, s.method),
+          data: jobData(s, dir),
           opts: jobOptions(settings, s.id, Date.parse(s.due) - clock().toMillis()),
         })),
       );

@@ -1,3 +1,5 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
@@ -8,6 +10,7 @@ import type { MessageKind } from "../../src/model/schema.js";
 import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
 
+const DISTRICT = `O'Hare & "Sons" USD`;
 const HOSTILE = "<script>alert(1)</script> O'Brien & Sons";
 const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
@@ -30,10 +33,34 @@ describe("values from CSVs in message bodies", () => {
   }
 
   it("a district name with quotes and ampersands is escaped in the press-release draft", async () => {
-    const send = sends.find((s) => s.kind === "press-release-prompt");
-    if (!send) throw new Error("no press-release send planned");
-    const msg = await composeMessage(def, send, { config });
-    expect(String(msg.text)).toContain("Fremont Unified School District team joins");
-    expect(String(msg.html)).toContain("Fremont Unified School District team joins");
+    // A copy of the fixture whose district column has every character HTML escapes, written
+    // the way a spreadsheet exports it (CSV-quoted), so the loader's parsing is covered too.
+    const dir = mkdtempSync(join(tmpdir(), "convene-escape-"));
+    try {
+      cpSync(join(ROOT, "test", "fixtures", "mail", "seed-letter"), dir, { recursive: true });
+      const csv = join(dir, "recipients", "team-members.csv");
+      writeFileSync(
+        csv,
+        readFileSync(csv, "utf8").replaceAll(
+          ",Fremont Unified School District",
+          `,"${DISTRICT.replaceAll('"', '""')}"`,
+        ),
+      );
+      const quoted = loadEventOrThrow(dir);
+      const send = plan(
+        quoted,
+        quoted.registrations,
+        DateTime.fromISO("2017-07-01T00:00:00Z"),
+      ).find((s) => s.kind === "press-release-prompt");
+      if (!send) throw new Error("no press-release send planned");
+      const msg = await composeMessage(quoted, send, { config });
+      const html = String(msg.html);
+      expect(String(msg.text)).toContain(`${DISTRICT} team joins`);
+      expect(html).toContain("O&#x27;Hare &amp; &quot;Sons&quot; USD team joins");
+      expect(html).not.toContain(DISTRICT);
+      expect(html).not.toContain("Fremont Unified School District");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
