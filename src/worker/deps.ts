@@ -21,15 +21,5 @@ export type Composer = (
   },
 ) => Promise<Mail.Options>;
 
-export interface SentInfo {
-  messageId: string;
-  response: string;
-  accepted: string[];
-  rejected: string[];
-}
-
-export interface Mailer {
-  send(msg: Mail.Options): Promise<SentInfo>;
-  close(): Promise<void>;
-  readonly kind: "smtp" | "outbox";
-}
+// The mail part owns these; the worker only needs the interface, not the transports.
+export type { Mailer, SentInfo } from "../mail/transport.js";

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { MESSAGE_KINDS } from "../../src/model/schema.js";
 
 /**
  * Writes an event directory (event.yaml, campaign.yaml, CSVs...) to a fresh temp folder, so a
@@ -8,7 +9,10 @@ import { dirname, join } from "node:path";
  * stand-ins in the event's own templates/ unless the test provides them, which keeps model and
  * planner tests independent of convene's real templates.
  */
-export function writeEventDir(files: Record<string, string>, templates: string[] = KINDS): string {
+export function writeEventDir(
+  files: Record<string, string>,
+  templates: readonly string[] = MESSAGE_KINDS,
+): string {
   const dir = mkdtempSync(join(tmpdir(), "convene-test-"));
   const all: Record<string, string> = {};
   for (const t of templates)
@@ -26,15 +30,6 @@ export function writeEventDir(files: Record<string, string>, templates: string[]
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
-
-const KINDS = [
-  "invitation-letter",
-  "deadline-reminder",
-  "calendar-invite",
-  "save-the-date",
-  "announcement",
-  "press-release-prompt",
-];
 
 /** A small but complete event in America/Los_Angeles, for planner and loader tests. */
 export const BASE_EVENT = `id: demo
