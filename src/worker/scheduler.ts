@@ -10,6 +10,13 @@
  *  - Ledger moves are compare-and-set (see ledger.ts): a scheduler can never overwrite a send
  *    a processor has claimed or finished.
  *
+ * Lost jobs: a `scheduled` send due within the horizon whose job is gone or in BullMQ's failed set
+ * (an exception before the claim on its last attempt, a job stalled too often, a re-time whose
+ * add failed) is queued again, every tick — that includes the first one at start-up. So is a
+ * send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run: the
+ * processor's crash path decides what becomes of it. The check is two O(1) Redis commands per
+ * send, pipelined (lostJobs in queue.ts), and only for sends inside the horizon.
+ *
  * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
  * no re-timing while the organizer still edits; status counts them as scheduled all the same.
  *
@@ -28,7 +35,7 @@ import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
 import { FINAL, type TransitionRequest } from "../store/ledger.js";
 import type { DefinitionCache } from "./definitions.js";
-import { jobData, jobOptions, type SendJobData } from "./queue.js";
+import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from "./queue.js";
 import { mergeRegistrations } from "./replan.js";
 import { whyNotPlanned } from "./runtime.js";
 import type { WorkerSettings } from "./settings.js";
@@ -64,12 +71,18 @@ export interface TickSummary {
   retimed: number;
   missed: number;
   skipped: number;
+  /** Sends whose job was lost (gone, or in the failed set) and that were queued again. */
+  requeued: number;
 }
+
+/**
+ * A send `sending` for longer than this many job locks, with no job that will run, was abandoned
+ * by a process that died (its lock expired long ago, and the job stalled out or was trimmed).
+ */
+export const STALE_SENDING_LOCKS = 3;
 
 export class Scheduler {
   private running: Promise<TickSummary[]> | undefined;
-  /** The first tick re-adds every scheduled send (idempotent), in case a job was lost. */
-  private fullSync = true;
 
   constructor(
     private readonly deps: SchedulerDeps,
@@ -96,7 +109,6 @@ export class Scheduler {
         this.deps.log.error({ dir, err: (e as Error).message }, "scheduler tick failed for event");
       }
     }
-    this.fullSync = false;
     return out;
   }
 
@@ -136,6 +148,9 @@ export class Scheduler {
     const moves: TransitionRequest[] = [];
     const adds: PlannedSend[] = [];
     const removals = new Set<string>();
+    /** Scheduled sends already queued: their jobs are checked for loss below. */
+    const queuedBefore: PlannedSend[] = [];
+    const staleSending: PlannedSend[] = [];
     const summary: TickSummary = {
       event: ev,
       planned: sends.length,
@@ -143,12 +158,19 @@ export class Scheduler {
       retimed: 0,
       missed: 0,
       skipped: 0,
+      requeued: 0,
     };
 
     for (const s of candidates) {
       const rec = ledger.get(s.id);
       const st = rec?.state ?? "none";
-      if (FINAL.has(st) || st === "sending") continue;
+      if (st === "sending") {
+        // Ledger times are real time (not the scheduler's possibly shifted clock).
+        if (rec && Date.now() - rec.at > STALE_SENDING_LOCKS * settings.lockMs)
+          staleSending.push(s);
+        continue;
+      }
+      if (FINAL.has(st)) continue;
       const base = { id: s.id, from: ["none", "scheduled"] as const };
       if (controls.of(s.step) === "cancelled") {
         moves.push({
@@ -171,13 +193,46 @@ export class Scheduler {
         continue;
       }
       const dueMs = Date.parse(s.due);
-      if (st === "scheduled" && rec?.due === dueMs && !this.fullSync) continue;
+      if (st === "scheduled" && rec?.due === dueMs) {
+        queuedBefore.push(s);
+        continue;
+      }
       if (st === "scheduled" && rec?.due !== dueMs) {
         removals.add(s.id);
         summary.retimed++;
       }
       moves.push({ ...base, patch: { state: "scheduled", recipient: s.recipient, due: dueMs } });
       adds.push(s);
+    }
+
+    const lost = await lostJobs(
+      queue,
+      [...queuedBefore, ...staleSending].map((s) => s.id),
+    );
+    const requeue = (s: PlannedSend, why: LostJob, state: string) => {
+      log.warn({ send: s.id, event: ev, job: why, state }, "send had lost its job; queued again");
+      summary.requeued++;
+      // A failed job keeps its id; BullMQ ignores an add over it until it is removed.
+      if (why === "failed") removals.add(s.id);
+    };
+    for (const s of queuedBefore) {
+      const why = lost.get(s.id);
+      if (!why) continue;
+      requeue(s, why, "scheduled");
+      moves.push({
+        id: s.id,
+        from: ["scheduled"],
+        patch: { state: "scheduled", recipient: s.recipient, due: Date.parse(s.due) },
+      });
+      adds.push(s);
+    }
+    /** Queued without a ledger move: the processor takes `sending` through its crash path. */
+    const forced: PlannedSend[] = [];
+    for (const s of staleSending) {
+      const why = lost.get(s.id);
+      if (!why) continue;
+      requeue(s, why, "sending");
+      forced.push(s);
     }
 
     // Sends the ledger holds as scheduled that the plan no longer has: removed from the
@@ -230,7 +285,7 @@ export class Scheduler {
       // A job that is active right now cannot be removed; its processor re-checks anyway.
       await queue.remove(id).catch(() => 0);
     }
-    const toAdd = adds.filter((s) => okIds.has(s.id));
+    const toAdd = [...adds.filter((s) => okIds.has(s.id)), ...forced];
     for (let i = 0; i < toAdd.length; i += 500) {
       const chunk = toAdd.slice(i, i + 500);
       await queue.addBulk(
@@ -243,7 +298,7 @@ export class Scheduler {
     }
     summary.queued = toAdd.length;
     await lifecycle?.commit();
-    if (summary.queued || summary.missed || summary.skipped || summary.retimed)
+    if (summary.queued || summary.missed || summary.skipped || summary.retimed || summary.requeued)
       log.info(summary, "scheduler tick");
     else log.debug(summary, "scheduler tick");
     return summary;

@@ -6,9 +6,11 @@
  *    send to it would get the same answer, so the whole queue backs off, not just this job.
  *  - `transient`: other 4xx, timeouts, lost or refused connections, bad credentials (a config
  *    problem an operator can fix while retries are still pending). Retried with backoff.
- *  - `permanent`: 5xx. Failed at once. `suppress` says whether the reply is about the recipient
- *    (RCPT TO or the message itself) and so the address must not be mailed again; a 5xx to
- *    MAIL FROM or AUTH is about us, not them.
+ *  - `permanent`: 5xx except 503, as nodemailer's `err.permanent` has it (503 "bad sequence of
+ *    commands" is about the session's state, and a new connection gets past it: transient).
+ *    Failed at once. `suppress` is true only for a 5xx to RCPT TO: that reply refuses the address
+ *    itself, so it must not be mailed again. A 5xx to DATA refuses this message (content, size),
+ *    and one to MAIL FROM or AUTH is about us; neither says anything against the recipient.
  *  - `error`: not an SMTP failure at all (a bug, a template problem): failed, never retried.
  */
 export type Failure =
@@ -22,7 +24,12 @@ interface SmtpError extends Error {
   responseCode?: number;
   response?: string;
   command?: string;
+  /** nodemailer's verdict (isPermanentResponseCode), set whenever there is a reply code. */
+  permanent?: boolean;
 }
+
+/** nodemailer marks 503 not permanent; this holds when an error lacks `permanent`. */
+const NOT_PERMANENT_5XX: ReadonlySet<number> = new Set([503]);
 
 export const SLOW_DOWN_CODES: ReadonlySet<number> = new Set([421, 450, 451]);
 
@@ -43,8 +50,6 @@ const CONNECTION_CODES = new Set([
   "EMAXLIMIT",
 ]);
 
-const SENDER_COMMANDS = new Set(["MAIL FROM", "AUTH", "AUTH PLAIN", "AUTH LOGIN", "EHLO", "HELO"]);
-
 export function classify(e: unknown): Failure {
   const err = e as SmtpError;
   const reply = (err?.response ?? err?.message ?? String(e)).toString();
@@ -55,13 +60,11 @@ export function classify(e: unknown): Failure {
   }
   if (code !== undefined && code >= 500) {
     if (err.code === "EAUTH") return { kind: "transient", code, reply };
+    const permanent =
+      typeof err.permanent === "boolean" ? err.permanent : !NOT_PERMANENT_5XX.has(code);
+    if (!permanent) return { kind: "transient", code, reply };
     const cmd = (err.command ?? "").toUpperCase();
-    return {
-      kind: "permanent",
-      code,
-      reply,
-      suppress: !SENDER_COMMANDS.has(cmd) && !cmd.startsWith("AUTH"),
-    };
+    return { kind: "permanent", code, reply, suppress: cmd === "RCPT TO" };
   }
   if (err?.code && CONNECTION_CODES.has(err.code)) return { kind: "transient", reply };
   return { kind: "error", reply };

@@ -4,8 +4,10 @@
  *
  * Shutdown (SIGTERM/SIGINT → close()): stop ticking, stop taking jobs, give sends in flight
  * `shutdownMs` to finish, then close BullMQ, the SMTP pool and Redis. A send cut off mid-SMTP
- * stays `sending` in the ledger; whoever picks its job up next records it `unconfirmed` (never a
- * silent duplicate). Delayed jobs not yet due stay in Redis and fire after a restart.
+ * stays `sending` in the ledger; whoever picks its job up next records it `unconfirmed` and sends
+ * it again (never lost; a possible duplicate is counted on the record and reported). Sends still
+ * waiting for a pooled connection were never claimed. Delayed jobs not yet due stay in Redis and
+ * fire after a restart.
  */
 import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -55,9 +57,17 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/**
+ * With SEND_RATE unset there is still a limiter, one no campaign reaches: BullMQ's moveToActive
+ * only reads the queue's rate-limit key (what `queue.rateLimit()` sets on a 421/450/451) when it
+ * has a limiter max (the Worker's `limiter` or a global one). Without it a slow-down would pause
+ * just the worker that got the reply while every other process kept sending.
+ */
+export const UNLIMITED: { max: number; duration: number } = { max: 1_000_000, duration: 1000 };
+
 /** BullMQ's limiter takes {max per duration}; SEND_RATE may be fractional (0.5 = one per 2 s). */
-export function limiterFor(rate: number): { max: number; duration: number } | undefined {
-  if (!(rate > 0)) return undefined;
+export function limiterFor(rate: number): { max: number; duration: number } {
+  if (!(rate > 0)) return UNLIMITED;
   return rate >= 1
     ? { max: Math.floor(rate), duration: 1000 }
     : { max: 1, duration: Math.round(1000 / rate) };
@@ -98,7 +108,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       concurrency: settings.concurrency,
       lockDuration: settings.lockMs,
       stalledInterval: settings.lockMs,
-      ...(limiter ? { limiter } : {}),
+      limiter,
       settings: { backoffStrategy: backoffStrategy(settings.backoffMaxMs) },
     });
     // A job that throws fails alone: BullMQ records it; here it is only logged.
@@ -149,7 +159,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         if (result === "timeout") {
           log.warn(
             { waitedMs: settings.shutdownMs },
-            "sends still in flight at shutdown; their jobs will be picked up again (as unconfirmed if SMTP had started)",
+            "sends still in flight at shutdown; their jobs will be picked up again and resent (marked unconfirmed if SMTP had started)",
           );
           // Not awaited: close(true) joins the pending close; disconnecting ends it.
           void w.close(true).catch(() => undefined);

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { SMTPServer } from "smtp-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createStores, type Stores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
@@ -29,8 +30,12 @@ afterEach(async () => {
 afterAll(() => redis.disconnect());
 
 async function setup(n: number, smtpPolicy?: Parameters<typeof startSmtp>[0]) {
-  const prefix = uniquePrefix();
   const smtp = await startSmtp(smtpPolicy);
+  return { smtp, ...(await eventFor(n, smtp)) };
+}
+
+async function eventFor(n: number, smtp: { url: string; close(): Promise<void> }) {
+  const prefix = uniquePrefix();
   const soon = dueSoon(3);
   const fx: EventFixture = writeEvent({
     people: people(n),
@@ -44,7 +49,49 @@ async function setup(n: number, smtpPolicy?: Parameters<typeof startSmtp>[0]) {
     () => smtp.close(),
     () => deletePrefix(prefix),
   );
-  return { prefix, smtp, fx, stores, config, due: soon.due };
+  return { prefix, fx, stores, config, due: soon.due };
+}
+
+type Refusal = { code: number; message: string } | undefined;
+
+/**
+ * A loopback SMTP server that can refuse MAIL FROM (by the transaction's number) or DATA (by the
+ * recipient) — the fixture's server only refuses RCPT TO. Keeps who it accepted mail for.
+ */
+async function stageServer(o: {
+  mailFrom?: (n: number) => Refusal;
+  data?: (recipient: string) => Refusal;
+}) {
+  const accepted: string[] = [];
+  let mails = 0;
+  const fail = (r: NonNullable<Refusal>) =>
+    Object.assign(new Error(r.message), { responseCode: r.code });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onMailFrom(_address, _session, cb) {
+      const r = o.mailFrom?.(++mails);
+      cb(r ? fail(r) : undefined);
+    },
+    onData(stream, session, cb) {
+      const to = session.envelope.rcptTo[0]?.address ?? "";
+      stream.on("data", () => undefined);
+      stream.on("end", () => {
+        const r = o.data?.(to);
+        if (r) return cb(fail(r));
+        accepted.push(to);
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}?maxConnections=5`,
+    accepted,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 function start(w: RunningWorker): RunningWorker {
@@ -161,5 +208,81 @@ describe("delivery of one step", () => {
     expect(d?.reason).toMatch(/gave up after 3 attempts/);
     expect(d?.response).toMatch(/^452/);
     expect(await stores.suppressions.get(dead)).toBeUndefined();
+  });
+});
+
+describe("which SMTP failures are permanent, and which suppress the address", () => {
+  it("a 503 (bad sequence of commands) to RCPT TO is retried, delivered, and suppresses nothing", async () => {
+    const odd = people(4)[2]?.email as string;
+    let oddTries = 0;
+    const { smtp, fx, stores, config } = await setup(4, (addr) =>
+      addr === odd && ++oddTries === 1
+        ? { code: 503, message: "5.5.1 Bad sequence of commands" }
+        : undefined,
+    );
+    start(inProcessWorker({ paths: [fx.dir], config }));
+    await smtp.waitFor(4, 20_000);
+    await until("all sent", async () => {
+      const all = await stores.ledger.all("mini");
+      return [...all.values()].filter((r) => r.state === "sent").length === 4;
+    });
+    const rec = [...(await stores.ledger.all("mini")).values()].find((r) => r.recipient === odd);
+    expect(rec?.attempts).toBe(2);
+    expect(smtp.received.map((r) => r.to).sort()).toEqual(
+      people(4)
+        .map((p) => p.email)
+        .sort(),
+    );
+    expect(await stores.suppressions.list()).toEqual([]);
+  });
+
+  it("a 554 to DATA (the message refused) fails that send at once without suppressing the address", async () => {
+    const refused = people(5)[1]?.email as string;
+    const smtp = await stageServer({
+      data: (to) =>
+        to === refused ? { code: 554, message: "5.7.1 Message content rejected" } : undefined,
+    });
+    const { fx, stores, config } = await eventFor(5, smtp);
+    start(inProcessWorker({ paths: [fx.dir], config }));
+    await until("one failed and four sent", async () => {
+      const all = [...(await stores.ledger.all("mini")).values()];
+      return (
+        all.filter((r) => r.state === "sent").length === 4 &&
+        all.filter((r) => r.state === "failed").length === 1
+      );
+    });
+    const failed = [...(await stores.ledger.all("mini")).values()].find(
+      (r) => r.state === "failed",
+    );
+    expect(failed?.recipient).toBe(refused);
+    expect(failed?.attempts).toBe(1);
+    expect(failed?.response).toMatch(/^554 5\.7\.1 Message content rejected/);
+    expect(smtp.accepted).not.toContain(refused);
+    expect(smtp.accepted).toHaveLength(4);
+    expect(await stores.suppressions.get(refused)).toBeUndefined();
+    expect(await stores.suppressions.list()).toEqual([]);
+  });
+
+  it("a 550 to MAIL FROM (the sender refused) fails that send without suppressing anyone", async () => {
+    const smtp = await stageServer({
+      mailFrom: (n) => (n === 1 ? { code: 550, message: "5.7.1 Sender not allowed" } : undefined),
+    });
+    const { fx, stores, config } = await eventFor(5, smtp);
+    start(inProcessWorker({ paths: [fx.dir], config }));
+    await until("one failed and four sent", async () => {
+      const all = [...(await stores.ledger.all("mini")).values()];
+      return (
+        all.filter((r) => r.state === "sent").length === 4 &&
+        all.filter((r) => r.state === "failed").length === 1
+      );
+    });
+    const failed = [...(await stores.ledger.all("mini")).values()].find(
+      (r) => r.state === "failed",
+    );
+    expect(failed?.attempts).toBe(1);
+    expect(failed?.response).toMatch(/^550 5\.7\.1 Sender not allowed/);
+    expect(smtp.accepted).toHaveLength(4);
+    expect(smtp.accepted).not.toContain(failed?.recipient);
+    expect(await stores.suppressions.list()).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { Worker as BullWorker, UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +6,8 @@ import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { Controls } from "../../src/store/control.js";
 import { createStores } from "../../src/store/index.js";
-import { createQueue } from "../../src/worker/queue.js";
+import { Ledger } from "../../src/store/ledger.js";
+import { createQueue, QUEUE_NAME } from "../../src/worker/queue.js";
 import { computeStatus } from "../../src/worker/status.js";
 import { wakeDueJobs } from "../../src/worker/wake.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
@@ -244,5 +246,91 @@ describe("scheduler and re-checks", () => {
     for (const s of status.steps)
       expect(Object.values(s.states).reduce((a, b) => a + b, 0)).toBe(s.planned);
     expect(failures.filter((f) => f.state === "missed")).toHaveLength(6);
+  });
+});
+
+describe("lost jobs are found and re-queued", () => {
+  it("a scheduled send whose job failed or vanished is queued again by the next tick and delivered once", async () => {
+    const soon = dueSoon(4);
+    const ps = people(4);
+    const fx = writeEvent({
+      people: ps,
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    const { smtp, stores, config, prefix } = await env(fx);
+    // Scheduler only: the jobs are queued but nobody processes them yet.
+    const sch = keep(inProcessWorker({ paths: [fx.dir], config, processors: false }));
+    await sch.ready;
+    const queue = sch.queue;
+    const ids = [...(await stores.ledger.pending("mini")).keys()].sort();
+    expect(ids).toHaveLength(4);
+    const [failedId, goneId] = ids as [string, string];
+
+    // One job ends in BullMQ's failed set before any claim (what an exception before the claim
+    // on the last attempt, or a job stalled too often, leaves behind)…
+    await (await queue.getJob(failedId))?.promote();
+    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const taker = new BullWorker(QUEUE_NAME, null, {
+      connection: conn,
+      prefix: `${prefix}:bull`,
+      autorun: false,
+    });
+    const job = await taker.getNextJob("test-token");
+    expect(job?.id).toBe(failedId);
+    await job?.moveToFailed(new UnrecoverableError("died before the claim"), "test-token");
+    await taker.close();
+    conn.disconnect();
+    expect(await queue.getJobState(failedId)).toBe("failed");
+    // …and another's job is gone (removed for re-timing, then the add failed).
+    await queue.remove(goneId);
+    expect(await queue.getJobState(goneId)).toBe("unknown");
+    const ledger = await stores.ledger.getMany("mini", [failedId, goneId]);
+    expect(ledger.get(failedId)?.state).toBe("scheduled");
+    expect(ledger.get(goneId)?.state).toBe("scheduled");
+
+    keep(inProcessWorker({ paths: [fx.dir], config, scheduler: false }));
+    await sch.scheduler?.tick();
+    await smtp.waitFor(4, 20_000);
+    await until("all sent", async () => {
+      const all = await stores.ledger.all("mini");
+      return [...all.values()].filter((r) => r.state === "sent").length === 4;
+    });
+    expect(smtp.received.map((r) => r.to).sort()).toEqual(ps.map((p) => p.email).sort());
+    expect(new Set(smtp.received.map((r) => r.sendId))).toEqual(new Set(ids));
+  });
+
+  it("a send left `sending` long ago with no job gets a job again (for the processor's crash path)", async () => {
+    const soon = dueSoon(2);
+    const fx = writeEvent({
+      people: people(2),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    const { stores, config } = await env(fx);
+    const lockMs = 1_000;
+    const sch = keep(
+      inProcessWorker({ paths: [fx.dir], config, processors: false, settings: { lockMs } }),
+    );
+    await sch.ready;
+    const [stuck] = [...(await stores.ledger.pending("mini")).keys()].sort() as [string];
+    // Its process died mid-send long ago and the job is gone (stalled out and trimmed).
+    const rec = await stores.ledger.get("mini", stuck);
+    const longAgo = new Ledger(redis, stores.keys, () => Date.now() - 60 * lockMs);
+    const claimed = await longAgo.claim("mini", stuck, rec?.recipient as string);
+    expect(claimed.ok).toBe(true);
+    await sch.queue.remove(stuck);
+    expect(await sch.queue.getJobState(stuck)).toBe("unknown");
+
+    await sch.scheduler?.tick();
+    expect(await sch.queue.getJobState(stuck)).not.toBe("unknown");
+    // A processor then takes it through the crash path: whatever that decides, it is no
+    // longer left `sending`.
+    keep(inProcessWorker({ paths: [fx.dir], config, scheduler: false, settings: { lockMs } }));
+    await until(
+      "the stuck send is decided",
+      async () => (await stores.ledger.get("mini", stuck))?.state !== "sending",
+      20_000,
+    );
   });
 });
