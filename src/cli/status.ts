@@ -57,7 +57,10 @@ export function registerStatus(program: Command): void {
     .argument("<event>", "an event directory or its event.yaml")
     .option("--step <id>", "only this step")
     .option("--json", "machine-readable output (stable shape)")
-    .option("--failures", "list every failed, missed and unconfirmed send with its reason")
+    .option(
+      "--failures",
+      "list every failed, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
+    )
     .action(
       action(async (path: string, opts: StatusOpts) => {
         const def = loadEventOrThrow(path);

@@ -13,7 +13,10 @@
  *                           ├──► skipped (registered, cancelled, no longer planned, …)
  *                           ├──► suppressed (address on the suppression list)
  *                           └──► missed (past the step's missed window)
- *   sending found by a later attempt (the process died during SMTP) ──► unconfirmed
+ *   sending found by a later attempt (a crash, a stall, a forced shutdown), or an SMTP timeout /
+ *   lost connection after the message may have been handed over ──► unconfirmed ──► (claimed
+ *   again) sending ──► sent. Each such move counts `unconfirmed` on the record, which is never
+ *   cleared: a send that ends `sent` with it may have been delivered twice, and status says so.
  *
  * Every move is a compare-and-set in a Lua script: it only happens if the current state is one of
  * the allowed `from` states. That is what makes "scheduled → sending" a claim only one worker
@@ -36,14 +39,16 @@ export type State = (typeof STATES)[number];
 /** `none`: not in the ledger yet. */
 export type StateOrNone = State | "none";
 
-/** Final states: the send is decided and must never be queued or sent again. */
+/**
+ * Final states: the send is decided and must never be queued or sent again. `unconfirmed` is not
+ * one: a crash never loses a send, so an unconfirmed send is sent again (and marked).
+ */
 export const FINAL: ReadonlySet<StateOrNone> = new Set([
   "sent",
   "failed",
   "skipped",
   "suppressed",
   "missed",
-  "unconfirmed",
 ]);
 
 export interface LedgerRecord {
@@ -61,6 +66,18 @@ export interface LedgerRecord {
   messageId?: string;
   /** Why it was skipped / missed / failed, in words an organizer reads. */
   reason?: string;
+  /**
+   * How many attempts ended without knowing whether SMTP accepted the message (found `sending`
+   * later, or a timeout / lost connection after the message may have been handed over). Kept
+   * whatever the state becomes: above 0, the recipient may have received it more than once.
+   */
+  unconfirmed?: number;
+  /**
+   * Set while a kind's after-send step (a calendar invite's delivery record) has not completed:
+   * the calendar SEQUENCE that was sent (0 when not a calendar message). A retry finding the
+   * send `sent` with this set runs that step again.
+   */
+  afterSentPending?: number;
 }
 
 /** The stored shape: one-letter keys because there can be 100,000 of these per event. */
@@ -74,6 +91,8 @@ interface Stored {
   r?: string;
   m?: string;
   w?: string;
+  u?: number;
+  p?: number;
 }
 
 export interface Patch {
@@ -85,6 +104,9 @@ export interface Patch {
   reason?: string | null;
   /** Count this move as an SMTP attempt. */
   attempt?: boolean;
+  /** Count this move as an attempt whose SMTP acceptance is unknown (the unconfirmed marker). */
+  unconfirmed?: boolean;
+  afterSentPending?: number | null;
 }
 
 export interface TransitionResult {
@@ -113,6 +135,7 @@ function toPatch(p: Patch): Record<string, unknown> {
   set("r", clip(p.response));
   set("m", p.messageId);
   set("w", clip(p.reason));
+  set("p", p.afterSentPending);
   return out;
 }
 
@@ -128,12 +151,14 @@ export function decode(json: string): LedgerRecord {
     ...(r.r !== undefined ? { response: r.r } : {}),
     ...(r.m !== undefined ? { messageId: r.m } : {}),
     ...(r.w !== undefined ? { reason: r.w } : {}),
+    ...(r.u ? { unconfirmed: r.u } : {}),
+    ...(r.p !== undefined ? { afterSentPending: r.p } : {}),
   };
 }
 
 /**
  * KEYS: ledger hash, pending hash. ARGV: id, "|allowed|from|states|", patch JSON, now ms,
- * count-attempt flag. Keeps the pending index (scheduled sends and their due time) in step with
+ * counters to bump ("a": attempts, "u": unconfirmed attempts). Keeps the pending index (scheduled sends and their due time) in step with
  * the record, in the same atomic call.
  */
 const TRANSITION = `
@@ -147,7 +172,8 @@ for k, v in pairs(patch) do
   if v == false then rec[k] = nil else rec[k] = v end
 end
 local now = tonumber(ARGV[4])
-if ARGV[5] == '1' then rec.n = (rec.n or 0) + 1 end
+if string.find(ARGV[5], 'a', 1, true) then rec.n = (rec.n or 0) + 1 end
+if string.find(ARGV[5], 'u', 1, true) then rec.u = (rec.u or 0) + 1 end
 rec.t = now
 if not rec.q then rec.q = now end
 if rec.s ~= 'scheduled' then rec.d = nil end
@@ -167,7 +193,7 @@ type TransitionFn = (
   allowed: string,
   patch: string,
   now: string,
-  attempt: string,
+  counters: string,
 ) => Promise<[number, string]>;
 
 export interface TransitionRequest {
@@ -194,7 +220,7 @@ export class Ledger {
       `|${r.from.join("|")}|`,
       JSON.stringify(toPatch(r.patch)),
       String(this.clock()),
-      r.patch.attempt ? "1" : "0",
+      `${r.patch.attempt ? "a" : ""}${r.patch.unconfirmed ? "u" : ""}-`,
     ] as const;
   }
 
@@ -233,9 +259,12 @@ export class Ledger {
     return out;
   }
 
-  /** scheduled (or not yet recorded) → sending, counting an attempt. Only one caller can win. */
+  /**
+   * scheduled, unconfirmed (to be sent again) or not yet recorded → sending, counting an attempt.
+   * Only one caller can win; the loser must leave the state alone (it may be a live `sending`).
+   */
   claim(event: string, id: string, recipient: string): Promise<TransitionResult> {
-    return this.transition(event, id, ["none", "scheduled"], {
+    return this.transition(event, id, ["none", "scheduled", "unconfirmed"], {
       state: "sending",
       recipient,
       attempt: true,

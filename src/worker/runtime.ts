@@ -1,21 +1,26 @@
 /**
  * The shared processor runtime: what happens to one send job, whatever its kind.
  *
- *  1. The ledger decides first. A final state makes the job a no-op (a stale or duplicate job).
- *     `sending` means an earlier attempt died between claiming and recording SMTP's answer: the
- *     message may have gone out, so it becomes `unconfirmed` and is NOT sent again (policy: a
- *     possible duplicate is worse for an official letter than a reported gap; status --failures
- *     lists it for a person to decide).
+ *  1. The ledger decides first. A final state makes the job a no-op (a stale or duplicate job),
+ *     except a `sent` send whose after-send step (a calendar delivery record) did not complete:
+ *     that step runs again. `sending` means an earlier attempt was cut off (crash, stall, forced
+ *     shutdown) between claiming and recording SMTP's answer: it becomes `unconfirmed` (counted
+ *     on the record) and is SENT AGAIN. Policy (PRODUCT.md): a crash never loses a send; a
+ *     duplicate can only come from an attempt whose acceptance is unknown, and the ledger marks it.
  *  2. Control: a cancelled step skips; a paused one puts the job back to wait (resume wakes it).
  *  3. Re-checks: the kind's own (jobs/<kind>.ts), then the send is re-planned from the current
  *     definition and registrations. Gone → skipped with the reason; moved later → re-delayed;
  *     past its missed window → missed; address suppressed → suppressed.
  *  4. Compose (before claiming, so a template error never leaves a send half-claimed).
- *  5. Claim scheduled → sending in one atomic Lua step: only one process wins it.
- *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures by classify():
- *     permanent → failed (+ suppression); slow-down → back to scheduled and the whole queue is
- *     rate-limited; transient → back to scheduled and BullMQ retries with backoff, until the
- *     last attempt, which records failed.
+ *  5. Wait for an SMTP slot, THEN claim (scheduled/unconfirmed → sending, one atomic Lua step:
+ *     only one process wins; the loser leaves the state alone). Claiming after the wait keeps
+ *     sends that are only queued for a pooled connection out of `sending`, so a shutdown cannot
+ *     strand them there.
+ *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures:
+ *     acceptance unknown (a timeout or lost connection once the session was up) → `unconfirmed`
+ *     (marked) and retried; otherwise by classify(): permanent → failed (+ suppression);
+ *     slow-down → back to scheduled and the whole queue is rate-limited; transient → back to
+ *     scheduled and BullMQ retries with backoff, until the last attempt, which records failed.
  */
 import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from "bullmq";
 import { DateTime } from "luxon";
@@ -48,9 +53,110 @@ export interface RuntimeDeps {
 /** A send due within this much is sent now: delayed jobs fire a few ms early or late. */
 const EARLY_TOLERANCE_MS = 1_000;
 
+/** nodemailer's default pool size, when SMTP_URL does not set `maxConnections`. */
+const NODEMAILER_MAX_CONNECTIONS = 5;
+
+/**
+ * How many sends of this process may be claimed and in SMTP at once: the SMTP pool's size, so a
+ * claimed send never waits in nodemailer's queue for a connection (where a shutdown would strand
+ * it in `sending`). Unlimited for the outbox and for an unpooled transport.
+ */
+export function smtpSlots(mailer: Pick<Mailer, "kind">, smtpUrl: string | undefined): number {
+  if (mailer.kind !== "smtp" || !smtpUrl) return Number.POSITIVE_INFINITY;
+  const q = new URL(smtpUrl).searchParams;
+  if (q.get("pool") === "false") return Number.POSITIVE_INFINITY;
+  const n = Number(q.get("maxConnections"));
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : NODEMAILER_MAX_CONNECTIONS;
+}
+
+/**
+ * A counting semaphore. Hand-written (a dozen lines) because none of the installed packages has
+ * one and p-limit-style wrappers would hide the release point, which here must come after the
+ * ledger records SMTP's answer.
+ */
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.used >= this.size) await new Promise<void>((r) => this.waiting.push(r));
+    else this.used++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.used--;
+    };
+  }
+}
+
+interface NodemailerError {
+  code?: string;
+  originalCode?: string;
+  responseCode?: number;
+  timeoutType?: string;
+  message?: string;
+}
+
+/** System errors that mean no connection was ever made, so no message was handed over. */
+const NEVER_CONNECTED = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/** nodemailer's pool refusing or dropping a message that never got a connection. */
+export function poolClosed(e: unknown): boolean {
+  return (e as NodemailerError)?.message === "Connection pool was closed";
+}
+
+/**
+ * Whether SMTP may have accepted the message although the send failed. An SMTP reply code
+ * (4xx/5xx) is an answer: not accepted. A refused connection, a DNS failure, a connect or
+ * greeting timeout, or a closed pool happen before the message is handed over. Any other timeout
+ * or lost connection is unknown: nodemailer reports them all as command "CONN" without saying
+ * whether DATA had been sent (smtp-connection _onTimeout/_onClose), so they are treated as
+ * "may have been accepted" — this is the documented unconfirmed window.
+ */
+export function acceptanceUnknown(e: unknown): boolean {
+  const err = (e ?? {}) as NodemailerError;
+  if (typeof err.responseCode === "number" || poolClosed(e)) return false;
+  if (err.code === "ETIMEDOUT")
+    return err.timeoutType !== "CONNECT_TIMEOUT" && err.timeoutType !== "GREETING_TIMEOUT";
+  if (["ECONNECTION", "ESOCKET", "ECONNRESET", "EPIPE"].includes(err.code ?? ""))
+    return !NEVER_CONNECTED.has(err.originalCode ?? "");
+  return false;
+}
+
+/** The job's own description of its send, when the definition no longer plans it. */
+function sendOfJob(d: SendJobData): Send {
+  return {
+    id: d.id,
+    event: d.event,
+    step: d.step,
+    kind: d.kind,
+    recipient: d.recipient,
+    name: d.name ?? d.recipient,
+    ...(d.team ? { team: d.team } : {}),
+    ...(d.item ? { item: d.item } : {}),
+    version: d.version,
+    due: d.due,
+    dueLocal: d.dueLocal ?? d.due,
+    zone: d.zone ?? "UTC",
+    expires: d.expires,
+  };
+}
+
 export function createProcessor(deps: RuntimeDeps) {
   const { stores, log } = deps;
   const clock = deps.now ?? (() => DateTime.utc());
+  const slots = new Slots(smtpSlots(deps.mailer, deps.config.smtpUrl));
+  /** Where a send may be decided from: not yet sent, including a resend of an unconfirmed one. */
+  const OPEN: readonly StateOrNone[] = ["none", "scheduled", "unconfirmed"];
 
   return async function processSend(job: Job<SendJobData>, token?: string): Promise<void> {
     const d = job.data;
@@ -59,7 +165,7 @@ export function createProcessor(deps: RuntimeDeps) {
     const record = async (
       state: State,
       reason: string | undefined,
-      from: readonly StateOrNone[] = ["none", "scheduled"],
+      from: readonly StateOrNone[] = OPEN,
       extra: Partial<Patch> = {},
     ) => {
       const r = await stores.ledger.transition(d.event, d.id, from, {
@@ -87,17 +193,24 @@ export function createProcessor(deps: RuntimeDeps) {
     };
 
     const current = await stores.ledger.get(d.event, d.id);
+    if (current?.state === "sent" && current.afterSentPending !== undefined) {
+      await redoAfterSent(current.afterSentPending);
+      return;
+    }
     if (current && FINAL.has(current.state)) {
       log.debug({ send: d.id, state: current.state }, "stale job: send already decided");
       return;
     }
     if (current?.state === "sending") {
+      // Cut off between claim and SMTP's answer (crash, stall, forced shutdown). Never lost: it is
+      // marked and sent again; if the first attempt did reach the server, this is the one
+      // duplicate the policy allows, and the marker says so.
       await record(
         "unconfirmed",
-        "an earlier attempt was interrupted during SMTP; the message may have been delivered, so it is not resent",
+        "an earlier attempt was cut off during SMTP; it may have been delivered, so it is sent again and marked",
         ["sending"],
+        { unconfirmed: true },
       );
-      return;
     }
 
     const dir = deps.defs.dirOf(d.event) ?? d.dir;
@@ -150,7 +263,7 @@ export function createProcessor(deps: RuntimeDeps) {
     const dueMs = Date.parse(send.due);
     if (dueMs - now.toMillis() > EARLY_TOLERANCE_MS) {
       // The definition moved this send later since the job was queued.
-      await stores.ledger.transition(d.event, d.id, ["none", "scheduled"], {
+      await stores.ledger.transition(d.event, d.id, OPEN, {
         state: "scheduled",
         recipient: d.recipient,
         due: dueMs,
@@ -182,33 +295,95 @@ export function createProcessor(deps: RuntimeDeps) {
       throw new UnrecoverableError((e as Error).message);
     }
 
-    const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
-    if (!claim.ok) {
-      if (claim.from === "sending")
-        await record("unconfirmed", "another attempt was already sending it; not sent twice", [
-          "sending",
-        ]);
-      return;
-    }
-
+    const release = await slots.acquire();
     let info: Awaited<ReturnType<Mailer["send"]>>;
     try {
-      info = await deps.mailer.send(message);
-    } catch (e) {
-      await onFailure(e, send);
-      return;
+      // A shutdown began while this send waited for a slot: leave it unclaimed for the restart.
+      if (deps.queue.closing) throw new Error("worker shutting down; send not started");
+      const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
+      if (!claim.ok) {
+        // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died,
+        // its job's next attempt finds `sending` and handles it.
+        log.debug({ send: d.id, state: claim.from }, "claimed by another attempt; job is a no-op");
+        return;
+      }
+      try {
+        info = await deps.mailer.send(message);
+      } catch (e) {
+        await onFailure(e, send);
+        return;
+      }
+      // From any open state: the server accepted it, whatever a concurrent attempt recorded.
+      const done = await record("sent", undefined, ["sending", "unconfirmed", "scheduled"], {
+        response: info.response,
+        messageId: info.messageId,
+        ...(kind.afterSent ? { afterSentPending: calendar?.sequence ?? 0 } : {}),
+      });
+      if (!done.ok)
+        log.error({ send: d.id, state: done.from }, "sent, but the ledger had moved on");
+    } finally {
+      release();
     }
-    const done = await record("sent", undefined, ["sending", "unconfirmed"], {
-      response: info.response,
-      messageId: info.messageId,
-    });
-    if (!done.ok) log.error({ send: d.id, state: done.from }, "sent, but the ledger had moved on");
-    await kind.afterSent?.({ ...ctx, send, ...(calendar ? { calendar } : {}) });
+    if (kind.afterSent) {
+      await kind.afterSent({ ...ctx, send, ...(calendar ? { calendar } : {}) });
+      await afterSentDone();
+    }
+
+    async function afterSentDone(): Promise<void> {
+      await stores.ledger.transition(d.event, d.id, ["sent"], {
+        state: "sent",
+        afterSentPending: null,
+      });
+    }
+
+    /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
+    async function redoAfterSent(sequence: number): Promise<void> {
+      const dir = deps.defs.dirOf(d.event) ?? d.dir;
+      const { loaded } = deps.defs.load(dir);
+      const kind = deps.kinds.get(d.kind);
+      if (!loaded || !kind?.afterSent) return afterSentDone();
+      const team = teamOf(loaded, d);
+      const registrations = mergeRegistrations(
+        loaded.def.registrations,
+        team ? await stores.registrations.forTeam(d.event, team) : [],
+        team,
+      );
+      const ctx: CheckContext = { data: d, loaded, registrations, now, stores };
+      const send = kind.fromJob?.(ctx) ?? replanOne(loaded, d, registrations, now) ?? sendOfJob(d);
+      // The SEQUENCE recorded is the one that was sent, not the item's current one.
+      const calendar = kind.calendar
+        ? { ...(await kind.calendar({ ...ctx, send })), sequence }
+        : undefined;
+      await kind.afterSent({ ...ctx, send, ...(calendar ? { calendar } : {}) });
+      log.info({ send: d.id }, "after-send step completed on retry");
+      await afterSentDone();
+    }
 
     async function onFailure(e: unknown, s: Send): Promise<never> {
-      const f = classify(e);
       const attempts = job.opts.attempts ?? 1;
       const lastAttempt = job.attemptsMade + 1 >= attempts;
+      if (acceptanceUnknown(e)) {
+        const reply = (e as Error)?.message ?? String(e);
+        await record(
+          "unconfirmed",
+          lastAttempt
+            ? `no answer from the mail server on the last of ${attempts} attempts; it may have been delivered`
+            : "no answer from the mail server once the message may have been handed over; it may have been delivered, so it is sent again and marked",
+          ["sending"],
+          { unconfirmed: true, response: reply },
+        );
+        if (lastAttempt) throw new UnrecoverableError(reply);
+        throw e instanceof Error ? e : new Error(reply);
+      }
+      if (poolClosed(e)) {
+        // Never handed to a connection (shutdown): nothing went out; the restart sends it.
+        await stores.ledger.transition(d.event, d.id, ["sending"], {
+          state: "scheduled",
+          due: Date.parse(s.due),
+        });
+        throw e instanceof Error ? e : new Error(String(e));
+      }
+      const f = classify(e);
       switch (f.kind) {
         case "permanent": {
           await record("failed", `rejected by the mail server (${f.code})`, ["sending"], {

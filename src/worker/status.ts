@@ -29,12 +29,31 @@ export interface Failure {
   id: string;
   step: string;
   recipient: string;
-  state: "failed" | "missed" | "unconfirmed";
+  /**
+   * failed, missed or unconfirmed; or any other state (usually sent) for a send with an earlier
+   * unconfirmed attempt, which the recipient may have received twice.
+   */
+  state: State;
   due?: string;
   at?: string;
   reason: string;
   response?: string;
   attempts: number;
+  /** Attempts whose SMTP acceptance was unknown; present when above 0. */
+  unconfirmed?: number;
+}
+
+const POSSIBLY_TWICE = "an earlier attempt was unconfirmed";
+
+/** Whether a send belongs in the failures list, and the reason shown for a marked one. */
+function attention(state: State, rec: LedgerRecord | undefined): boolean {
+  return state === "failed" || state === "missed" || state === "unconfirmed" || !!rec?.unconfirmed;
+}
+
+function markedReason(state: State, rec: LedgerRecord | undefined, reason: string): string {
+  if (!rec?.unconfirmed || state === "unconfirmed") return reason;
+  if (state === "sent") return `sent, possibly twice (${POSSIBLY_TWICE})`;
+  return `${reason} (${POSSIBLY_TWICE}: it may have been delivered)`;
 }
 
 export interface EventStatus {
@@ -99,7 +118,7 @@ export function computeStatus(
     else if (nowMs > Date.parse(s.expires)) state = "missed";
     else state = "scheduled";
     count(s.step, s.kind, state, s.due);
-    if (state === "failed" || state === "missed" || state === "unconfirmed")
+    if (attention(state, rec))
       failures.push({
         id: s.id,
         step: s.step,
@@ -107,13 +126,17 @@ export function computeStatus(
         state,
         due: s.due,
         ...(rec ? { at: new Date(rec.at).toISOString() } : {}),
-        reason:
+        reason: markedReason(
+          state,
+          rec,
           rec?.reason ??
-          (state === "missed"
-            ? `not sent by ${s.expires}, the end of its missed window`
-            : "no reason recorded"),
+            (state === "missed"
+              ? `not sent by ${s.expires}, the end of its missed window`
+              : "no reason recorded"),
+        ),
         ...(rec?.response ? { response: rec.response } : {}),
         attempts: rec?.attempts ?? 0,
+        ...(rec?.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
       });
   }
 
@@ -122,16 +145,17 @@ export function computeStatus(
     const stepId = id.slice(ev.length + 1, id.lastIndexOf("."));
     const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind;
     count(stepId, kind, rec.state, rec.due ? new Date(rec.due).toISOString() : undefined);
-    if (rec.state === "failed" || rec.state === "missed" || rec.state === "unconfirmed")
+    if (attention(rec.state, rec))
       failures.push({
         id,
         step: stepId,
         recipient: rec.recipient,
         state: rec.state,
         at: new Date(rec.at).toISOString(),
-        reason: rec.reason ?? "no reason recorded",
+        reason: markedReason(rec.state, rec, rec.reason ?? "no reason recorded"),
         ...(rec.response ? { response: rec.response } : {}),
         attempts: rec.attempts,
+        ...(rec.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
       });
   }
 
