@@ -38,11 +38,24 @@ export async function renderMessage(i: RenderInput): Promise<Rendered> {
 }
 
 /** The recipient of a step's audience with this address (case-insensitive), if any. */
+/**
+ * Address → recipient per loaded audience. Built once per audience array (a reload makes a new
+ * array, so a WeakMap forgets the old index): a linear scan per send is quadratic for a
+ * 100,000-person step.
+ */
+const byAddress = new WeakMap<readonly Recipient[], Map<string, Recipient>>();
+
 export function findRecipient(
   def: EventDefinition,
   step: StepSpec,
   address: string,
 ): Recipient | undefined {
-  const a = address.toLowerCase();
-  return def.audiences[step.audience]?.find((r) => r.email.toLowerCase() === a);
+  const audience = def.audiences[step.audience];
+  if (!audience) return undefined;
+  let index = byAddress.get(audience);
+  if (!index) {
+    index = new Map(audience.map((r) => [r.email.toLowerCase(), r]));
+    byAddress.set(audience, index);
+  }
+  return index.get(address.toLowerCase());
 }
