@@ -1,33 +1,25 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ICAL from "ical.js";
-import { Redis } from "ioredis";
 import { DateTime } from "luxon";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
 import {
   deletePrefix,
   dueSoon,
   inProcessWorker,
   people,
-  REDIS_URL,
   type Received,
   startSmtp,
   testConfig,
+  testHooks,
   uniquePrefix,
   until,
   writeEvent,
 } from "./fixture.js";
 
-let redis: Redis;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups } = hooks;
 
 function vevent(r: Received) {
   const cal = r.mail.attachments.find((a) => a.contentType === "text/calendar");
@@ -68,7 +60,7 @@ describe("calendar lifecycle in the scheduler", () => {
       () => smtp.close(),
       () => deletePrefix(prefix),
     );
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     const w = inProcessWorker({ paths: [fx.dir], config: testConfig(prefix, smtp.url) });
     cleanups.push(() => w.close());
     await smtp.waitFor(3);

@@ -7,10 +7,9 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
@@ -31,6 +30,7 @@ import {
   REDIS_URL,
   ROOT,
   testConfig,
+  testHooks,
   testSettings,
   uniquePrefix,
   until,
@@ -40,17 +40,8 @@ import {
 const run = promisify(execFile);
 const CLI = join(ROOT, "src/cli.ts");
 
-let redis: Redis;
-const children: ChildProcess[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups, children } = hooks;
 
 /** What the relay does with the n-th message (1-based) once its data is in. */
 type DataPolicy = (n: number) => { holdMs?: number; reject?: { code: number; message: string } };
@@ -101,7 +92,7 @@ async function relay(policy: DataPolicy, query = "maxConnections=5") {
 }
 
 async function ledger(prefix: string): Promise<LedgerRecord[]> {
-  return [...(await createStores(redis, prefix).ledger.all("mini")).values()];
+  return [...(await createStores(hooks.redis, prefix).ledger.all("mini")).values()];
 }
 
 async function statusCli(dir: string, prefix: string, extra: string[]) {
@@ -249,9 +240,9 @@ async function processorFor(o: {
   const sch = inProcessWorker({ paths: [o.dir], config: o.config, processors: false });
   cleanups.push(() => sch.close());
   await sch.ready;
-  const real = createStores(redis, o.prefix);
+  const real = createStores(hooks.redis, o.prefix);
   const stores = o.stores?.(real) ?? real;
-  const queue = createQueue(redis, real.keys.bullPrefix());
+  const queue = createQueue(hooks.redis, real.keys.bullPrefix());
   const mailer = createMailer(o.config);
   cleanups.push(() => mailer.close());
   const process = createProcessor({
@@ -349,7 +340,7 @@ describe("claims and after-send steps", () => {
     await expect(process(job)).rejects.toThrow(/READONLY/);
     expect((await real.ledger.get("mini", id))?.state).toBe("sent");
     await process(job); // BullMQ's retry of the same job
-    const delivered = await redis.hgetall(`${prefix}:calendar:mini:delivered`);
+    const delivered = await hooks.redis.hgetall(`${prefix}:calendar:mini:delivered`);
     expect(Object.keys(delivered)).toEqual(["day-2099-06-20\nperson00000@people.test"]);
     expect(JSON.parse(Object.values(delivered)[0] ?? "{}")).toMatchObject({ sequence: 0 });
     expect((await real.ledger.get("mini", id))?.afterSentPending).toBeUndefined();

@@ -1,6 +1,5 @@
-import { Redis } from "ioredis";
 import { SMTPServer } from "smtp-server";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createStores, type Stores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import {
@@ -10,24 +9,16 @@ import {
   inProcessWorker,
   letterStep,
   people,
-  REDIS_URL,
   startSmtp,
   testConfig,
+  testHooks,
   uniquePrefix,
   until,
   writeEvent,
 } from "./fixture.js";
 
-let redis: Redis;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups } = hooks;
 
 async function setup(n: number, smtpPolicy?: Parameters<typeof startSmtp>[0]) {
   const smtp = await startSmtp(smtpPolicy);
@@ -42,7 +33,7 @@ async function eventFor(n: number, smtp: { url: string; close(): Promise<void> }
     steps: [letterStep()],
     registrations: [soon.registration],
   });
-  const stores: Stores = createStores(redis, prefix);
+  const stores: Stores = createStores(hooks.redis, prefix);
   const config = testConfig(prefix, smtp.url);
   cleanups.push(
     () => fx.cleanup(),

@@ -3,6 +3,7 @@
  * loopback that records (and can refuse) what it receives, unique Redis prefixes, and an
  * in-process worker wired to the real composer and mailer.
  */
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { stringify } from "yaml";
 import { type Config, loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
@@ -290,3 +292,35 @@ export function shiftedClock(inSeconds: number): { clock: () => DateTime; minute
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface TestHooks {
+  /** A Redis client for assertions, connected before the first test. */
+  readonly redis: Redis;
+  /** Run after each test, newest first. */
+  readonly cleanups: (() => Promise<void> | void)[];
+  /** Child processes killed after each test if still running. */
+  readonly children: ChildProcess[];
+}
+
+/** The hooks every worker test file needs. Call once, at the top level of the file. */
+export function testHooks(): TestHooks {
+  let redis: Redis | undefined;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(() => redis?.disconnect());
+  return {
+    get redis() {
+      if (!redis) throw new Error("testHooks().redis is only available inside tests");
+      return redis;
+    },
+    cleanups,
+    children,
+  };
+}

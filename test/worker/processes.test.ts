@@ -5,8 +5,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
 import {
   deletePrefix,
@@ -17,6 +16,7 @@ import {
   ROOT,
   sleep,
   startSmtp,
+  testHooks,
   uniquePrefix,
   until,
   writeEvent,
@@ -25,17 +25,8 @@ import {
 const run = promisify(execFile);
 const CLI = join(ROOT, "src/cli.ts");
 
-let redis: Redis;
-const cleanups: (() => Promise<void> | void)[] = [];
-const children: ChildProcess[] = [];
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups, children } = hooks;
 
 interface Proc {
   child: ChildProcess;
@@ -124,7 +115,7 @@ describe("convene worker processes", () => {
     const procs = [0, 1, 2].map(() => worker([fx.dir, "--cron", "*/2 * * * * *"], env));
 
     await smtp.waitFor(500, 90_000);
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     await until(
       "all 500 recorded sent",
       async () => {
@@ -192,7 +183,7 @@ describe("convene worker processes", () => {
 
     const second = worker([fx.dir], env);
     await smtp.waitFor(150, 60_000);
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     await until(
       "all recorded",
       async () =>
@@ -227,7 +218,7 @@ describe("convene worker processes", () => {
     await until("some mail received", () => smtp.received.length >= 5, 60_000);
     first.child.kill("SIGKILL");
     await first.exited;
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     const cutOff = [...(await stores.ledger.all("mini")).values()].filter(
       (r) => r.state === "sending",
     ).length;
@@ -295,7 +286,7 @@ describe("convene worker processes", () => {
     }
     expect(st.failures).toHaveLength(planned);
     // Recorded in the ledger by the worker, not only computed by status.
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     expect((await stores.ledger.all("ca-lmi-2017")).size).toBe(planned);
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { Worker as BullWorker, UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { Controls } from "../../src/store/control.js";
@@ -22,20 +22,14 @@ import {
   sleep,
   startSmtp,
   testConfig,
+  testHooks,
   uniquePrefix,
   until,
   writeEvent,
 } from "./fixture.js";
 
-let redis: Redis;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups } = hooks;
 
 async function env(fx: { cleanup(): void }) {
   const prefix = uniquePrefix();
@@ -48,7 +42,7 @@ async function env(fx: { cleanup(): void }) {
   return {
     prefix,
     smtp,
-    stores: createStores(redis, prefix),
+    stores: createStores(hooks.redis, prefix),
     config: testConfig(prefix, smtp.url),
   };
 }
@@ -79,7 +73,7 @@ describe("scheduler and re-checks", () => {
     const w = keep(inProcessWorker({ paths: [fx.dir], config, clock }));
     await w.ready;
     // All three reminders are queued as delayed jobs…
-    const queue = createQueue(redis, `${prefix}:bull`);
+    const queue = createQueue(hooks.redis, `${prefix}:bull`);
     cleanups.push(() => queue.close());
     expect(await queue.getDelayedCount()).toBe(3);
     // …then team t1 registers, before the due time.
@@ -114,7 +108,7 @@ describe("scheduler and re-checks", () => {
     const { smtp, stores, config, prefix } = await env(fx);
     const w = keep(inProcessWorker({ paths: [fx.dir], config }));
     await w.ready;
-    const queue = createQueue(redis, `${prefix}:bull`);
+    const queue = createQueue(hooks.redis, `${prefix}:bull`);
     cleanups.push(() => queue.close());
     expect(await queue.getDelayedCount()).toBe(4);
 
@@ -167,7 +161,7 @@ describe("scheduler and re-checks", () => {
     expect([...held.values()].map((r) => r.state)).toEqual(Array(5).fill("scheduled"));
 
     expect(await stores.control.resume("mini", "letter")).toBe(true);
-    const queue = createQueue(redis, `${prefix}:bull`);
+    const queue = createQueue(hooks.redis, `${prefix}:bull`);
     cleanups.push(() => queue.close());
     await wakeDueJobs(queue, "mini", "letter");
     await smtp.waitFor(5);
@@ -316,7 +310,7 @@ describe("lost jobs are found and re-queued", () => {
     const [stuck] = [...(await stores.ledger.pending("mini")).keys()].sort() as [string];
     // Its process died mid-send long ago and the job is gone (stalled out and trimmed).
     const rec = await stores.ledger.get("mini", stuck);
-    const longAgo = new Ledger(redis, stores.keys, () => Date.now() - 60 * lockMs);
+    const longAgo = new Ledger(hooks.redis, stores.keys, () => Date.now() - 60 * lockMs);
     const claimed = await longAgo.claim("mini", stuck, rec?.recipient as string);
     expect(claimed.ok).toBe(true);
     await sch.queue.remove(stuck);

@@ -1,15 +1,5 @@
-/**
- * A 421/450/451 "slow down" must pause every worker process on the queue, not just the one that
- * got the reply — also with SEND_RATE unset (no rate limit of our own).
- *
- * Two workers (two startWorker instances, each with its own Redis connections) share one queue.
- * The sends come in two waves so that nothing is in flight anywhere when the 451 is answered:
- * one send first (it gets the 451), then the rest become due a few seconds later, well inside the
- * slow-down. A worker that ignored the slow-down would send the second wave at once.
- */
-import { Redis } from "ioredis";
 import { SMTPServer } from "smtp-server";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import {
@@ -18,22 +8,15 @@ import {
   inProcessWorker,
   letterStep,
   people,
-  REDIS_URL,
   testConfig,
+  testHooks,
   uniquePrefix,
   until,
   writeEvent,
 } from "./fixture.js";
 
-let redis: Redis;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => redis.disconnect());
+const hooks = testHooks();
+const { cleanups } = hooks;
 
 interface Delivery {
   to: string;
@@ -124,7 +107,7 @@ describe("slow-down across worker processes", () => {
     expect(tooEarly).toEqual([]);
 
     // Everything is delivered in the end, exactly once, and the ledger says so.
-    const stores = createStores(redis, prefix);
+    const stores = createStores(hooks.redis, prefix);
     await until("ledger all sent", async () => {
       const all = await stores.ledger.all("mini");
       return [...all.values()].filter((r) => r.state === "sent").length === 11;
