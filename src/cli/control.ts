@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import { loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
-import { withStores } from "../store/index.js";
+import { type Stores, withStores } from "../store/index.js";
 import { createQueue } from "../worker/queue.js";
 import { wakeDueJobs } from "../worker/wake.js";
 import { action, UsageError } from "./errors.js";
@@ -18,23 +18,40 @@ function what(def: EventDefinition, step: string | undefined): string {
   return step ? `step ${step} of ${def.event.id}` : `all of ${def.event.id}`;
 }
 
-/** `convene pause|resume|cancel <event> [--step <id>]`. */
-export function registerControl(program: Command): void {
+/** pause and cancel: set a control flag for an event or step, then say what was done. */
+function controlCommand(
+  program: Command,
+  c: {
+    name: string;
+    description: string;
+    apply: (stores: Stores, event: string, step: string | undefined) => Promise<unknown>;
+    done: (def: EventDefinition, path: string, step: string | undefined) => string;
+  },
+): void {
   program
-    .command("pause")
-    .description("hold sends of an event (or one step) until resume; nothing is lost")
+    .command(c.name)
+    .description(c.description)
     .argument("<event>", "an event directory or its event.yaml")
     .option("--step <id>", "only this step")
     .action(
       action(async (path: string, opts: { step?: string }) => {
         const def = loadEventOrThrow(path);
         checkStep(def, opts.step);
-        await withStores(loadConfig(), (s) => s.control.pause(def.event.id, opts.step));
-        process.stdout.write(
-          `Paused ${what(def, opts.step)}. Resume with: convene resume ${path}${opts.step ? ` --step ${opts.step}` : ""}\n`,
-        );
+        await withStores(loadConfig(), (s) => c.apply(s, def.event.id, opts.step));
+        process.stdout.write(`${c.done(def, path, opts.step)}\n`);
       }),
     );
+}
+
+/** `convene pause|resume|cancel <event> [--step <id>]`. */
+export function registerControl(program: Command): void {
+  controlCommand(program, {
+    name: "pause",
+    description: "hold sends of an event (or one step) until resume; nothing is lost",
+    apply: (stores, event, step) => stores.control.pause(event, step),
+    done: (def, path, step) =>
+      `Paused ${what(def, step)}. Resume with: convene resume ${path}${step ? ` --step ${step}` : ""}`,
+  });
 
   program
     .command("resume")
@@ -66,21 +83,11 @@ export function registerControl(program: Command): void {
       }),
     );
 
-  program
-    .command("cancel")
-    .description(
+  controlCommand(program, {
+    name: "cancel",
+    description:
       "stop an event (or one step) for good: its remaining sends are recorded as skipped",
-    )
-    .argument("<event>", "an event directory or its event.yaml")
-    .option("--step <id>", "only this step")
-    .action(
-      action(async (path: string, opts: { step?: string }) => {
-        const def = loadEventOrThrow(path);
-        checkStep(def, opts.step);
-        await withStores(loadConfig(), (s) => s.control.cancel(def.event.id, opts.step));
-        process.stdout.write(
-          `Cancelled ${what(def, opts.step)}. Sends not yet made will be skipped.\n`,
-        );
-      }),
-    );
+    apply: (stores, event, step) => stores.control.cancel(event, step),
+    done: (def, _path, step) => `Cancelled ${what(def, step)}. Sends not yet made will be skipped.`,
+  });
 }
