@@ -1,12 +1,3 @@
-/**
- * The unconfirmed policy (PRODUCT.md "Delivery semantics"): a crash never loses a send; a
- * duplicate can only come from an attempt whose SMTP acceptance was unknown, and the ledger marks
- * it. Real Redis, a real smtp-server on loopback whose 250 can come late, the real composer and
- * nodemailer pool.
- */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
@@ -22,13 +13,14 @@ import { createLogger } from "../../src/worker/logger.js";
 import { createQueue } from "../../src/worker/queue.js";
 import { createProcessor } from "../../src/worker/runtime.js";
 import {
+  convene,
   deletePrefix,
   dueSoon,
   inProcessWorker,
   letterStep,
   people,
   REDIS_URL,
-  ROOT,
+  spawnWorker,
   testConfig,
   testHooks,
   testSettings,
@@ -36,9 +28,6 @@ import {
   until,
   writeEvent,
 } from "./fixture.js";
-
-const run = promisify(execFile);
-const CLI = join(ROOT, "src/cli.ts");
 
 const hooks = testHooks();
 const { cleanups, children } = hooks;
@@ -96,22 +85,7 @@ async function ledger(prefix: string): Promise<LedgerRecord[]> {
 }
 
 async function statusCli(dir: string, prefix: string, extra: string[]) {
-  const { stdout } = await run(
-    process.execPath,
-    ["--import", "tsx", CLI, "status", dir, "--failures", ...extra],
-    { cwd: ROOT, env: { ...process.env, REDIS_URL, CONVENE_PREFIX: prefix } },
-  );
-  return stdout;
-}
-
-function spawnWorker(dir: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", dir], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: "ignore",
-  });
-  children.push(child);
-  return child;
+  return convene(["status", dir, "--failures", ...extra], prefix);
 }
 
 function setup(n: number, steps?: object[]) {
@@ -142,7 +116,7 @@ describe("the unconfirmed policy", () => {
       CONVENE_LOCK_MS: "1000",
       CONVENE_CONCURRENCY: "10",
     };
-    const first = spawnWorker(fx.dir, env);
+    const first = spawnWorker(children, [fx.dir], env);
     await until("5 messages in the relay, their 250 held", () => smtp.received.length >= 5, 15_000);
     first.kill("SIGTERM");
     await new Promise((r) => first.once("exit", r));
@@ -151,7 +125,7 @@ describe("the unconfirmed policy", () => {
     expect(claimedAtShutdown).toBeLessThanOrEqual(5);
 
     smtp.setPolicy(() => ({}));
-    const second = spawnWorker(fx.dir, env);
+    const second = spawnWorker(children, [fx.dir], env);
     await until(
       "all 10 sent",
       async () => (await ledger(prefix)).filter((r) => r.state === "sent").length === 10,

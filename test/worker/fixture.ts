@@ -3,11 +3,12 @@
  * loopback that records (and can refuse) what it receives, unique Redis prefixes, and an
  * in-process worker wired to the real composer and mailer.
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
@@ -323,4 +324,38 @@ export function testHooks(): TestHooks {
     cleanups,
     children,
   };
+}
+
+const CLI = join(ROOT, "src/cli.ts");
+
+/** Runs `convene <args>` from source against a key prefix, to completion; its stdout. */
+export async function convene(args: string[], prefix: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", CLI, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL, CONVENE_PREFIX: prefix },
+    },
+  );
+  return stdout;
+}
+
+/**
+ * Starts `convene worker <args>` as a child process, as an operator would; it joins `children`
+ * so the test hooks kill it if a test leaves it running.
+ */
+export function spawnWorker(
+  children: ChildProcess[],
+  args: string[],
+  env: Record<string, string>,
+  stdio: "ignore" | "pipe" = "ignore",
+): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", stdio, stdio],
+  });
+  children.push(child);
+  return child;
 }

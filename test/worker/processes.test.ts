@@ -2,12 +2,12 @@
  * `convene worker` as real processes: several on one Redis, SIGTERM and restart, and a start
  * against the bundled (2017, entirely past) campaign.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
 import {
+  convene,
   deletePrefix,
   dueSoon,
   letterStep,
@@ -15,15 +15,13 @@ import {
   REDIS_URL,
   ROOT,
   sleep,
+  spawnWorker,
   startSmtp,
   testHooks,
   uniquePrefix,
   until,
   writeEvent,
 } from "./fixture.js";
-
-const run = promisify(execFile);
-const CLI = join(ROOT, "src/cli.ts");
 
 const hooks = testHooks();
 const { cleanups, children } = hooks;
@@ -35,12 +33,7 @@ interface Proc {
 }
 
 function worker(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
+  const child = spawnWorker(children, args, env, "pipe");
   const lines: string[] = [];
   let buf = "";
   child.stdout?.on("data", (d: Buffer) => {
@@ -72,12 +65,7 @@ function logged(p: Proc, msg: string): boolean {
 }
 
 async function status(dir: string, prefix: string, extra: string[] = []) {
-  const { stdout } = await run(
-    process.execPath,
-    ["--import", "tsx", CLI, "status", dir, "--json", ...extra],
-    { cwd: ROOT, env: { ...process.env, REDIS_URL, CONVENE_PREFIX: prefix } },
-  );
-  return JSON.parse(stdout) as {
+  return JSON.parse(await convene(["status", dir, "--json", ...extra], prefix)) as {
     event: string;
     steps: {
       step: string;
