@@ -4,13 +4,14 @@
  * step's attachments, and for calendar invites the iCalendar parts. Pure apart from reading
  * templates (cached) and naming attachment files; the clock is injected.
  */
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import { buildInvite } from "../calendar/invite.js";
 import { inviteMailParts } from "../calendar/mime.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
 import type { Config } from "../config.js";
+import { attachmentPath } from "../model/paths.js";
 import { BULK_KINDS, type StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
@@ -185,9 +186,10 @@ export async function composeWith(
   if (step.kind === "calendar-invite") {
     Object.assign(msg, calendarParts(def, send, r, o, rendered));
   } else if (step.attachments?.length) {
+    // Re-checked here, not trusted from load time: the folder may have changed since.
     msg.attachments = step.attachments.map((a) => ({
       filename: basename(a),
-      path: join(def.dir, a),
+      path: attachmentPath(def.dir, a),
     }));
   }
   return msg;

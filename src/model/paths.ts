@@ -86,7 +86,7 @@ export function resolveAttachment(eventDir: string, written: string): Inside {
  */
 export function attachmentPath(eventDir: string, written: string): string {
   const r = resolveAttachment(eventDir, written);
-  if (!r.ok) throw new Error(`attachment ${written}: ${r.reason}`);
+  if (!r.ok) throw new Error(`attachment ${written} ${r.reason}`);
   return r.path;
 }
 
