@@ -187,6 +187,12 @@ export function parseRegistrations(
       problems.push({ file, line: row.line, col: 1, message: "team: is empty" });
       continue;
     }
+    // The team id is echoed in messages and reports, so it gets the same checks as a name.
+    const badTeam = fieldProblem("team", team);
+    if (badTeam) {
+      problems.push({ file, line: row.line, col: 1, message: `team: ${badTeam}` });
+      continue;
+    }
     if (!instant?.isValid) {
       problems.push({
         file,

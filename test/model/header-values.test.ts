@@ -117,3 +117,12 @@ describe("header-bound lengths", () => {
     ]);
   });
 });
+
+describe("registrations CSV", () => {
+  it("a team id with a control character is located, not echoed raw", () => {
+    const regs = "team,registered_at\nteam-a\u0000,2017-05-16 10:00\n";
+    expect(lines({ "registrations.csv": regs })).toEqual([
+      "registrations.csv:2:1: team: must not contain control characters (found U+0000)",
+    ]);
+  });
+});
