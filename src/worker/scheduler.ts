@@ -202,7 +202,10 @@ export class Scheduler {
         removals.add(s.id);
         summary.retimed++;
       }
-      moves.push({ ...base, patch: { state: "scheduled", recipient: s.recipient, due: dueMs } });
+      moves.push({
+        ...base,
+        patch: { state: "scheduled", recipient: s.recipient, kind: s.kind, due: dueMs },
+      });
       adds.push(s);
     }
 

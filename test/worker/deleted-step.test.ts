@@ -105,9 +105,16 @@ async function received(n: number): Promise<Parsed[]> {
         ([email, r]) => `${email} ${r.delivered?.sequence} ${r.delivered?.method}`,
       ),
     );
-    return msgs.every((m) => held.includes(`${m.to} ${m.sequence} ${m.method}`));
+    return msgs.every(
+      (m) => held.includes(`${m.to} ${m.sequence} ${m.method}`) || superseded(m, msgs),
+    );
   });
   return msgs;
+}
+
+/** An earlier message to the same person for the same item, replaced by a later one. */
+function superseded(m: Parsed, all: Parsed[]): boolean {
+  return all.some((o) => o.to === m.to && o.uid === m.uid && o.sequence > m.sequence);
 }
 
 async function failed(): Promise<string[]> {
