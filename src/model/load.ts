@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { parseRecipients, parseRegistrations } from "./csv.js";
 import { calendarItems } from "./items.js";
 import { findTemplate, resolveAttachment, resolveInside } from "./paths.js";
-import { DefinitionError, type Problem } from "./problems.js";
+import { DefinitionError, isError, type Problem } from "./problems.js";
 import { type CampaignSpec, campaign, type EventSpec, event, step } from "./schema.js";
 import { isValidZone, parseDuration } from "./time.js";
 import type { EventDefinition, Recipient } from "./types.js";
@@ -251,7 +251,7 @@ export function loadEvent(path: string): LoadResult {
   const audienceNames = ev.src.value === undefined ? undefined : Object.keys(audienceSpecs);
   if (cpView && cp.src)
     problems.push(...checkCampaign(dir, evView, audienceNames, cpView, cp.src, audiences));
-  if (problems.length || !ev.value || !cp.value) return { problems };
+  if (problems.some(isError) || !ev.value || !cp.value) return { problems };
   return {
     problems,
     definition: {
@@ -416,8 +416,17 @@ function checkCampaign(
     }
     if (step.missedWindow && (parseDuration(step.missedWindow)?.sign ?? 1) < 0)
       at(["missedWindow"], "must not be negative");
+    // A warning, not an error: deleting a session that a step still lists is how an organizer
+    // cancels it, and refusing the definition would keep its CANCEL from ever going out.
     step.items?.forEach((item, k) => {
-      if (itemIds && !itemIds.has(item)) at(["items", k], `no calendar item "${item}"`);
+      if (itemIds && !itemIds.has(item))
+        out.push({
+          ...src.problemAt(
+            ["steps", i, "items", k],
+            `steps[${i}].items[${k}]: no calendar item "${item}"; nothing is sent for it (anyone holding it gets a cancellation)`,
+          ),
+          severity: "warning",
+        });
     });
     if (step.items && step.kind !== "calendar-invite")
       at(["items"], "only calendar-invite steps send calendar items");
