@@ -297,15 +297,35 @@ function upcoming<T extends { lastDate?: string | undefined }>(
   return xs.filter((x) => !x.lastDate || x.lastDate >= date);
 }
 
-/** Series with their cohorts' past sessions left out; a cohort or series with none left goes. */
-function upcomingSeries(series: readonly ReturnType<typeof seriesView>[], date: string) {
+/** Marks what lies before `date` as already held, keeping it in the list. */
+function markPast<T extends { lastDate?: string | undefined }>(
+  xs: readonly T[],
+  date: string,
+): (T & { past: boolean })[] {
+  return xs.map((x) => ({ ...x, past: !!x.lastDate && x.lastDate < date }));
+}
+
+/**
+ * Series with their cohorts' past sessions left out (a cohort or series with none left goes),
+ * or, when the step asks for them (`showPast`), kept and marked as already held.
+ */
+function upcomingSeries(
+  series: readonly ReturnType<typeof seriesView>[],
+  date: string,
+  showPast: boolean,
+) {
   return series.flatMap((s) => {
     const cohorts = s.cohorts.flatMap((c) => {
-      const sessions = upcoming(c.sessions, date);
+      const sessions = showPast ? markPast(c.sessions, date) : upcoming(c.sessions, date);
       return sessions.length ? [{ ...c, sessions }] : [];
     });
     return cohorts.length || !s.cohorts.length ? [{ ...s, cohorts }] : [];
   });
+}
+
+/** A step value that switches something on: `showPast: "yes"` (or true, on). */
+function switchedOn(value: string | undefined): boolean {
+  return /^(yes|true|on)$/i.test(value?.trim() ?? "");
 }
 
 /**
@@ -433,7 +453,7 @@ export function buildView(i: ViewInput) {
     date: dateText(i.date),
     // "Upcoming" lists: what lies before the day the message is sent is not upcoming.
     related: upcoming(ev.related, i.date),
-    series: upcomingSeries(ev.series, i.date),
+    series: upcomingSeries(ev.series, i.date, switchedOn(values.showPast)),
     recipient: {
       name: r.name,
       email: r.email,
