@@ -48,14 +48,40 @@ function readSources(file: string, seen = new Set<string>()): { file: string; te
     // convene's templates/) by leaving the include out silently; say so instead.
     if (isAbsolute(m[1] as string))
       throw new TemplateError(display(file), line, `mj-include path ${m[1]} must be relative`);
-    let inc = resolve(dirname(file), m[1] as string);
-    if (!inc.endsWith(".mjml") && !existsSync(inc)) inc += ".mjml";
-    if (!existsSync(inc)) {
+    const inc = includedFile(file, m[1] as string);
+    if (!inc) {
       throw new TemplateError(display(file), line, `included file ${m[1]} not found`);
     }
     out.push(...readSources(inc, seen));
   }
   return out;
+}
+
+/**
+ * Where MJML finds an included file: beside the including template, else in convene's own
+ * templates/ (the includePath passed to MJML), so an event's template can share the partials.
+ */
+function includedFile(file: string, path: string): string | undefined {
+  const bases = [dirname(file), join(packageRoot(), "templates")];
+  for (const base of bases) {
+    const inc = resolve(base, path);
+    for (const candidate of inc.endsWith(".mjml") ? [inc] : [inc, `${inc}.mjml`])
+      if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * MJML resolves an include beside the including file only (its includePath merely allows more
+ * roots), so an event template's `./partials/head.mjml` that exists only in convene's
+ * templates/ is rewritten to the relative path of convene's copy before compiling.
+ */
+function withSharedIncludes(file: string, text: string): string {
+  return text.replace(INCLUDE_RE, (m: string, path: string) => {
+    const inc = includedFile(file, path);
+    if (!inc || existsSync(resolve(dirname(file), path))) return m;
+    return m.replace(path, relative(dirname(file), inc));
+  });
 }
 
 function checkHandlebars(file: string, text: string): void {
@@ -155,7 +181,7 @@ export async function loadTemplateFile(file: string, name: string): Promise<Comp
   if (hit) return hit;
   const run = (async (): Promise<CompiledTemplate> => {
     for (const s of sources) checkHandlebars(s.file, s.text);
-    const html = await compileMjml(sources[0]?.text as string, {
+    const html = await compileMjml(withSharedIncludes(file, sources[0]?.text as string), {
       file,
       label: display(file),
       key,
