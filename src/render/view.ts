@@ -21,6 +21,7 @@ import type {
 import { BULK_KINDS } from "../model/schema.js";
 import { addDays } from "../model/time.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
+import { announcedDates, withLinks } from "./calendar-links.js";
 import {
   dateRangeText,
   dateText,
@@ -146,6 +147,8 @@ export function relatedView(r: RelatedSpec, ix: ItemIndex) {
   const known = r.startDate && r.startDate !== "TBD" ? r.startDate : undefined;
   return {
     id: r.id,
+    /** Its calendar item, for "add to calendar". */
+    itemId: ix.bySource.get(r)?.id,
     title: r.title,
     kind: r.kind,
     theme: r.theme,
@@ -191,6 +194,7 @@ export function seriesView(s: SeriesSpec, ix: ItemIndex) {
       location: placeText(c.location),
       sessions: c.sessions.map((cs) => ({
         number: cs.session,
+        itemId: ix.byCohortSession.get(cohortKey(s.id, c.id, cs.session))?.id,
         title: number.get(cs.session)?.title,
         dates: cs.date === "TBD" ? "TBD" : dateRangeText(cs.date, cs.endDate),
         tbd: cs.date === "TBD",
@@ -443,6 +447,9 @@ export function buildView(i: ViewInput) {
     ev.related.find((x) => x.id === i.step.about) ?? ev.series.find((x) => x.id === i.step.about);
   const invite =
     i.step.kind === "calendar-invite" ? inviteView(invites, i, i.def.event.timezone) : undefined;
+  const related = upcoming(ev.related, i.date);
+  const series = upcomingSeries(ev.series, i.date, switchedOn(values.showPast));
+  const add = announcedDates(i.def, i.step, i.date, { series, related });
   return {
     ...ev,
     subject: i.subject,
@@ -452,8 +459,10 @@ export function buildView(i: ViewInput) {
     values,
     date: dateText(i.date),
     // "Upcoming" lists: what lies before the day the message is sent is not upcoming.
-    related: upcoming(ev.related, i.date),
-    series: upcomingSeries(ev.series, i.date, switchedOn(values.showPast)),
+    related: add.related,
+    series: add.series,
+    /** The PUBLISH file (attached by mail/compose.ts) and links, where the message announces dates. */
+    addToCalendar: add.file,
     recipient: {
       name: r.name,
       email: r.email,
@@ -467,7 +476,7 @@ export function buildView(i: ViewInput) {
     },
     event: values.eventName ? { ...ev.event, name: values.eventName } : ev.event,
     venue: values.venueName ? { ...ev.venue, name: values.venueName } : ev.venue,
-    about,
+    about: about && "itemId" in about ? withLinks(about, add.links) : about,
     aboutRelated: ev.related.find((x) => x.id === i.step.about),
     aboutSeries: ev.series.find((x) => x.id === i.step.about),
     invite,
