@@ -18,7 +18,7 @@ interface Link {
   location: string | undefined;
 }
 
-/** "20271030" or "20270424T010000Z" as an instant (dates as UTC midnight, for comparing). */
+/** "20261030" or "20260424T010000Z" as an instant (dates as UTC midnight, for comparing). */
 function googleInstant(s: string): number {
   const dt = s.includes("T")
     ? DateTime.fromFormat(s, "yyyyMMdd'T'HHmmss'Z'", { zone: "UTC" })
@@ -135,15 +135,15 @@ describe("add to calendar", async () => {
       expect(e?.allDay).toBe(true);
     }
     const [vienna] = expectLinksMatchFile(of(berlin, "save-the-date")[0] as Message);
-    // October 30-31: the exclusive end is November 1, across the autumn change.
-    expect(vienna?.start).toBe(Date.UTC(2027, 9, 30));
-    expect(vienna?.end).toBe(Date.UTC(2027, 10, 1));
+    // October 24-25: the exclusive end is October 26, across the autumn change.
+    expect(vienna?.start).toBe(Date.UTC(2026, 9, 24));
+    expect(vienna?.end).toBe(Date.UTC(2026, 9, 26));
   });
 
   it("the announcement attaches its dated sessions and links each, with the same instants", () => {
     const events = expectLinksMatchFile(of(berlin, "announcement")[0] as Message);
     const tokyo = events.find((e) => e.title.includes("Tokyo Cohort, Session 1"));
-    expect(tokyo?.start).toBe(Date.parse("2027-04-24T01:00:00Z"));
+    expect(tokyo?.start).toBe(Date.parse("2026-04-25T01:00:00Z"));
     expect(tokyo?.allDay).toBe(false);
     // CA's announcement of 2017-06-23 has only TBD sessions left; the ABC institute is dated.
     const [abc, ...none] = expectLinksMatchFile(of(ca, "announcement")[0] as Message);

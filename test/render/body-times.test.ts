@@ -48,7 +48,7 @@ function itemTimes(): Set<string> {
 }
 
 const TIME_RE = /\b(\d{1,2}:\d{2} [AP]M)\b/g;
-/** "When: Sunday, March 28, 2027, 1:00 AM GMT+1 – 12:00 PM GMT+2" */
+/** "When: Sunday, March 29, 2026, 1:00 AM GMT+1 – 12:00 PM GMT+2" */
 const WHEN_RE =
   /When: (\w+, \w+ \d+, \d{4}), (\d{1,2}:\d{2} [AP]M)(?: GMT([+-]\d+))? – (\d{1,2}:\d{2} [AP]M) GMT([+-]\d+)/;
 

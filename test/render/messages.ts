@@ -14,7 +14,7 @@ import { plan } from "../../src/planner/plan.js";
 import type { Send } from "../../src/planner/send.js";
 import { ROOT } from "../support/cli.js";
 
-export const BERLIN = join(ROOT, "events", "berlin-partnership-forum-2027");
+export const BERLIN = join(ROOT, "events", "berlin-partnership-forum-2026");
 export const CA_LMI = join(ROOT, "events", "ca-lmi-2017");
 
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "test-secret" });
