@@ -274,7 +274,7 @@ export function createProcessor(deps: RuntimeDeps) {
       // A shutdown began while this send waited for a slot: leave it unclaimed for the restart.
       if (deps.queue.closing) throw new Error("worker shutting down; send not started");
       // Sending stopped (AUTH failure) while this send waited: back to the paused queue.
-      if (smtpTrouble.halted) throw Worker.RateLimitError();
+      if (await smtpTrouble.stillHalted()) throw Worker.RateLimitError();
       const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
       if (!claim.ok) {
         // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died,
@@ -438,8 +438,13 @@ export function createProcessor(deps: RuntimeDeps) {
 function smtpTroubleOf(deps: RuntimeDeps) {
   const { stores, log, settings, queue } = deps;
   let failing = false;
+  let halted = false;
   const trouble = {
-    halted: false,
+    /** Only asks Redis once this process saw the halt: another worker's start may have lifted it. */
+    async stillHalted(): Promise<boolean> {
+      if (halted) halted = (await stores.smtp.halted()) !== undefined;
+      return halted;
+    },
     async unreachable(f: Failure, send: string): Promise<void> {
       failing = true;
       const waitMs = await stores.smtp.connectionFailed(
@@ -458,7 +463,7 @@ function smtpTroubleOf(deps: RuntimeDeps) {
       await stores.smtp.connectionOk();
     },
     async halt(f: Failure): Promise<void> {
-      trouble.halted = true;
+      halted = true;
       const server = deps.config.smtpUrl ? redactUrl(deps.config.smtpUrl) : "(no SMTP_URL)";
       const first = await stores.smtp.halt({
         at: new Date().toISOString(),
