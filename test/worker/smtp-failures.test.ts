@@ -258,11 +258,12 @@ describe("the mail server refuses our credentials", () => {
 
     const { w, lines } = loggedWorker({ paths: [fx.dir], config });
     const other = loggedWorker({ paths: [fx.dir], config, scheduler: false });
-    await until("the halt", async () => (await stores.smtp.halted()) !== undefined, 15_000);
-    await sleep(2_000);
+    await until("the first AUTH attempt", () => authAttempts > 0, 15_000);
+    await sleep(3_000);
     // One try per pooled connection of each worker, not one (or eight) per send.
     console.log(`535: ${authAttempts} AUTH attempts`);
     expect(authAttempts).toBeLessThanOrEqual(2 * 5 + 2);
+    expect((await stores.smtp.halted())?.server).toMatch(/^smtp:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:/);
     expect(await w.queue.isPaused()).toBe(true);
     const recs = await records(prefix);
     expect(recs).toHaveLength(20);
