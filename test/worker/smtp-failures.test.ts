@@ -172,13 +172,14 @@ describe("the mail server cannot be reached", () => {
       [],
     );
     // Waits of 0.3, 0.6, 1, 1, 1, 1 s: at most 8 rounds, each of at most 5 sends (one per
-    // pooled connection) with one pool requeue each, however many sends wait.
+    // pooled connection) with one pool requeue each, however many sends wait; plus the round
+    // in flight when the count is read.
     const attempts = during.reduce((a, r) => a + r.attempts, 0);
     console.log(
       `closed before greeting: ${closer.connections()} connections, ${attempts} attempts`,
     );
-    expect(closer.connections()).toBeLessThanOrEqual(8 * 5 * 2);
-    expect(attempts).toBeLessThanOrEqual(8 * 5);
+    expect(closer.connections()).toBeLessThanOrEqual(9 * 5 * 2);
+    expect(attempts).toBeLessThanOrEqual(9 * 5);
 
     // The server comes back on the same port.
     await closer.close();
