@@ -1,20 +1,21 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answersPing, isAlive } from "../../src/store/embedded.js";
 import {
+  CLOSED_PORT,
   envWithoutRedis,
+  expectCleanedUp,
   pathWith,
   removeDir,
   requireBuild,
   runCliBuilt,
+  STARTED,
   scratchWithExample,
   spawnCli,
 } from "./support.js";
 
 /** Nothing listens here: it stands in for a machine where 127.0.0.1:6379 has no Redis. */
-const CLOSED_PORT = 6478;
-const STARTED = /started a private redis-server at redis:\/\/127\.0\.0\.1:(\d+)/;
 const USING = /using the private redis-server at redis:\/\/127\.0\.0\.1:(\d+)/;
 
 const scratch: string[] = [];
@@ -41,34 +42,7 @@ beforeAll(async () => {
   expect(await answersPing("127.0.0.1", CLOSED_PORT)).toBe(false);
 });
 
-/** What a finished last process leaves: the data (AOF) and the log, no pid, port or lock file. */
-function expectCleanedUp(dir: string, port: number): Promise<void> {
-  const state = join(dir, ".convene", "redis");
-  expect(readdirSync(state).sort()).toEqual(["data", "redis.log"]);
-  expect(readdirSync(join(state, "data"))).toContain("appendonlydir");
-  return answersPing("127.0.0.1", port).then((up) => expect(up).toBe(false));
-}
-
 describe("a private Redis when REDIS_URL is unset and none answers", () => {
-  it("runs the README's first command, rehearse events/ca-lmi-2017, and cleans up after", async () => {
-    const dir = newScratch();
-    const env = envWithoutRedis(pathWith(dir, { redisServer: true }), CLOSED_PORT);
-    const r = await runCliBuilt(["rehearse", "events/ca-lmi-2017"], {
-      cwd: dir,
-      env,
-      timeoutMs: 240_000,
-    });
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(r.status, r.stderr).toBe(0);
-    const lines = r.stderr.trim().split("\n");
-    const started = lines.filter((l) => STARTED.test(l));
-    expect(started).toHaveLength(1);
-    expect(started[0]).toContain(".convene/redis");
-    expect(r.stdout).toContain("open outbox/ca-lmi-2017-rehearsal/index.html");
-    expect(existsSync(join(dir, "outbox", "ca-lmi-2017-rehearsal", "index.html"))).toBe(true);
-    await expectCleanedUp(dir, Number(STARTED.exec(started[0] ?? "")?.[1]));
-  }, 300_000);
-
   it("is shared by processes started at once: one starts it, the others find it, the last stops it", async () => {
     const dir = newScratch();
     const env = {

@@ -1,7 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { expect } from "vitest";
+import { answersPing } from "../../src/store/embedded.js";
 import { ROOT } from "../support/cli.js";
 
 /** The CLI as installed (`npm run build` first; `npm test` builds before Vitest runs). */
@@ -96,3 +106,15 @@ export function removeDir(dir: string): void {
 }
 
 export const nodeBinDir = dirname(process.execPath);
+
+/** Nothing listens here: it stands in for a machine where 127.0.0.1:6379 has no Redis. */
+export const CLOSED_PORT = 6478;
+export const STARTED = /started a private redis-server at redis:\/\/127\.0\.0\.1:(\d+)/;
+
+/** What a finished last process leaves: the data (AOF) and the log, no pid, port or lock file. */
+export async function expectCleanedUp(dir: string, port: number): Promise<void> {
+  const state = join(dir, ".convene", "redis");
+  expect(readdirSync(state).sort()).toEqual(["data", "redis.log"]);
+  expect(readdirSync(join(state, "data"))).toContain("appendonlydir");
+  expect(await answersPing("127.0.0.1", port)).toBe(false);
+}
