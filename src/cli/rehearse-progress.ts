@@ -33,7 +33,14 @@ function frame(p: RehearsalProgress, zone: string, since: number): string {
 
 function ttyView(stream: NodeJS.WriteStream, zone: string): ProgressView {
   const since = Date.now();
-  const draw = createLogUpdate(stream);
+  // A pseudo-terminal without a size (script, some CI runners) reports 0 rows, and log-update
+  // would clip every frame to nothing.
+  const sized = Object.assign(Object.create(stream) as NodeJS.WriteStream, {
+    rows: stream.rows || 24,
+    columns: stream.columns || 80,
+    write: stream.write.bind(stream),
+  });
+  const draw = createLogUpdate(sized);
   let last: RehearsalProgress | undefined;
   // The elapsed timer moves while a long moment (hundreds of messages) is being sent.
   const timer = setInterval(() => last && draw(frame(last, zone, since)), 500);

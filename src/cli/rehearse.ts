@@ -48,7 +48,7 @@ export function registerRehearse(program: Command): void {
       }
       const sent = r.status.steps.reduce((n, s) => n + s.states.sent, 0);
       process.stdout.write(
-        `Rehearsed ${r.def.event.id} in ${r.ticks} simulated moments (Redis prefix ${r.prefix}).\n\n`,
+        `Rehearsed ${r.def.event.id} in ${r.ticks} simulated moment${r.ticks === 1 ? "" : "s"} (Redis prefix ${r.prefix}).\n\n`,
       );
       // The result of a first run is read in a terminal or a CI log: 80 columns unless told.
       process.stdout.write(statusText(r.status, zone, tableWidth(opts.wide, 80)));
