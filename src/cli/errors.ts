@@ -1,4 +1,3 @@
-import { EventPathError } from "../model/event-path.js";
 import { DefinitionError, formatProblem } from "../model/problems.js";
 
 /** A mistake in how the command was called; printed as is, without a stack. */
@@ -20,7 +19,7 @@ export function reportError(e: unknown): number {
   const err = e as Error;
   process.stderr.write(`convene: ${err?.message ?? String(e)}\n`);
   if (process.env.CONVENE_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
-  return e instanceof UsageError || e instanceof EventPathError ? 2 : 1;
+  return e instanceof UsageError ? 2 : 1;
 }
 
 /** Wraps a command action so every failure ends in reportError and an exit code. */

@@ -53,15 +53,9 @@ export function checkEventPath(typed: string): void {
 }
 
 /**
- * For commands that take several paths (validate): each must exist, and a folder must be an
- * event or hold at least one.
+ * For commands that take several paths (validate): each must exist. A folder without events
+ * is left to validation, which reports its missing event.yaml among the other problems.
  */
 export function checkEventPaths(typed: readonly string[]): void {
-  for (const p of typed) {
-    if (!existsSync(p)) throw new EventPathError(`no event folder at ${p}`);
-    if (isDir(p) && !existsSync(join(p, EVENT_FILE)) && !eventsInside(p).length)
-      throw new EventPathError(
-        `no event folder at ${p}: neither it nor its folders hold ${EVENT_FILE}`,
-      );
-  }
+  for (const p of typed) if (!existsSync(p)) throw new EventPathError(`no event folder at ${p}`);
 }

@@ -53,7 +53,7 @@ describe("the CLI's manners", () => {
   it("names a missing event folder as typed, not the folder above it", async () => {
     const r = await runCliBuilt(["validate", "events/nope"], { cwd: dir, env });
     expect(r.stderr).toBe("convene: no event folder at events/nope\n");
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(1);
     const p = await runCliBuilt(["plan", "events/nope/"], { cwd: dir, env });
     expect(p.stderr).toBe("convene: no event folder at events/nope/\n");
   });
@@ -70,7 +70,7 @@ describe("the CLI's manners", () => {
       expect(r.stderr).toBe(
         "convene: events/ holds 2 events; name one: events/b, events/ca-lmi-2017\n",
       );
-      expect(r.status).toBe(2);
+      expect(r.status).toBe(1);
     } finally {
       removeDir(join(dir, "events", "b"));
     }
