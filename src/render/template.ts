@@ -6,7 +6,14 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { packageRoot, resolveTemplate, templateCandidates } from "../model/paths.js";
+import {
+  findTemplate,
+  type Inside,
+  MAX_TEMPLATE_BYTES,
+  packageRoot,
+  resolveInside,
+  templateCandidates,
+} from "../model/paths.js";
 import { hb } from "./handlebars.js";
 import { clearMjmlCache, compileMjml, contentKey, TemplateError } from "./mjml.js";
 import { htmlToTemplateText, tidyText } from "./text.js";
@@ -32,7 +39,11 @@ const INCLUDE_RE = /<mj-include\s+[^>]*?path\s*=\s*"([^"]+)"/g;
  * here only to build the cache key and to check Handlebars syntax per file, so an error names
  * the partial it is in.
  */
-function readSources(file: string, seen = new Set<string>()): { file: string; text: string }[] {
+function readSources(
+  file: string,
+  roots: readonly string[],
+  seen = new Set<string>(),
+): { file: string; text: string }[] {
   if (seen.has(file)) return [];
   seen.add(file);
   let text: string;
@@ -48,14 +59,49 @@ function readSources(file: string, seen = new Set<string>()): { file: string; te
     // convene's templates/) by leaving the include out silently; say so instead.
     if (isAbsolute(m[1] as string))
       throw new TemplateError(display(file), line, `mj-include path ${m[1]} must be relative`);
-    let inc = resolve(dirname(file), m[1] as string);
-    if (!inc.endsWith(".mjml") && !existsSync(inc)) inc += ".mjml";
-    if (!existsSync(inc)) {
-      throw new TemplateError(display(file), line, `included file ${m[1]} not found`);
-    }
-    out.push(...readSources(inc, seen));
+    const inc = includedFile(file, m[1] as string, roots);
+    if (!inc.ok) throw new TemplateError(display(file), line, `mj-include ${m[1]} ${inc.reason}`);
+    out.push(...readSources(inc.path, roots, seen));
   }
   return out;
+}
+
+/**
+ * Where an include points, checked before it is read: beside the including template, else in
+ * convene's own templates/ (the includePath passed to MJML), so an event's template can share
+ * the partials; and only inside the event folder or convene's templates/, as for every file a
+ * definition names (src/model/paths.ts). Reading it would be enough to leak it, since a
+ * Handlebars error quotes the text.
+ */
+function includedFile(from: string, written: string, roots: readonly string[]): Inside {
+  const abs = [dirname(from), join(packageRoot(), "templates")]
+    .map((base) => resolve(base, written))
+    .flatMap((p) => (p.endsWith(".mjml") ? [p] : [p, `${p}.mjml`]))
+    .find((p) => existsSync(p));
+  if (!abs) return { ok: false, reason: "not found" };
+  const tried = roots.map((root) => resolveInside(root, relative(root, abs), MAX_TEMPLATE_BYTES));
+  const inside = tried.find((r) => r.ok);
+  if (inside) return inside;
+  const why = tried.find((r) => !r.ok && !/stay inside/.test(r.reason));
+  return why ?? { ok: false, reason: "points outside the event folder and convene's templates/" };
+}
+
+/** Folders a template's includes may come from: convene's templates/, and the event's own. */
+function includeRoots(eventDir?: string): string[] {
+  return [join(packageRoot(), "templates"), ...(eventDir ? [eventDir] : [])];
+}
+
+/**
+ * MJML resolves an include beside the including file only (its includePath merely allows more
+ * roots), so an event template's `./partials/head.mjml` that exists only in convene's
+ * templates/ is rewritten to the relative path of convene's copy before compiling.
+ */
+function withSharedIncludes(file: string, text: string, roots: readonly string[]): string {
+  return text.replace(INCLUDE_RE, (m: string, path: string) => {
+    const inc = includedFile(file, path, roots);
+    if (!inc.ok || existsSync(resolve(dirname(file), path))) return m;
+    return m.replace(path, relative(dirname(file), inc.path));
+  });
 }
 
 function checkHandlebars(file: string, text: string): void {
@@ -111,14 +157,14 @@ export function clearTemplateCache(): void {
 
 /** Compiles (or returns from cache) the template a step uses. */
 export async function loadTemplate(eventDir: string, name: string): Promise<CompiledTemplate> {
-  const file = resolveTemplate(eventDir, name);
-  if (!file)
+  const found = findTemplate(eventDir, name);
+  if (!found.ok)
     throw new TemplateError(
       display(templateCandidates(eventDir, name)[0] as string),
       1,
-      `no template "${name}" in the event's templates/ or convene's`,
+      found.reason,
     );
-  return loadTemplateFile(file, name);
+  return loadTemplateFile(found.path, name, eventDir);
 }
 
 /**
@@ -140,13 +186,18 @@ function stampsOf(files: readonly string[]): string | undefined {
   }
 }
 
-export async function loadTemplateFile(file: string, name: string): Promise<CompiledTemplate> {
+export async function loadTemplateFile(
+  file: string,
+  name: string,
+  eventDir?: string,
+): Promise<CompiledTemplate> {
   const prev = lastRead.get(file);
   if (prev) {
     const hit = compiled.get(prev.key);
     if (hit && stampsOf(prev.files) === prev.stamps) return hit;
   }
-  const sources = readSources(file);
+  const roots = includeRoots(eventDir);
+  const sources = readSources(file, roots);
   const files = sources.map((s) => s.file);
   const stamps = stampsOf(files);
   const key = contentKey(sources.flatMap((s) => [s.file, s.text]));
@@ -155,7 +206,7 @@ export async function loadTemplateFile(file: string, name: string): Promise<Comp
   if (hit) return hit;
   const run = (async (): Promise<CompiledTemplate> => {
     for (const s of sources) checkHandlebars(s.file, s.text);
-    const html = await compileMjml(sources[0]?.text as string, {
+    const html = await compileMjml(withSharedIncludes(file, sources[0]?.text as string, roots), {
       file,
       label: display(file),
       key,

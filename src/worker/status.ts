@@ -53,7 +53,9 @@ function attention(state: State, rec: LedgerRecord | undefined): boolean {
 function markedReason(state: State, rec: LedgerRecord | undefined, reason: string): string {
   if (!rec?.unconfirmed || state === "unconfirmed") return reason;
   if (state === "sent") return `sent, possibly twice (${POSSIBLY_TWICE})`;
-  return `${reason} (${POSSIBLY_TWICE}: it may have been delivered)`;
+  // The reason may already say so (a last attempt without an answer); say it once.
+  if (/may have been delivered/.test(reason)) return reason;
+  return `${reason} (${POSSIBLY_TWICE}, so the recipient may already have it)`;
 }
 
 export interface EventStatus {
@@ -94,7 +96,8 @@ export function computeStatus(
   ) => {
     let st = byStep.get(stepId);
     if (!st) {
-      // A step removed from the campaign whose sends the ledger still remembers.
+      // A step removed from the campaign whose sends the ledger still remembers; "announcement"
+      // only for records written before the ledger kept each send's kind.
       st = {
         step: stepId,
         kind: kind ?? "announcement",
@@ -143,7 +146,8 @@ export function computeStatus(
   for (const [id, rec] of ledger) {
     if (seen.has(id) || !id.startsWith(`${ev}.`)) continue;
     const stepId = id.slice(ev.length + 1, id.lastIndexOf("."));
-    const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind;
+    // A deleted step is known only from its sends: the kind each recorded.
+    const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind ?? rec.kind;
     count(stepId, kind, rec.state, rec.due ? new Date(rec.due).toISOString() : undefined);
     if (attention(rec.state, rec))
       failures.push({
