@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, CommanderError } from "commander";
 import { registerCalendar } from "./cli/calendar.js";
 import { registerControl } from "./cli/control.js";
 import { reportError } from "./cli/errors.js";
@@ -13,11 +15,37 @@ import { registerSuppress } from "./cli/suppress.js";
 import { registerValidate } from "./cli/validate.js";
 import { registerWorker } from "./cli/worker.js";
 import "./mail/validate-hook.js";
+import { packageRoot } from "./model/paths.js";
+import { resolveRedisUrl } from "./store/redis.js";
+
+// `convene plan … | head -1`: the reader left, which is the reader's choice, not a failure.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+/** Commands that never touch Redis, so they work (and start nothing) without one. */
+const WITHOUT_REDIS = new Set(["validate", "plan", "preview", "calendar", "send-test"]);
+
+function printVersion(): never {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+    version: string;
+  };
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
 
 const program = new Command()
   .name("convene")
   .description("Email and calendar automation for invitation-driven events")
-  .showHelpAfterError();
+  .option("-V, --version", "print convene's version")
+  .on("option:version", printVersion)
+  .showHelpAfterError()
+  // Usage mistakes throw instead of exiting, so they end with exit code 2 (see below).
+  .exitOverride()
+  .hook("preAction", async (_program, command) => {
+    if (!WITHOUT_REDIS.has(command.name())) await resolveRedisUrl();
+  });
 
 // One register function per command module; each module owns its options and output.
 registerValidate(program);
@@ -33,8 +61,11 @@ registerPreview(program);
 registerSendTest(program);
 
 // Every command's failure ends here: located problems or one line, never a stack trace.
+// Exit codes: 0 done, 1 problems found or a runtime failure, 2 the command was called wrongly.
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  process.exitCode = reportError(e);
+  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
+  else if ((e as NodeJS.ErrnoException).code === "EPIPE") process.exitCode = 0;
+  else process.exitCode = reportError(e);
 }

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { relative } from "node:path";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
@@ -34,7 +33,8 @@ export function registerRegistrations(program: Command): void {
     .action(
       action(async (path: string, csv: string) => {
         const def = loadEventOrThrow(path);
-        const display = relative(process.cwd(), csv) || csv;
+        // As typed: an organizer recognises their own path, not one rewritten against the cwd.
+        const display = csv;
         let text: string;
         try {
           text = readFileSync(csv, "utf8");

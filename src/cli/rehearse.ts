@@ -1,11 +1,19 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
+import { loadEventOrThrow } from "../model/load.js";
 import { createLogger } from "../worker/logger.js";
 import { rehearse } from "../worker/rehearsal.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { parseInstantOption } from "./plan.js";
-import { statusText } from "./status.js";
+import { progressView } from "./rehearse-progress.js";
+import { statusText, tableWidth } from "./status.js";
+
+interface RehearseOpts {
+  until?: string;
+  verbose?: boolean;
+  wide?: boolean;
+}
 
 export function registerRehearse(program: Command): void {
   program
@@ -16,25 +24,36 @@ export function registerRehearse(program: Command): void {
     .argument("<event>", "an event directory or its event.yaml")
     .option("--until <iso>", "stop the simulated clock here (event-local unless it has an offset)")
     .option("--verbose", "log every send outcome")
-    .action(async (path: string, opts: { until?: string; verbose?: boolean }) => {
+    .option("--wide", "the status table with every state in its own column")
+    .action(async (path: string, opts: RehearseOpts) => {
       const config = loadConfig();
       const log = createLogger({ level: opts.verbose ? "info" : "warn" });
-      const first = await import("../model/load.js").then((m) => m.loadEventOrThrow(path));
-      const until = parseInstantOption(opts.until, first.event.timezone, "--until");
-      const r = await rehearse({
-        path,
-        config,
-        settings: loadWorkerSettings(process.env, 0),
-        log,
-        ...(until ? { until } : {}),
-      });
+      const first = loadEventOrThrow(path);
+      const zone = first.event.timezone;
+      const until = parseInstantOption(opts.until, zone, "--until");
+      // A redrawn progress block and log lines would garble each other; --verbose gets the logs.
+      const view = opts.verbose ? undefined : progressView(zone);
+      let r: Awaited<ReturnType<typeof rehearse>>;
+      try {
+        r = await rehearse({
+          path,
+          config,
+          settings: loadWorkerSettings(process.env, 0),
+          log,
+          ...(until ? { until } : {}),
+          ...(view ? { onProgress: (p) => view.update(p) } : {}),
+        });
+      } finally {
+        view?.stop();
+      }
       const sent = r.status.steps.reduce((n, s) => n + s.states.sent, 0);
       process.stdout.write(
-        `Rehearsed ${r.def.event.id} in ${r.ticks} simulated moments (Redis prefix ${r.prefix}).\n\n`,
+        `Rehearsed ${r.def.event.id} in ${r.ticks} simulated moment${r.ticks === 1 ? "" : "s"} (Redis prefix ${r.prefix}).\n\n`,
       );
-      process.stdout.write(statusText(r.status, r.def.event.timezone));
+      // The result of a first run is read in a terminal or a CI log: 80 columns unless told.
+      process.stdout.write(statusText(r.status, zone, tableWidth(opts.wide, 80)));
       process.stdout.write(
-        `\n${sent} messages are in ${r.outboxDir}/: open ${join(r.outboxDir, "index.html")} to read them.\n`,
+        `\n${sent} messages are in ${r.outboxDir}/: open ${join(r.outboxDir, "index.html")} to read them, with every send that was not made and why.\n`,
       );
     });
 }

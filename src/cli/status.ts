@@ -13,6 +13,16 @@ interface StatusOpts {
   step?: string;
   json?: boolean;
   failures?: boolean;
+  wide?: boolean;
+}
+
+/**
+ * The room for a table on stdout: a terminal's width; piped output is read by scripts, so there
+ * the full table, as before.
+ */
+export function tableWidth(wide: boolean | undefined, piped = Number.POSITIVE_INFINITY): number {
+  if (wide) return Number.POSITIVE_INFINITY;
+  return process.stdout.isTTY ? process.stdout.columns || 80 : piped;
 }
 
 function table(rows: string[][]): string {
@@ -27,16 +37,91 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-export function statusText(s: EventStatus, zone: string): string {
+function nextDueText(iso: string | null, zone: string): string {
+  return iso ? DateTime.fromISO(iso).setZone(zone).toFormat("yyyy-MM-dd HH:mm ZZZZ") : "-";
+}
+
+/** Every state in its own column: what scripts and wide terminals read. */
+function wideText(s: EventStatus, zone: string): string {
   const head = ["STEP", "KIND", "PLANNED", ...STATES.map((x) => x.toUpperCase()), "NEXT DUE"];
   const rows = s.steps.map((st) => [
     st.step,
     st.kind,
     String(st.planned),
     ...STATES.map((x) => String(st.states[x])),
-    st.nextDue ? DateTime.fromISO(st.nextDue).setZone(zone).toFormat("yyyy-MM-dd HH:mm ZZZZ") : "-",
+    nextDueText(st.nextDue, zone),
   ]);
   return `${table([head, ...rows])}\n`;
+}
+
+/** "11 skipped", "3 missed": the states other than sent that a step has, in ledger order. */
+function otherStates(st: EventStatus["steps"][number]): string[] {
+  return STATES.filter((x) => x !== "sent" && st.states[x] > 0).map((x) => `${st.states[x]} ${x}`);
+}
+
+/** Greedy wrap of comma-joined parts into lines of at most `width`. */
+function wrapParts(parts: string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const p of parts) {
+    const next = line ? `${line}, ${p}` : p;
+    if (line && next.length > width) {
+      lines.push(`${line},`);
+      line = p;
+    } else line = next;
+  }
+  return line ? [...lines, line] : ["-"];
+}
+
+function clipped(v: string, width: number): string {
+  return v.length <= width ? v : `${v.slice(0, width - 1)}…`;
+}
+
+/**
+ * The same counts in at most `width` columns: sent in a column of its own, the other states a
+ * step has listed by name (wrapped onto more lines when they do not fit).
+ */
+function narrowText(s: EventStatus, zone: string, width: number): string {
+  const withNext = s.steps.some((st) => st.nextDue);
+  const stepW = Math.min(24, Math.max(4, ...s.steps.map((st) => st.step.length)));
+  const nextW = withNext ? 20 : 0;
+  const fixed = stepW + 2 + 7 + 2 + 5 + 2 + (withNext ? 2 + nextW : 0);
+  const otherW = Math.max(12, width - fixed);
+  const line = (step: string, planned: string, sent: string, other: string, next: string) =>
+    [
+      step.padEnd(stepW),
+      planned.padStart(7),
+      sent.padStart(5),
+      withNext ? other.padEnd(otherW) : other,
+      ...(withNext ? [next] : []),
+    ]
+      .join("  ")
+      .trimEnd();
+  const out = [line("STEP", "PLANNED", "SENT", "OTHER STATES", "NEXT DUE")];
+  for (const st of s.steps) {
+    const [first = "-", ...more] = wrapParts(otherStates(st), otherW);
+    out.push(
+      line(
+        clipped(st.step, stepW),
+        String(st.planned),
+        String(st.states.sent),
+        first,
+        nextDueText(st.nextDue, zone),
+      ),
+    );
+    for (const m of more) out.push(line("", "", "", m, ""));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * The status table. `width` is the room there is (a terminal's columns); the full table when it
+ * fits, else a narrower layout with the same counts. Without a width, always the full table.
+ */
+export function statusText(s: EventStatus, zone: string, width = Number.POSITIVE_INFINITY): string {
+  const wide = wideText(s, zone);
+  const widest = Math.max(...wide.split("\n").map((l) => l.length));
+  return widest <= width ? wide : narrowText(s, zone, width);
 }
 
 function failuresText(fs: Failure[]): string {
@@ -57,6 +142,7 @@ export function registerStatus(program: Command): void {
     .argument("<event>", "an event directory or its event.yaml")
     .option("--step <id>", "only this step")
     .option("--json", "machine-readable output (stable shape)")
+    .option("--wide", "every state in its own column, however wide the terminal")
     .option(
       "--failures",
       "list every failed, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
@@ -89,7 +175,9 @@ export function registerStatus(program: Command): void {
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           return;
         }
-        process.stdout.write(statusText({ event: ev, steps }, def.event.timezone));
+        process.stdout.write(
+          statusText({ event: ev, steps }, def.event.timezone, tableWidth(opts.wide)),
+        );
         if (opts.failures) process.stdout.write(`\n${failuresText(fails)}`);
       }),
     );

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, formatProblem, isError, type Problem } from "../model/problems.js";
 
@@ -17,6 +18,7 @@ export function addEventCheck(check: EventCheck): void {
 export async function validatePaths(
   paths: string[],
 ): Promise<{ events: number; problems: Problem[] }> {
+  checkEventPaths(paths);
   const dirs = findEventDirs(paths);
   const problems: Problem[] = [];
   for (const dir of dirs) {

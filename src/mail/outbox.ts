@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import { hb } from "../render/handlebars.js";
 import { toEml } from "./eml.js";
@@ -84,24 +85,82 @@ export function icsOf(msg: Mail.Options): string | undefined {
   return undefined;
 }
 
+/**
+ * How every outbox page looks: a list rather than a table, so on a 375 px phone each message
+ * is a block whose first line, the subject, is the link; on a wide screen the same list reads
+ * as rows.
+ */
+export const PAGE_STYLE = `body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:64rem;line-height:1.4}
+h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.5rem 0 .2rem}
+ul{list-style:none;margin:.5rem 0;padding:0}li{border-bottom:1px solid #ddd;padding:.5rem 0}
+.subject{font-weight:600;overflow-wrap:anywhere}.meta{color:#444;font-size:.9rem;overflow-wrap:anywhere}
+.reason{color:#7a1f1f;font-size:.9rem}.files a{margin-right:.6em}
+.state{display:inline-block;padding:0 .4em;border-radius:.3em;background:#eee;font-size:.8rem}
+.state-sent{background:#dff2df}.state-failed,.state-missed,.state-unconfirmed{background:#fbdcdc}
+.state-skipped,.state-suppressed{background:#fff0c2}`;
+
 const INDEX_HTML = hb.compile(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>convene outbox ({{entries.length}} messages)</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.when{white-space:nowrap}</style></head>
-<body><h1>convene outbox</h1><p>{{entries.length}} messages, oldest first.</p>
-<table><thead><tr><th>When (UTC)</th><th>Kind</th><th>Step</th><th>To</th><th>Subject</th><th>Files</th></tr></thead><tbody>
-{{#each entries}}<tr><td class="when">{{when}}</td><td>{{kind}}</td><td>{{step}}</td><td>{{to}}</td>
-<td>{{#if html}}<a href="{{html}}">{{subject}}</a>{{else}}{{subject}}{{/if}}</td>
-<td><a href="{{eml}}">.eml</a>{{#if text}} <a href="{{text}}">.txt</a>{{/if}}{{#if ics}} <a href="{{ics}}">.ics</a>{{/if}}</td></tr>
-{{/each}}</tbody></table></body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>convene outbox ({{entries.length}} messages)</title><style>{{{style}}}</style></head>
+<body><h1>convene outbox</h1><p class="meta">{{entries.length}} messages, oldest first; times in UTC.</p>
+<ul>
+{{#each entries}}<li><div class="subject">{{#if html}}<a href="{{html}}">{{subject}}</a>{{else}}{{subject}}{{/if}}</div>
+<div class="meta">{{kind}} · {{step}} · to {{to}} · {{when}}</div>
+<div class="meta files"><a href="{{eml}}">.eml</a>{{#if text}}<a href="{{text}}">.txt</a>{{/if}}{{#if ics}}<a href="{{ics}}">.ics</a>{{/if}}</div></li>
+{{/each}}</ul></body></html>
 `);
+
+/** "Mon May 15 2017, 9:00 AM PDT": how an organizer reads a time, in the event's zone. */
+export function localTime(iso: string, zone: string): string {
+  return DateTime.fromISO(iso, { zone }).setLocale("en-US").toFormat("ccc LLL d yyyy, h:mm a ZZZZ");
+}
+
+const MESSAGE_HEADER =
+  hb.compile(`<div style="font-family:system-ui,sans-serif;font-size:14px;line-height:1.4;background:#f4f4f4;border-bottom:1px solid #ccc;padding:12px 16px;margin:0 0 16px;color:#222">
+<p style="margin:0 0 8px"><a href="index.html">&larr; All messages (index.html)</a></p>
+<div><b>From:</b> {{from}}</div><div><b>To:</b> {{to}}</div><div><b>Date:</b> {{date}}</div>
+<div><b>Subject:</b> {{subject}}</div>
+<div><b>Attachments:</b> {{#each attachments}}<a href="{{href}}">{{name}}</a>{{#unless @last}}, {{/unless}}{{else}}none{{/each}}</div>
+</div>`);
+
+/** What the message carries besides its bodies: each file, linked when the outbox has a copy. */
+function attachmentsOf(msg: Mail.Options, entry: OutboxEntry): { name: string; href: string }[] {
+  const out = (msg.attachments ?? []).map((a) => ({
+    name: String(a.filename ?? "attachment"),
+    href: entry.ics && String(a.filename ?? "").endsWith(".ics") ? entry.ics : entry.eml,
+  }));
+  if (entry.ics && !out.some((a) => a.name.endsWith(".ics")))
+    out.push({ name: "invite.ics", href: entry.ics });
+  return out;
+}
+
+/**
+ * The HTML body as a page of the outbox: the message's headers on top (what a mail client
+ * would show) and a way back to the index. The body itself is left as composed.
+ */
+function messagePage(html: string, msg: Mail.Options, entry: OutboxEntry, zone: string): string {
+  const header = MESSAGE_HEADER({
+    from: addressText(msg.from),
+    to: entry.to,
+    date: localTime(entry.when, zone),
+    subject: entry.subject,
+    attachments: attachmentsOf(msg, entry),
+  });
+  const body = /<body[^>]*>/i.exec(html);
+  if (!body) return header + html;
+  const at = body.index + body[0].length;
+  return html.slice(0, at) + header + html.slice(at);
+}
 
 export class Outbox {
   private queued: Promise<void> | undefined;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  /** `zone`: the time zone the message pages show their Date in (the event's, when known). */
+  constructor(
+    readonly dir: string,
+    private readonly zone = "UTC",
+  ) {}
 
   /** Writes the message's files and refreshes the index; resolves once the index lists it. */
   async write(msg: Mail.Options): Promise<{ entry: OutboxEntry; raw: Buffer }> {
@@ -125,11 +184,16 @@ export class Outbox {
     const ics = icsOf(msg);
     writeFileSync(join(this.dir, entry.eml), info.raw);
     const extra = { html, text, ics };
+    for (const ext of ["html", "text", "ics"] as const)
+      if (extra[ext]) entry[ext] = `${name}.${ext === "text" ? "txt" : ext}`;
     for (const ext of ["html", "text", "ics"] as const) {
+      const file = entry[ext];
       const content = extra[ext];
-      if (!content) continue;
-      entry[ext] = `${name}.${ext === "text" ? "txt" : ext}`;
-      writeFileSync(join(this.dir, entry[ext]), content);
+      if (!file || !content) continue;
+      writeFileSync(
+        join(this.dir, file),
+        ext === "html" ? messagePage(content, msg, entry, this.zone) : content,
+      );
     }
     writeFileSync(join(this.dir, `${name}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     await this.refreshIndex();
@@ -168,7 +232,7 @@ export class Outbox {
     const tmp = `.index-${process.pid}-${Math.random().toString(36).slice(2)}`;
     writeFileSync(join(this.dir, `${tmp}.json`), `${JSON.stringify(entries, null, 2)}\n`);
     renameSync(join(this.dir, `${tmp}.json`), join(this.dir, "index.json"));
-    writeFileSync(join(this.dir, `${tmp}.html`), INDEX_HTML({ entries }));
+    writeFileSync(join(this.dir, `${tmp}.html`), INDEX_HTML({ entries, style: PAGE_STYLE }));
     renameSync(join(this.dir, `${tmp}.html`), join(this.dir, "index.html"));
     return entries;
   }

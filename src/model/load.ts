@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { z } from "zod";
 import { parseRecipients, parseRegistrations } from "./csv.js";
+import { checkEventPath } from "./event-path.js";
 import { calendarItems } from "./items.js";
 import { findTemplate, resolveAttachment, resolveInside } from "./paths.js";
 import { DefinitionError, isError, type Problem } from "./problems.js";
@@ -271,6 +272,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Loads one event or throws a DefinitionError listing every problem. */
 export function loadEventOrThrow(path: string): EventDefinition {
+  checkEventPath(path);
   const r = loadEvent(path);
   if (!r.definition) throw new DefinitionError(r.problems);
   return r.definition;

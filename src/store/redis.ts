@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { redactUrl } from "../config.js";
+import { answersPing, embeddedRedis } from "./embedded.js";
 
 /**
  * Two kinds of connection. Long-running processes (the worker) keep retrying through a Redis
@@ -39,4 +40,25 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * The Redis a command uses, decided once per process before it connects. `REDIS_URL` wins.
+ * Otherwise the default address (`CONVENE_DEFAULT_REDIS`, normally redis://127.0.0.1:6379; the
+ * tests point it at a free port) if a Redis answers there, else the private server in
+ * `.convene/redis/` (see embedded.ts). The answer is put in `REDIS_URL`, so loadConfig and
+ * every connection of this process and its children use the same one.
+ */
+export async function resolveRedisUrl(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  if (env.REDIS_URL) return env.REDIS_URL;
+  const defaultUrl = env.CONVENE_DEFAULT_REDIS || "redis://127.0.0.1:6379";
+  const u = new URL(defaultUrl);
+  const url = (await answersPing(u.hostname, Number(u.port || 6379)))
+    ? defaultUrl
+    : await embeddedRedis({ defaultUrl, log });
+  env.REDIS_URL = url;
+  return url;
 }

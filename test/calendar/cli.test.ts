@@ -55,7 +55,7 @@ describe("convene calendar", () => {
   it("reports a bad event path without a stack trace", async () => {
     const err = await cli("calendar", "events/nope", "--out", out).catch((e) => e);
     expect(err.code).toBe(1);
-    expect(err.stderr).toMatch(/event\.yaml:1:1: file not found/);
+    expect(err.stderr).toMatch(/no event folder at events\/nope/);
     expect(err.stderr).not.toMatch(/\n\s+at /);
   });
 });
