@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deletePrefix, uniquePrefix } from "../worker/fixture.js";
 import { BUILT_CLI, removeDir, requireBuild, scratchWithExample } from "./support.js";
@@ -24,7 +23,7 @@ function screenLines(raw: string): string[] {
   return plain.split(/\r?\n|\r/).filter((l) => l.trim());
 }
 
-describe.skipIf(!existsSync(SCRIPT))("rehearse on a terminal", () => {
+describe("rehearse on a terminal (script(1), from Debian's essential bsdutils)", () => {
   it("redraws the simulated time, each step's sent/planned and the elapsed time", () => {
     const cmd = `"${process.execPath}" "${BUILT_CLI}" rehearse events/ca-lmi-2017 --until 2017-05-16`;
     // script(1) gives the command a pseudo-terminal, as an organizer's shell would.
