@@ -272,6 +272,12 @@ function groupsOf(def: EventDefinition, rows: ReportRow[], zone: string): Outbox
   });
 }
 
+/** The moment every registration in the files is known: the latest of them, or now. */
+function allKnownAt(def: EventDefinition): DateTime {
+  const times = def.registrations.map((r) => Date.parse(r.registeredAt)).filter(Number.isFinite);
+  return DateTime.fromMillis(Math.max(Date.now(), ...times), { zone: "utc" });
+}
+
 export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
   const def = loadEventOrThrow(o.path);
   const ev = def.event.id;
@@ -282,9 +288,11 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
   await wipePrefix(config.redisUrl, prefix);
   rmSync(outboxDir, { recursive: true, force: true });
 
-  // Every instant something is due, from the plan as it would look once all is known.
+  // Every instant something is due, from the plan as it would look once all is known: as of
+  // the last registration in the files, not of today, or a campaign dated after today would
+  // miss the invites of teams that register "later".
   const until = o.until?.toMillis() ?? Number.POSITIVE_INFINITY;
-  const all = plan(def, def.registrations, DateTime.utc()).filter(
+  const all = plan(def, def.registrations, allKnownAt(def)).filter(
     (s) => Date.parse(s.due) <= until,
   );
   const instants = [...new Set(all.map((s) => Date.parse(s.due)))].sort((a, b) => a - b);
