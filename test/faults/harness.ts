@@ -530,7 +530,12 @@ export class Lab {
     });
   }
 
+  /** Removes the lab's folder, unless FAULTS_KEEP is set (then its path is printed). */
   remove(): void {
+    if (process.env.FAULTS_KEEP) {
+      process.stdout.write(`fault lab kept: ${this.base}\n`);
+      return;
+    }
     rmSync(this.base, { recursive: true, force: true });
   }
 }

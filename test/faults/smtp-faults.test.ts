@@ -1,9 +1,9 @@
 /**
  * Scenario 3: the relay misbehaves, one fault per phase, each phase a fresh event of N_PHASE
  * recipients dropped into the folder two running workers watch (they re-plan every second):
- *   unreachable (port closed) 10 s · 421 to every MAIL FROM 8 s · connections closed before the
- *   greeting 8 s · every 3rd message stored but its connection dropped instead of the 250 ·
- *   550 5.1.1 to a tenth of the recipients and 452 (twice) to another tenth · AUTH 535 8 s.
+ *   unreachable (port closed) 10 s · 421 to every MAIL FROM 6 s · connections closed before the
+ *   greeting 6 s · every 3rd message stored but its connection dropped instead of the 250 ·
+ *   550 5.1.1 to a tenth of the recipients and 452 (twice) to another tenth · AUTH 535 6 s.
  * After each fault the relay recovers (the workers are restarted after the AUTH fault, as an
  * operator who fixed the password would), and every send that may arrive must have arrived.
  *
@@ -39,7 +39,7 @@ import type { Command } from "./smtp-proc.js";
 
 const N_PHASE = Number(process.env.FAULTS_SMTP_N ?? 60);
 const WORKERS = 2;
-const SLOTS = 3; // maxConnections in the relay URL
+const SLOTS = 3; // maxConnections in the relay URL, and CONVENE_CONCURRENCY
 const SLOWDOWN_S = 1; // CONVENE_SLOWDOWN_MS
 const PREFIX = "faults-smtp";
 
@@ -83,7 +83,7 @@ async function phase(
   name: string,
   fault: Command,
   faultMs: number,
-  o: { recover?: Command; afterFault?: () => Promise<void> } = {},
+  o: { recover?: Command; beforeRecover?: () => Promise<void> } = {},
 ): Promise<PhaseResult> {
   phaseNo++;
   const id = `p${phaseNo}-${name}`;
@@ -93,13 +93,12 @@ async function phase(
   const ps = people(N_PHASE, `${id}.test`);
   const ev = writeEvent(lab.events, id, ps, [letterStep(nowMinute())]);
   if (!workers.length) startWorkers();
-  const sends = await lab.plan(ev.dir);
-  await sleep(faultMs);
+  const [sends] = await Promise.all([lab.plan(ev.dir), sleep(faultMs)]);
   const connections = conns();
   const auths = relay.received().auths - auths0;
   const during = forEvent(relay.received(), id).messages;
+  await o.beforeRecover?.();
   await relay.mode(o.recover ?? { mode: "accept" });
-  await o.afterFault?.();
   const t0 = Date.now();
   const decided = async () =>
     (await ledgerOf(redis.url, PREFIX, id)).filter((x) => FINAL.has(x.state)).length === N_PHASE;
@@ -119,7 +118,7 @@ async function phase(
   };
 }
 
-function row(p: PhaseResult, scenario: string, expected?: string[], note?: string) {
+function row(p: PhaseResult, scenario: string, expected?: string[], extra = "") {
   return reconcile({
     scenario,
     planned: p.planned,
@@ -127,9 +126,7 @@ function row(p: PhaseResult, scenario: string, expected?: string[], note?: strin
     received: forEvent(relay.received(), p.event),
     marked: p.marked,
     started: lab.started,
-    note:
-      note ??
-      `conns ${p.connections}, auths ${p.auths}, recovered in ${Math.round(p.recoveredMs / 1000)}s`,
+    note: `conns ${p.connections}, auths ${p.auths}${extra}, recovered in ${Math.round(p.recoveredMs / 1000)}s`,
   });
 }
 
@@ -137,16 +134,18 @@ describe("scenario 3: SMTP faults", () => {
   beforeAll(async () => {
     redis = await lab.redis(6412);
     relay = await lab.relay(6433);
-    env = workerEnv(redis, PREFIX, relay.url);
+    // Concurrency = pool size: a worker then has no fetched job waiting for a connection, which
+    // would reach the relay even while the queue is paused (see the report's note on 421s).
+    env = workerEnv(redis, PREFIX, relay.url, { CONVENE_CONCURRENCY: String(SLOTS) });
   });
 
   it("unreachable for 10 s: nothing marked, nothing failed, all delivered soon after it returns, attempts bounded", async () => {
     const faultMs = 10_000;
     const p = await phase("unreachable", { mode: "unreachable" }, faultMs);
-    const r = row(p, "3a SMTP unreachable 10s");
     const recs = await ledgerOf(redis.url, PREFIX, p.event);
     const failedAttempts =
       recs.reduce((a, x) => a + x.attempts, 0) - recs.filter((x) => x.state === "sent").length;
+    const r = row(p, "3a SMTP unreachable 10s", undefined, `, refused attempts ${failedAttempts}`);
     expect(p.during).toBe(0);
     expect(r.lostIds).toEqual([]);
     expect(r.duplicates).toBe(0);
@@ -157,10 +156,10 @@ describe("scenario 3: SMTP faults", () => {
     expect(failedAttempts).toBeLessThanOrEqual(bound(faultMs));
   });
 
-  it("421 to everything for 8 s, then recovery: the queue backs off as a whole, nothing marked", async () => {
-    const faultMs = 8_000;
+  it("421 to everything for 6 s, then recovery: the queue backs off as a whole, nothing marked", async () => {
+    const faultMs = 6_000;
     const p = await phase("421", { mode: "421" }, faultMs);
-    const r = row(p, "3b SMTP 421 8s");
+    const r = row(p, "3b SMTP 421 6s");
     expect(p.during).toBe(0);
     expect(r.lostIds).toEqual([]);
     expect(r.duplicates).toBe(0);
@@ -169,10 +168,10 @@ describe("scenario 3: SMTP faults", () => {
     expect(p.connections).toBeLessThanOrEqual(bound(faultMs));
   });
 
-  it("connections closed before the greeting for 8 s: nothing was handed over, so nothing is marked; attempts bounded", async () => {
-    const faultMs = 8_000;
+  it("connections closed before the greeting for 6 s: nothing was handed over, so nothing is marked; attempts bounded", async () => {
+    const faultMs = 6_000;
     const p = await phase("greeting", { mode: "close-greeting" }, faultMs);
-    const r = row(p, "3c SMTP close before greeting 8s");
+    const r = row(p, "3c SMTP close before greeting 6s");
     expect(p.during).toBe(0);
     expect(r.lostIds).toEqual([]);
     expect(r.duplicates).toBe(0);
@@ -182,7 +181,7 @@ describe("scenario 3: SMTP faults", () => {
   });
 
   it("every 3rd message stored but its connection dropped before the 250: resent, duplicates only among unconfirmed", async () => {
-    const p = await phase("drop", { mode: "drop-after-data", dropEvery: 3 }, 6_000);
+    const p = await phase("drop", { mode: "drop-after-data", dropEvery: 3 }, 4_000);
     const r = row(p, "3d SMTP drop after DATA");
     expect(r.lostIds).toEqual([]);
     expect(r.unmarkedDuplicates).toEqual([]);
@@ -216,17 +215,18 @@ describe("scenario 3: SMTP faults", () => {
     expect(await suppressedAmong(redis.url, PREFIX, emails(full))).toEqual([]);
   });
 
-  it("AUTH 535 for 8 s: sending stops (AUTH attempts bounded), nothing marked; after the fix and a restart all arrive", async () => {
-    const faultMs = 8_000;
+  it("AUTH 535 for 6 s: sending stops (AUTH attempts bounded), nothing marked; after the fix and a restart all arrive", async () => {
+    const faultMs = 6_000;
     const p = await phase("auth", { mode: "auth-535" }, faultMs, {
-      afterFault: async () => {
-        // The operator fixed the credentials and restarts the workers.
+      beforeRecover: async () => {
+        // The operator restarts the workers and fixes the credentials (nothing is in flight:
+        // every attempt is refused at AUTH, so the stop leaves nothing unconfirmed).
         for (const w of workers) w.child.kill("SIGTERM");
         await Promise.all(workers.map((w) => w.exited));
         startWorkers();
       },
     });
-    const r = row(p, "3f SMTP AUTH 535 8s");
+    const r = row(p, "3f SMTP AUTH 535 6s");
     expect(p.during).toBe(0);
     expect(r.lostIds).toEqual([]);
     expect(r.duplicates).toBe(0);

@@ -4,7 +4,8 @@
  *
  * Configuration: the FAULT_SMTP environment variable, JSON `{ port, record, user, pass, secrets? }`.
  * Control: one JSON line per command on stdin (`{"mode":"421"}`, …); each is acknowledged on
- * stdout with `{"ack":<n>}` once in force. stdout's first line is `{"listening":<port>}`.
+ * stdout with `{"ack":<n>}` once in force. Switching to another mode cuts every open
+ * connection, so a client's pooled connections meet the new mode at once. stdout's first line is `{"listening":<port>}`.
  *
  * The record file gets one JSON line per event, written and fsync'd BEFORE the client is
  * answered, so a message the client may believe was lost is already on disk:
@@ -156,6 +157,8 @@ function unlisten(): Promise<void> {
 }
 
 async function apply(next: Command): Promise<void> {
+  // A new mode starts on fresh connections: pooled ones from before would never see it.
+  if (next.mode !== cmd.mode) for (const s of sockets.values()) s.destroy();
   cmd = next;
   r550 = next.rcpt550 ? new RegExp(next.rcpt550) : undefined;
   r452 = next.rcpt452 ? new RegExp(next.rcpt452) : undefined;
