@@ -54,7 +54,9 @@ describe("scenario 4: in-place edits under three schedulers", () => {
     const all = people(N);
     const at = nowMinute();
     const ev = writeEvent(lab.events, "edits", all, [letterStep(at)]);
-    const env = workerEnv(redis, PREFIX, relay.url, { SEND_RATE: "5" });
+    // A 10 s lock: three schedulers re-reading the CSV every second on a busy machine must not
+    // stall a job past its lock, which would (rightly) mark it unconfirmed and resend it.
+    const env = workerEnv(redis, PREFIX, relay.url, { SEND_RATE: "5", CONVENE_LOCK_MS: "10000" });
     const args = [ev.dir, "--cron", "* * * * * *"];
     const workers = [0, 1, 2].map((i) => lab.worker(`s${i}`, args, env));
 

@@ -19,7 +19,7 @@ import {
   writeEvent,
 } from "./harness.js";
 
-const N = Number(process.env.FAULTS_REDIS_N ?? 1000);
+const N = Number(process.env.FAULTS_REDIS_N ?? 600);
 const LOCK_MS = 6_000;
 const lab = new Lab("redis");
 afterAll(async () => {
