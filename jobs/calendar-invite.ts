@@ -1,5 +1,22 @@
+import { basisOf, type InviteBasis } from "../src/calendar/basis.js";
 import { isSuperseded } from "../src/calendar/lifecycle.js";
-import { defineKind } from "../src/worker/kind.js";
+import type { EventDefinition } from "../src/model/types.js";
+import type { Send } from "../src/planner/send.js";
+import { type CalendarParams, defineKind } from "../src/worker/kind.js";
+
+/**
+ * The basis to record with a delivery: the step's, while it exists; once it is gone (this was
+ * a CANCEL or update worded from the stored basis), the basis it was composed from, so the
+ * next message to this recipient can be composed again.
+ */
+function basisToRecord(
+  def: EventDefinition,
+  send: Send & { item: string },
+  calendar: CalendarParams,
+): InviteBasis | undefined {
+  const step = def.campaign.steps.find((s) => s.id === send.step);
+  return step ? basisOf(def.event, step, send.item) : calendar.basis;
+}
 
 /**
  * Calendar invites, updates and cancellations.
@@ -8,8 +25,10 @@ import { defineKind } from "../src/worker/kind.js";
  *    rebuilt from the job, and skipped when a newer version of the item superseded them.
  *  - Every send is given the item's stored snapshot (what attendees hold): an item deleted from
  *    the definition or back to TBD can then still be cancelled, naming its time and place.
+ *  - Every send is also given how the recipient's copy was composed (the basis in its delivery
+ *    record), so an update or CANCEL whose step has been deleted can still be composed.
  *  - After SMTP accepts one, the lifecycle state records which version this recipient holds,
- *    so the next definition edit knows whom to update or cancel.
+ *    and how it was composed, so the next definition edit knows whom to update or cancel.
  */
 export default defineKind({
   kind: "calendar-invite",
@@ -24,15 +43,21 @@ export default defineKind({
   ],
   calendar: async ({ data, stores }) => {
     const state = data.item ? await stores.calendar.item(data.event, data.item) : undefined;
-    const last = state?.snapshot ? { last: state.snapshot } : {};
+    const held = data.item
+      ? (await stores.calendar.delivered(data.event, data.item, data.recipient))?.basis
+      : undefined;
+    const stored = {
+      ...(state?.snapshot ? { last: state.snapshot } : {}),
+      ...(held ? { basis: held } : {}),
+    };
     return data.version > 0
       ? {
           sequence: data.version,
           method: data.method ?? "REQUEST",
-          ...last,
+          ...stored,
           ...(data.changed?.length ? { changed: data.changed } : {}),
         }
-      : { sequence: state?.sequence ?? 0, method: "REQUEST", ...last };
+      : { sequence: state?.sequence ?? 0, method: "REQUEST", ...stored };
   },
   fromJob: ({ data }) =>
     data.version > 0 && data.method
@@ -52,13 +77,16 @@ export default defineKind({
           expires: data.expires,
         }
       : undefined,
-  afterSent: async ({ data, stores, send, calendar }) => {
+  afterSent: async ({ data, stores, send, calendar, loaded }) => {
     if (!send.item || !calendar) return;
+    const basis = basisToRecord(loaded.def, { ...send, item: send.item }, calendar);
     await stores.calendar.recordDelivery(data.event, send.item, send.recipient, {
       step: send.step,
       sequence: calendar.sequence,
       method: calendar.method,
       name: send.name,
+      ...(send.team ? { team: send.team } : {}),
+      ...(basis ? { basis } : {}),
     });
   },
 });

@@ -48,6 +48,11 @@ export function buildInvite(
      * removed from the definition, so the CANCEL still names its time and place.
      */
     last?: ItemSnapshot;
+    /**
+     * For a CANCEL: the UID and organizer the attendee's copy carries, which the cancellation
+     * must repeat for the client to match it, whatever the definition says now.
+     */
+    held?: { uid: string; organizer: { name: string; email: string } };
   },
 ): Invite {
   const ev = def.event;
@@ -63,14 +68,13 @@ export function buildInvite(
     throw new Error(
       `calendar item "${o.itemId}" is not in the definition: pass its last snapshot to cancel it`,
     );
-  if (o.recipient.email.toLowerCase() === ev.organizer.email.toLowerCase())
-    throw new Error(
-      `the organizer (${ev.organizer.email}) cannot be an attendee of their own invite`,
-    );
+  const organizer = o.held?.organizer ?? ev.organizer;
+  if (o.recipient.email.toLowerCase() === organizer.email.toLowerCase())
+    throw new Error(`the organizer (${organizer.email}) cannot be an attendee of their own invite`);
   if (!Number.isInteger(o.sequence) || o.sequence < 0)
     throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${o.sequence}`);
 
-  const uid = itemUid(ev, o.itemId);
+  const uid = o.held?.uid ?? itemUid(ev, o.itemId);
   const cancel = o.method === "CANCEL";
   const description =
     item && item.when.type !== "tbd"
@@ -86,7 +90,7 @@ export function buildInvite(
     ...(snap.location ? { location: snap.location } : {}),
     ...(description ? { description } : {}),
     ...(url ? { url } : {}),
-    organizer: { name: ev.organizer.name, email: ev.organizer.email },
+    organizer: { name: organizer.name, email: organizer.email },
     attendees: [{ name: o.recipient.name, email: o.recipient.email }],
   };
   const ics = buildIcs({ method: o.method, zone: ev.timezone, stamp: o.stamp, events: [vevent] });

@@ -25,6 +25,7 @@
 import { DateTime } from "luxon";
 import type { EventDefinition } from "../model/types.js";
 import { type Send, sendId } from "../planner/send.js";
+import type { InviteBasis } from "./basis.js";
 import { itemsOf } from "./items-of.js";
 import { fingerprint, type ItemFields, type ItemSnapshot, itemSnapshot } from "./snapshot.js";
 
@@ -41,6 +42,12 @@ export interface DeliveryRecord {
    * has since left the audience CSV still greets them by name rather than by address.
    */
   name?: string;
+  team?: string;
+  /**
+   * How the message was composed (step wording, organizer, UID): its update or CANCEL is
+   * composed from this when the step is gone. Absent on records written before it was kept.
+   */
+  basis?: InviteBasis;
 }
 
 /** An update or cancellation reconcile has handed to the scheduler. */
@@ -262,7 +269,7 @@ export function reconcile(
       const planned_ = plannedByKey.get(key(id, a.email));
       const person = people.get(a.email);
       const step = planned_?.step ?? a.step;
-      const team = planned_?.team ?? person?.team;
+      const team = planned_?.team ?? person?.team ?? prev.recipients[a.email]?.delivered?.team;
       const send: CalendarSend = {
         id: sendId({ event: ev.id, step, recipient: a.email, item: id, version: sequence }),
         event: ev.id,

@@ -24,6 +24,8 @@ export interface CalendarStateStore {
   save(event: string, state: CalendarState): Promise<void>;
   /** After SMTP accepted a calendar message. An older sequence never replaces a newer one. */
   recordDelivery(event: string, itemId: string, email: string, d: DeliveryRecord): Promise<void>;
+  /** What this recipient was last delivered for the item (with the basis to compose it again). */
+  delivered(event: string, itemId: string, email: string): Promise<DeliveryRecord | undefined>;
   /** The item's current SEQUENCE (0 when unknown): what a first invite is rendered with. */
   sequence(event: string, itemId: string): Promise<number>;
   item(event: string, itemId: string): Promise<ItemState | undefined>;
@@ -118,6 +120,18 @@ export class RedisCalendarStateStore implements CalendarStateStore {
       JSON.stringify(d),
       String(d.sequence),
     );
+  }
+
+  async delivered(
+    event: string,
+    itemId: string,
+    email: string,
+  ): Promise<DeliveryRecord | undefined> {
+    const json = await this.redis.hget(
+      this.key(event, "delivered"),
+      `${itemId}${FIELD_SEP}${email.toLowerCase()}`,
+    );
+    return json ? (JSON.parse(json) as DeliveryRecord) : undefined;
   }
 
   async item(event: string, itemId: string): Promise<ItemState | undefined> {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { findEventDirs, loadEvent } from "../model/load.js";
-import { DefinitionError, type Problem } from "../model/problems.js";
+import { DefinitionError, formatProblem, isError, type Problem } from "../model/problems.js";
 
 /**
  * Extra checks other modules contribute (template rendering, for one), run on a loaded event.
@@ -37,7 +37,14 @@ export function registerValidate(program: Command): void {
     .argument("<paths...>", "event directories, event.yaml files, or folders of events")
     .action(async (paths: string[]) => {
       const { events, problems } = await validatePaths(paths);
-      if (problems.length) throw new DefinitionError(problems);
-      process.stdout.write(`${events} event${events === 1 ? "" : "s"} checked, no problems.\n`);
+      if (problems.some(isError)) throw new DefinitionError(problems);
+      // Warnings are printed but pass: the worker runs such a definition.
+      for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+      const warned = problems.length
+        ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})`
+        : "";
+      process.stdout.write(
+        `${events} event${events === 1 ? "" : "s"} checked, no problems${warned}.\n`,
+      );
     });
 }

@@ -4,8 +4,10 @@
  * reported with its file and line before the campaign runs, not when the first send fails.
  */
 import { DateTime } from "luxon";
+import { itemsOf } from "../calendar/items-of.js";
 import type { Config } from "../config.js";
 import { loadConfig } from "../config.js";
+import type { CalendarItem } from "../model/items.js";
 import type { Problem } from "../model/problems.js";
 import type { StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
@@ -50,9 +52,39 @@ export function sampleSend(
   };
 }
 
-function stepItem(def: EventDefinition, step: StepSpec): string | undefined {
-  if (step.kind !== "calendar-invite") return undefined;
-  return step.items?.[0] ?? def.event.days[0]?.id ?? `day-${def.event.days[0]?.date}`;
+/** An item that can be invited to now: defined, dated and not cancelled. */
+function invitable(item: CalendarItem | undefined): item is CalendarItem {
+  return !!item && item.when.type !== "tbd" && item.status !== "cancelled";
+}
+
+/**
+ * The item a step's sample invite is rendered with: the first of its items the worker would
+ * send, as a TBD or cancelled item sends nothing (and a deleted one only cancellations). When
+ * none can be sent yet, any invitable item of the event stands in, so the template is still
+ * checked; `waiting` then names the step's items for the warning.
+ */
+function stepItem(
+  def: EventDefinition,
+  step: StepSpec,
+): { item?: string; waiting?: readonly string[] } {
+  if (step.kind !== "calendar-invite") return {};
+  const all = itemsOf(def.event);
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const ids = step.items ?? def.event.days.map((d) => d.id ?? `day-${d.date}`);
+  const own = ids.map((id) => byId.get(id)).find(invitable);
+  if (own) return { item: own.id };
+  const stand = all.find(invitable);
+  return { ...(stand ? { item: stand.id } : {}), waiting: ids };
+}
+
+function waitingProblem(def: EventDefinition, step: StepSpec, ids: readonly string[]): Problem {
+  return {
+    file: def.files.campaign,
+    line: 1,
+    col: 1,
+    severity: "warning",
+    message: `step ${step.id}: every item is TBD (${ids.join(", ")}); nothing is sent until one has a date`,
+  };
 }
 
 export async function checkTemplates(
@@ -66,8 +98,10 @@ export async function checkTemplates(
   for (const step of def.campaign.steps) {
     const name = templateName(step);
     const r = def.audiences[step.audience]?.[0] ?? SAMPLE;
+    const { item, waiting } = stepItem(def, step);
+    if (waiting) problems.push(waitingProblem(def, step, waiting));
     try {
-      await composeWith(def, sampleSend(def, step, r, due, stepItem(def, step)), { config }, r);
+      await composeWith(def, sampleSend(def, step, r, due, item), { config }, r);
     } catch (e) {
       if (e instanceof TemplateError)
         problems.push({

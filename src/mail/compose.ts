@@ -4,13 +4,15 @@
  * step's attachments, and for calendar invites the iCalendar parts. Pure apart from reading
  * templates (cached) and naming attachment files; the clock is injected.
  */
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
+import { type InviteBasis, stepFromBasis } from "../calendar/basis.js";
 import { buildInvite } from "../calendar/invite.js";
 import { inviteMailParts } from "../calendar/mime.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
 import type { Config } from "../config.js";
+import { attachmentPath } from "../model/paths.js";
 import { BULK_KINDS, type StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
@@ -29,6 +31,12 @@ export interface CalendarComposeOptions {
   last?: ItemSnapshot;
   /** For an update: which of time, place, status, title, agenda changed. */
   changed?: readonly string[];
+  /**
+   * How the recipient's copy was composed (stored with its delivery record). An update or
+   * CANCEL whose step has been deleted is worded from it, and a CANCEL comes from the organizer
+   * and carries the UID the attendee holds.
+   */
+  basis?: InviteBasis;
 }
 
 export interface ComposeOptions {
@@ -47,10 +55,21 @@ export class ComposeError extends Error {
   override name = "ComposeError";
 }
 
-export function stepOf(def: EventDefinition, send: Send): StepSpec {
+/**
+ * The send's step. A calendar update or cancellation outlives its step (an organizer deletes a
+ * session together with the step that invited to it): it is then worded from the basis stored
+ * when the recipient's copy went out, so the CANCEL still reaches everyone holding the session.
+ */
+export function stepOf(
+  def: EventDefinition,
+  send: Send,
+  o: Pick<ComposeOptions, "calendar"> = {},
+): StepSpec {
   const step = def.campaign.steps.find((s) => s.id === send.step);
-  if (!step) throw new ComposeError(`send ${send.id}: the campaign has no step "${send.step}"`);
-  return step;
+  if (step) return step;
+  if (send.kind === "calendar-invite" && (o.calendar?.basis || o.calendar?.method === "CANCEL"))
+    return stepFromBasis(send.step, o.calendar?.basis);
+  throw new ComposeError(`send ${send.id}: the campaign has no step "${send.step}"`);
 }
 
 export function recipientOf(
@@ -126,7 +145,7 @@ export async function renderSend(
   o: ComposeOptions,
   recipient?: Recipient,
 ): Promise<Rendered> {
-  const step = stepOf(def, send);
+  const step = stepOf(def, send, o);
   const r = recipient ?? recipientOf(def, step, send, o);
   const due = DateTime.fromISO(send.due, { zone: "UTC" });
   const bulk = BULK_KINDS.has(step.kind);
@@ -159,10 +178,11 @@ export async function composeWith(
   o: ComposeOptions,
   recipient?: Recipient,
 ): Promise<Mail.Options> {
-  const step = stepOf(def, send);
+  const step = stepOf(def, send, o);
   const r = recipient ?? recipientOf(def, step, send, o);
   const rendered = await renderSend(def, send, o, r);
   const ev = def.event;
+  const organizer = organizerOf(def, o);
   const date = (o.now ?? DateTime.fromISO(send.due, { zone: "UTC" })).toJSDate();
   const headers: Record<string, string> = {
     [SEND_ID_HEADER]: send.id,
@@ -172,7 +192,7 @@ export async function composeWith(
   const unsub = rendered.view.unsubscribe;
   if (BULK_KINDS.has(step.kind) && unsub) Object.assign(headers, unsubscribeHeaders(unsub));
   const msg: Mail.Options = {
-    from: { name: ev.organizer.name, address: ev.organizer.email },
+    from: { name: organizer.name, address: organizer.email },
     replyTo: { name: ev.contact.name, address: ev.contact.email },
     to: { name: r.name, address: r.email },
     subject: rendered.subject,
@@ -185,12 +205,22 @@ export async function composeWith(
   if (step.kind === "calendar-invite") {
     Object.assign(msg, calendarParts(def, send, r, o, rendered));
   } else if (step.attachments?.length) {
+    // Re-checked here, not trusted from load time: the folder may have changed since.
     msg.attachments = step.attachments.map((a) => ({
       filename: basename(a),
-      path: join(def.dir, a),
+      path: attachmentPath(def.dir, a),
     }));
   }
   return msg;
+}
+
+/**
+ * Who a message is from. A CANCEL comes from the organizer the attendee's copy names, even if
+ * the event's organizer changed since: clients ignore a cancellation from someone else.
+ */
+function organizerOf(def: EventDefinition, o: ComposeOptions): { name: string; email: string } {
+  const held = o.calendar?.method === "CANCEL" ? o.calendar.basis?.organizer : undefined;
+  return held ?? def.event.organizer;
 }
 
 /** The invite's iCalendar parts, built by the calendar module (contracts.md). */
@@ -209,6 +239,9 @@ function calendarParts(
     method: o.calendar?.method ?? "REQUEST",
     stamp: o.now ?? DateTime.fromISO(send.due, { zone: "UTC" }),
     ...(o.calendar?.last ? { last: o.calendar.last } : {}),
+    ...(o.calendar?.method === "CANCEL" && o.calendar.basis
+      ? { held: { uid: o.calendar.basis.uid, organizer: o.calendar.basis.organizer } }
+      : {}),
   });
   return inviteMailParts(built, { text: rendered.text, html: rendered.html }, send.item);
 }

@@ -8,23 +8,55 @@ import { organizerDomain } from "../calendar/uid.js";
 import type { Config } from "../config.js";
 import type { EventDefinition } from "../model/types.js";
 
+/** Addresses are compared case-insensitively everywhere; a token names one form only. */
+function normalise(address: string): string {
+  return address.trim().toLowerCase();
+}
+
 function mac(address: string, secret: string): Buffer {
-  return createHmac("sha256", secret).update(address.trim().toLowerCase()).digest();
+  return createHmac("sha256", secret).update(normalise(address)).digest();
 }
 
 /** `<base64url(address)>.<base64url(hmac)>`: URL- and mail-subject-safe. */
 export function unsubscribeToken(address: string, secret: string): string {
-  const a = Buffer.from(address.trim().toLowerCase(), "utf8").toString("base64url");
+  const a = Buffer.from(normalise(address), "utf8").toString("base64url");
   return `${a}.${mac(address, secret).toString("base64url")}`;
 }
 
-/** The address a token was issued for, or undefined when it was not signed with `secret`. */
+const BASE64URL_RE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Decodes only the unpadded base64url that convene writes. Node's decoder skips characters
+ * outside the alphabet and ignores the unused low bits of the last character, so many strings
+ * decode to the same bytes; re-encoding and comparing leaves exactly one spelling per token.
+ */
+function strictBase64url(s: string): Buffer | undefined {
+  if (!BASE64URL_RE.test(s)) return undefined;
+  const bytes = Buffer.from(s, "base64url");
+  return bytes.toString("base64url") === s ? bytes : undefined;
+}
+
+/** Decoded bytes as text, only when they are valid UTF-8 (a lossy decode could alias another address). */
+function utf8(bytes: Buffer): string | undefined {
+  const text = bytes.toString("utf8");
+  return Buffer.from(text, "utf8").equals(bytes) ? text : undefined;
+}
+
+/**
+ * The normalised address a token was issued for, or undefined when it is not exactly a token
+ * convene issued under `secret`. The endpoint is public, so anything else (extra segments,
+ * other spellings of the same bytes, an address in a form convene never signs) is refused.
+ */
 export function verifyUnsubscribeToken(token: string, secret: string): string | undefined {
-  const [a, m] = token.split(".");
-  if (!a || !m) return undefined;
-  const address = Buffer.from(a, "base64url").toString("utf8");
-  const given = Buffer.from(m, "base64url");
+  const parts = token.split(".");
+  if (parts.length !== 2) return undefined;
+  const payload = strictBase64url(parts[0] as string);
+  const given = strictBase64url(parts[1] as string);
+  if (!payload || !given) return undefined;
+  const address = utf8(payload);
+  if (address === undefined || address === "" || address !== normalise(address)) return undefined;
   const want = mac(address, secret);
+  // timingSafeEqual needs equal lengths; the length of an HMAC-SHA256 is no secret.
   return given.length === want.length && timingSafeEqual(given, want) ? address : undefined;
 }
 

@@ -1,11 +1,28 @@
 import { parse } from "csv-parse/sync";
 import { DateTime } from "luxon";
 import type { Problem } from "./problems.js";
-import { isEmail } from "./schema.js";
+import { emailProblem, headerValueProblem, MAX_LINE_LENGTH } from "./schema.js";
 import { isValidZone, LOCAL_DATETIME_RE, localToInstant } from "./time.js";
 import type { Recipient, Registration } from "./types.js";
 
 const KNOWN = ["email", "name", "team", "role", "timezone", "organization", "title", "salutation"];
+
+/**
+ * Other columns reach templates (and `where`), where a template may put them in a subject, so
+ * they get the header checks too, with room for a longer note.
+ */
+const MAX_EXTRA_FIELD_LENGTH = 1000;
+
+/** Why a CSV value cannot be used, or undefined; email has its own, more specific check. */
+function fieldProblem(col: string, value: string): string | undefined {
+  if (col === "email") return undefined;
+  return headerValueProblem(value, KNOWN.includes(col) ? MAX_LINE_LENGTH : MAX_EXTRA_FIELD_LENGTH);
+}
+
+/** A value as it is shown in a message: quoted, with control characters made visible. */
+function shown(value: string): string {
+  return JSON.stringify(value);
+}
 
 interface Row {
   values: Record<string, string>;
@@ -101,14 +118,16 @@ export function parseRecipients(file: string, text: string, problems: Problem[])
       });
     let ok = true;
     for (const col of header) {
-      if (/[\r\n]/.test(v[col] ?? "")) {
-        at(col, "must be a single line: a line break here could forge mail headers");
+      const problem = fieldProblem(col, v[col] ?? "");
+      if (problem) {
+        at(col, problem);
         ok = false;
       }
     }
     const email = (v.email ?? "").trim();
-    if (!isEmail(email)) {
-      at("email", `"${email}" is not a valid e-mail address`);
+    const bad = emailProblem(email);
+    if (bad) {
+      at("email", `${shown(email)} ${bad}`);
       ok = false;
     }
     if (!v.name) {
@@ -166,6 +185,12 @@ export function parseRegistrations(
       instant = DateTime.fromISO(when, { setZone: true });
     if (!team) {
       problems.push({ file, line: row.line, col: 1, message: "team: is empty" });
+      continue;
+    }
+    // The team id is echoed in messages and reports, so it gets the same checks as a name.
+    const badTeam = fieldProblem("team", team);
+    if (badTeam) {
+      problems.push({ file, line: row.line, col: 1, message: `team: ${badTeam}` });
       continue;
     }
     if (!instant?.isValid) {

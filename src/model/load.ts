@@ -3,12 +3,12 @@ import { dirname, join, relative, resolve } from "node:path";
 import type { z } from "zod";
 import { parseRecipients, parseRegistrations } from "./csv.js";
 import { calendarItems } from "./items.js";
-import { resolveTemplate } from "./paths.js";
-import { DefinitionError, type Problem } from "./problems.js";
+import { findTemplate, resolveAttachment, resolveInside } from "./paths.js";
+import { DefinitionError, isError, type Problem } from "./problems.js";
 import { type CampaignSpec, campaign, type EventSpec, event, step } from "./schema.js";
 import { isValidZone, parseDuration } from "./time.js";
 import type { EventDefinition, Recipient } from "./types.js";
-import { type PathKey, YamlSource } from "./yaml-source.js";
+import { MAX_YAML_BYTES, type PathKey, YamlSource } from "./yaml-source.js";
 
 export const EVENT_FILE = "event.yaml";
 export const CAMPAIGN_FILE = "campaign.yaml";
@@ -28,15 +28,41 @@ function readText(file: string, problems: Problem[]): string | undefined {
   try {
     return readFileSync(file, "utf8");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
     problems.push({
       file: display(file),
       line: 1,
       col: 1,
-      message: code === "ENOENT" ? "file not found" : `cannot read: ${(e as Error).message}`,
+      message: `cannot read: ${(e as Error).message}`,
     });
     return undefined;
   }
+}
+
+/**
+ * A CSV is read whole on every reload; 10 MB holds tens of thousands of recipients, far more than
+ * one event's audience.
+ */
+const MAX_CSV_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Reads a file the definition names, only after checking that it is a regular file inside the
+ * event folder and not too large; otherwise `refuse` reports why, where the file is named.
+ */
+function readInside(
+  dir: string,
+  written: string,
+  maxBytes: number,
+  problems: Problem[],
+  refuse: (reason: string) => Problem,
+): { file: string; text: string } | undefined {
+  const r = resolveInside(dir, written, maxBytes);
+  if (!r.ok) {
+    problems.push(refuse(r.reason));
+    return undefined;
+  }
+  const file = join(dir, written);
+  const text = readText(r.path, problems);
+  return text === undefined ? undefined : { file, text };
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
@@ -111,10 +137,21 @@ function withoutKeys(value: unknown, issues: readonly z.core.$ZodIssue[]): unkno
   return copy;
 }
 
-function loadYaml<T>(file: string, schema: z.ZodType<T>, problems: Problem[]): Loaded<T> {
-  const text = readText(file, problems);
-  if (text === undefined) return {};
-  const src = new YamlSource(display(file), text);
+function loadYaml<T>(
+  dir: string,
+  name: string,
+  schema: z.ZodType<T>,
+  problems: Problem[],
+): Loaded<T> {
+  const file = display(join(dir, name));
+  const read = readInside(dir, name, MAX_YAML_BYTES, problems, (reason) => ({
+    file,
+    line: 1,
+    col: 1,
+    message: `file ${reason}`,
+  }));
+  if (!read) return {};
+  const src = new YamlSource(file, read.text);
   problems.push(...src.problems);
   if (src.problems.length) return { src };
   const parsed = schema.safeParse(src.value ?? {});
@@ -164,8 +201,8 @@ export function loadEvent(path: string): LoadResult {
   const problems: Problem[] = [];
   const eventFile = join(dir, EVENT_FILE);
   const campaignFile = join(dir, CAMPAIGN_FILE);
-  const ev = loadYaml<EventSpec>(eventFile, event, problems);
-  const cp = loadYaml<CampaignSpec>(campaignFile, campaign, problems);
+  const ev = loadYaml<EventSpec>(dir, EVENT_FILE, event, problems);
+  const cp = loadYaml<CampaignSpec>(dir, CAMPAIGN_FILE, campaign, problems);
   if (!ev.src) return { problems };
   // When event.yaml has schema errors we still check the CSVs and the campaign against what
   // can be read, so one run reports every mistake rather than the first file's.
@@ -176,35 +213,22 @@ export function loadEvent(path: string): LoadResult {
     typeof raw.timezone === "string" && isValidZone(raw.timezone) ? raw.timezone : "UTC";
 
   const audiences: Record<string, Recipient[]> = {};
+  const evSrc = ev.src;
+  const csvAt = (path: PathKey[], written: string) =>
+    readInside(dir, written, MAX_CSV_BYTES, problems, (reason) =>
+      evSrc.problemAt(path, `${fieldName(path)}: ${written} ${reason}`),
+    );
   for (const [name, a] of Object.entries(audienceSpecs)) {
     if (!isRecord(a) || typeof a.file !== "string") continue;
-    const file = join(dir, a.file);
-    if (!existsSync(file)) {
-      problems.push(
-        ev.src.problemAt(
-          ["audiences", name, "file"],
-          `audiences.${name}.file: ${a.file} not found`,
-        ),
-      );
-      continue;
-    }
-    const text = readText(file, problems);
-    if (text !== undefined) audiences[name] = parseRecipients(display(file), text, problems);
+    const read = csvAt(["audiences", name, "file"], a.file);
+    if (read) audiences[name] = parseRecipients(display(read.file), read.text, problems);
   }
 
   let registrations: EventDefinition["registrations"] = [];
   const regFile = isRecord(raw.registrations) ? raw.registrations.file : undefined;
   if (typeof regFile === "string") {
-    const file = join(dir, regFile);
-    if (!existsSync(file))
-      problems.push(
-        ev.src.problemAt(["registrations", "file"], `registrations.file: ${regFile} not found`),
-      );
-    else {
-      const text = readText(file, problems);
-      if (text !== undefined)
-        registrations = parseRegistrations(display(file), text, zoneName, problems);
-    }
+    const read = csvAt(["registrations", "file"], regFile);
+    if (read) registrations = parseRegistrations(display(read.file), read.text, zoneName, problems);
   }
 
   if (evView) problems.push(...checkEvent(evView, ev.src));
@@ -222,11 +246,12 @@ export function loadEvent(path: string): LoadResult {
   }
 
   const cpView = cp.value ?? cp.lenient ?? (cp.src ? lenientCampaign(cp.src) : undefined);
+  // An event.yaml that could not be read at all defines no audiences to check against; saying
+  // "unknown audience" for every step would only bury its real problem.
+  const audienceNames = ev.src.value === undefined ? undefined : Object.keys(audienceSpecs);
   if (cpView && cp.src)
-    problems.push(
-      ...checkCampaign(dir, evView, Object.keys(audienceSpecs), cpView, cp.src, audiences),
-    );
-  if (problems.length || !ev.value || !cp.value) return { problems };
+    problems.push(...checkCampaign(dir, evView, audienceNames, cpView, cp.src, audiences));
+  if (problems.some(isError) || !ev.value || !cp.value) return { problems };
   return {
     problems,
     definition: {
@@ -335,7 +360,7 @@ function pad(t: string): string {
 function checkCampaign(
   dir: string,
   ev: EventSpec | undefined,
-  audienceNames: string[],
+  audienceNames: string[] | undefined,
   cp: CampaignSpec,
   src: YamlSource,
   audiences: Record<string, Recipient[]>,
@@ -358,17 +383,13 @@ function checkCampaign(
     if (stepIds.has(step.id)) at(["id"], `step id "${step.id}" is used twice`);
     stepIds.add(step.id);
     const recipients = audiences[step.audience];
-    if (!audienceNames.includes(step.audience))
+    if (audienceNames && !audienceNames.includes(step.audience))
       at(
         ["audience"],
         `unknown audience "${step.audience}" (defined: ${audienceNames.join(", ") || "none"})`,
       );
-    const template = step.template ?? step.kind;
-    if (!resolveTemplate(dir, template))
-      at(
-        [step.template ? "template" : "kind"],
-        `no template "${template}" in templates/ (the event's or convene's)`,
-      );
+    const template = findTemplate(dir, step.template ?? step.kind);
+    if (!template.ok) at([step.template ? "template" : "kind"], template.reason);
     const t = step.trigger;
     if (!!t.at === !!t.anchor)
       at(["trigger"], "give either `at` (a local time) or `anchor` (with an optional offset)");
@@ -395,15 +416,25 @@ function checkCampaign(
     }
     if (step.missedWindow && (parseDuration(step.missedWindow)?.sign ?? 1) < 0)
       at(["missedWindow"], "must not be negative");
+    // A warning, not an error: deleting a session that a step still lists is how an organizer
+    // cancels it, and refusing the definition would keep its CANCEL from ever going out.
     step.items?.forEach((item, k) => {
-      if (itemIds && !itemIds.has(item)) at(["items", k], `no calendar item "${item}"`);
+      if (itemIds && !itemIds.has(item))
+        out.push({
+          ...src.problemAt(
+            ["steps", i, "items", k],
+            `steps[${i}].items[${k}]: no calendar item "${item}"; nothing is sent for it (anyone holding it gets a cancellation)`,
+          ),
+          severity: "warning",
+        });
     });
     if (step.items && step.kind !== "calendar-invite")
       at(["items"], "only calendar-invite steps send calendar items");
     if (aboutIds && step.about && !aboutIds.has(step.about))
       at(["about"], `no related event or series "${step.about}"`);
     step.attachments?.forEach((a, k) => {
-      if (!existsSync(join(dir, a))) at(["attachments", k], `attachment ${a} not found`);
+      const file = resolveAttachment(dir, a);
+      if (!file.ok) at(["attachments", k], `attachment ${a} ${file.reason}`);
     });
     if (step.sendWindow && step.sendWindow.end <= step.sendWindow.start)
       at(["sendWindow", "end"], "must be after start");

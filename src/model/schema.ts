@@ -29,26 +29,108 @@ export const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]*$/, "must be lowercase letters, digits and dashes (like `day-2`)");
 
+/**
+ * Longest value that may reach a header (subjects, names, titles, rooms). RFC 5322 allows 998
+ * octets a line; 300 characters stay under it even when every one needs RFC 2047 encoding, and
+ * no real subject or name comes close.
+ */
+export const MAX_LINE_LENGTH = 300;
+
+/** URLs go to bodies and calendars, not headers, and tracking parameters make them long. */
+export const MAX_URL_LENGTH = 2000;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+function codePoint(c: string): string {
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/**
+ * Why a value cannot go into a mail header, or undefined. A line break forges headers; NUL and
+ * other control characters are cut or rewritten differently by each server on the way, so the
+ * value delivered is not the one validated.
+ */
+export function headerValueProblem(s: string, max = MAX_LINE_LENGTH): string | undefined {
+  if (/[\r\n]/.test(s)) return "must be a single line: a line break here could forge mail headers";
+  const control = CONTROL_RE.exec(s);
+  if (control) return `must not contain control characters (found ${codePoint(control[0])})`;
+  if (s.length > max)
+    return `must be at most ${max} characters (it has ${s.length}): mail headers are limited to 998 bytes a line`;
+  return undefined;
+}
+
+function refuseWith(check: (s: string) => string | undefined) {
+  return (s: string, ctx: z.RefinementCtx) => {
+    const message = check(s);
+    if (message) ctx.addIssue({ code: "custom", message });
+  };
+}
+
 /** Text that may end up in a header. */
 export const line = z
   .string()
   .min(1, "must not be empty")
-  .refine(
-    (s) => !/[\r\n]/.test(s),
-    "must be a single line: a line break here could forge mail headers",
-  );
+  .superRefine(refuseWith((s) => headerValueProblem(s)));
 
-/** Free text for bodies and descriptions; line breaks allowed. */
-export const text = z.string();
+/** Free text for bodies and descriptions; line breaks allowed, NUL never is. */
+export const text = z
+  .string()
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
 
-const EMAIL_RE =
-  /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
-export const email = line.refine((s) => EMAIL_RE.test(s), "is not a valid e-mail address");
-export function isEmail(s: string): boolean {
-  return EMAIL_RE.test(s) && !/[\r\n]/.test(s);
+/**
+ * Addresses use zod's own e-mail check (the common dot-atom form: letters, digits and
+ * `_ ' + - .` before the @), after the checks below that say specifically what is wrong.
+ */
+const zodEmail = z.email();
+
+/**
+ * Why an address is refused, or undefined. Quoted local parts (`"a b"@x`) are legal but let
+ * spaces, @ and control characters through, and receiving servers disagree on them; non-ASCII
+ * needs SMTPUTF8 (RFC 6531), which convene does not assume the relay offers.
+ */
+export function emailProblem(s: string): string | undefined {
+  const header = headerValueProblem(s, 254);
+  if (header) return header;
+  if (s.startsWith('"')) return 'quoted local parts ("..."@) are not accepted';
+  if (/\s/.test(s)) return "must not contain spaces";
+  const at = s.lastIndexOf("@");
+  const local = at > 0 ? s.slice(0, at) : s;
+  const domain = at > 0 ? s.slice(at + 1) : "";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is the range tested
+  if (/[^\u0000-\u007f]/.test(local))
+    return "has non-ASCII characters before the @: that needs SMTPUTF8, which convene does not assume your mail server supports";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is the range tested
+  if (/[^\u0000-\u007f]/.test(domain))
+    return "has a non-ASCII domain: write it in its ASCII (xn--) form";
+  if (local.length > 64) return "has more than 64 characters before the @ (RFC 5321)";
+  if (!zodEmail.safeParse(s).success) return "is not a valid e-mail address";
+  return undefined;
 }
 
-export const url = line.refine((s) => /^https?:\/\/[^\s]+$/.test(s), "must be an http(s) URL");
+export const email = z.string().superRefine(refuseWith(emailProblem));
+export function isEmail(s: string): boolean {
+  return emailProblem(s) === undefined;
+}
+
+/** A host name for Message-IDs and UIDs (`<id@domain>`), so only letters, digits, dots, dashes. */
+export const domain = z
+  .string()
+  .max(253, "must be at most 253 characters")
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    "must be a domain name like cdefoundation.org",
+  );
+
+export const url = z
+  .string()
+  .superRefine(
+    refuseWith(
+      (s) =>
+        headerValueProblem(s, MAX_URL_LENGTH) ??
+        (/^https?:\/\/[^\s]+$/.test(s) ? undefined : "must be an http(s) URL"),
+    ),
+  );
 export const date = z.string().refine(isValidDate, "must be a date like 2017-05-26");
 export const time = z
   .string()
@@ -198,7 +280,7 @@ export const event = z.strictObject({
     name: line,
     email,
     /** Used in UIDs and Message-IDs; defaults to the domain of `email`. */
-    domain: line.optional(),
+    domain: domain.optional(),
     address: text.optional(),
     website: url.optional(),
   }),

@@ -1,5 +1,31 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  type Document,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml";
 import type { Problem } from "./problems.js";
+
+/**
+ * Definitions are a few kilobytes. A larger file is refused before parsing, because parse time
+ * and memory grow with it and a worker re-reads its definitions every minute.
+ */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/** The deepest real definition nests about ten levels (days, sessions, tracks, speakers). */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * How many aliases a value may expand to. Anchors and aliases are legitimate YAML, but nested
+ * ones multiply ("billion laughs"): nine levels of nine aliases are 387 million values.
+ */
+const MAX_ALIAS_COUNT = 100;
 
 export type PathKey = string | number | symbol;
 
@@ -18,16 +44,52 @@ export class YamlSource {
     readonly file: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, {
+    const bytes = Buffer.byteLength(text, "utf8");
+    const tooLarge = bytes > MAX_YAML_BYTES;
+    // prettyErrors stays off: it builds a context excerpt per error, and on pathological input
+    // (thousands of nested brackets) that alone exhausts memory.
+    this.doc = parseDocument(tooLarge ? "" : text, {
       lineCounter: this.lines,
       prettyErrors: false,
       uniqueKeys: true,
     });
-    for (const e of [...this.doc.errors, ...this.doc.warnings]) {
-      const pos = this.lines.linePos(e.pos[0]);
-      this.problems.push({ file, line: pos.line, col: pos.col, message: firstLine(e.message) });
+    if (tooLarge) {
+      this.problem(0, `file is larger than the 1 MB limit (${bytes} bytes)`);
+      this.value = undefined;
+      return;
     }
-    this.value = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+    for (const e of [...this.doc.errors, ...this.doc.warnings])
+      this.problem(e.pos[0], firstLine(e.message));
+    this.value = this.doc.errors.length ? undefined : this.toValue();
+  }
+
+  private problem(offset: number, message: string): void {
+    const pos = this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line: pos.line, col: pos.col, message });
+  }
+
+  /**
+   * The plain value, or undefined with a located problem. `toJS` throws on an alias bomb, and a
+   * throw here would escape the loader and defeat "keep the last good version".
+   */
+  private toValue(): unknown {
+    const deep = tooDeep(this.doc);
+    if (deep) {
+      this.problem(
+        deep.range?.[0] ?? 0,
+        `nested more than ${MAX_YAML_DEPTH} levels deep; no definition needs that many`,
+      );
+      return undefined;
+    }
+    try {
+      return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      this.problem(
+        firstAlias(this.doc)?.range?.[0] ?? 0,
+        `YAML aliases expand too much (${firstLine((e as Error).message)}); write the values out instead of nesting aliases`,
+      );
+      return undefined;
+    }
   }
 
   /**
@@ -66,6 +128,33 @@ export class YamlSource {
     const { line, col } = this.locate(path, opts);
     return { file: this.file, line, col, message };
   }
+}
+
+/** The first collection nested deeper than MAX_YAML_DEPTH, found without recursion. */
+function tooDeep(doc: Document): Node | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 1 }];
+  while (stack.length) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (!isCollection(node)) continue;
+    if (depth > MAX_YAML_DEPTH) return node;
+    for (const item of node.items) {
+      if (isPair(item)) {
+        stack.push({ node: item.key, depth: depth + 1 }, { node: item.value, depth: depth + 1 });
+      } else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+function firstAlias(doc: Document): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function firstLine(s: string): string {

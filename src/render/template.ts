@@ -6,7 +6,14 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { packageRoot, resolveTemplate, templateCandidates } from "../model/paths.js";
+import {
+  findTemplate,
+  type Inside,
+  MAX_TEMPLATE_BYTES,
+  packageRoot,
+  resolveInside,
+  templateCandidates,
+} from "../model/paths.js";
 import { hb } from "./handlebars.js";
 import { clearMjmlCache, compileMjml, contentKey, TemplateError } from "./mjml.js";
 import { htmlToTemplateText, tidyText } from "./text.js";
@@ -32,7 +39,11 @@ const INCLUDE_RE = /<mj-include\s+[^>]*?path\s*=\s*"([^"]+)"/g;
  * here only to build the cache key and to check Handlebars syntax per file, so an error names
  * the partial it is in.
  */
-function readSources(file: string, seen = new Set<string>()): { file: string; text: string }[] {
+function readSources(
+  file: string,
+  roots: readonly string[],
+  seen = new Set<string>(),
+): { file: string; text: string }[] {
   if (seen.has(file)) return [];
   seen.add(file);
   let text: string;
@@ -48,14 +59,32 @@ function readSources(file: string, seen = new Set<string>()): { file: string; te
     // convene's templates/) by leaving the include out silently; say so instead.
     if (isAbsolute(m[1] as string))
       throw new TemplateError(display(file), line, `mj-include path ${m[1]} must be relative`);
-    let inc = resolve(dirname(file), m[1] as string);
-    if (!inc.endsWith(".mjml") && !existsSync(inc)) inc += ".mjml";
-    if (!existsSync(inc)) {
-      throw new TemplateError(display(file), line, `included file ${m[1]} not found`);
-    }
-    out.push(...readSources(inc, seen));
+    const inc = includedFile(file, m[1] as string, roots);
+    if (!inc.ok) throw new TemplateError(display(file), line, `mj-include ${m[1]} ${inc.reason}`);
+    out.push(...readSources(inc.path, roots, seen));
   }
   return out;
+}
+
+/**
+ * Where an include points, checked before it is read: only inside the event folder or
+ * convene's own templates/, as for every file a definition names (src/model/paths.ts).
+ * Reading it would be enough to leak it, since a Handlebars error quotes the text.
+ */
+function includedFile(from: string, written: string, roots: readonly string[]): Inside {
+  let abs = resolve(dirname(from), written);
+  if (!abs.endsWith(".mjml") && !existsSync(abs)) abs += ".mjml";
+  const tried = roots.map((root) => resolveInside(root, relative(root, abs), MAX_TEMPLATE_BYTES));
+  const inside = tried.find((r) => r.ok);
+  if (inside) return inside;
+  if (!existsSync(abs)) return { ok: false, reason: "not found" };
+  const why = tried.find((r) => !r.ok && !/stay inside/.test(r.reason));
+  return why ?? { ok: false, reason: "points outside the event folder and convene's templates/" };
+}
+
+/** Folders a template's includes may come from: convene's templates/, and the event's own. */
+function includeRoots(eventDir?: string): string[] {
+  return [join(packageRoot(), "templates"), ...(eventDir ? [eventDir] : [])];
 }
 
 function checkHandlebars(file: string, text: string): void {
@@ -111,14 +140,14 @@ export function clearTemplateCache(): void {
 
 /** Compiles (or returns from cache) the template a step uses. */
 export async function loadTemplate(eventDir: string, name: string): Promise<CompiledTemplate> {
-  const file = resolveTemplate(eventDir, name);
-  if (!file)
+  const found = findTemplate(eventDir, name);
+  if (!found.ok)
     throw new TemplateError(
       display(templateCandidates(eventDir, name)[0] as string),
       1,
-      `no template "${name}" in the event's templates/ or convene's`,
+      found.reason,
     );
-  return loadTemplateFile(file, name);
+  return loadTemplateFile(found.path, name, eventDir);
 }
 
 /**
@@ -140,13 +169,17 @@ function stampsOf(files: readonly string[]): string | undefined {
   }
 }
 
-export async function loadTemplateFile(file: string, name: string): Promise<CompiledTemplate> {
+export async function loadTemplateFile(
+  file: string,
+  name: string,
+  eventDir?: string,
+): Promise<CompiledTemplate> {
   const prev = lastRead.get(file);
   if (prev) {
     const hit = compiled.get(prev.key);
     if (hit && stampsOf(prev.files) === prev.stamps) return hit;
   }
-  const sources = readSources(file);
+  const sources = readSources(file, includeRoots(eventDir));
   const files = sources.map((s) => s.file);
   const stamps = stampsOf(files);
   const key = contentKey(sources.flatMap((s) => [s.file, s.text]));

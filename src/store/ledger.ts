@@ -23,6 +23,7 @@
  * process can win, so several workers never send the same message twice.
  */
 import type { Redis } from "ioredis";
+import type { MessageKind } from "../model/schema.js";
 import type { Keys } from "./keys.js";
 
 export const STATES = [
@@ -78,6 +79,8 @@ export interface LedgerRecord {
    * send `sent` with this set runs that step again.
    */
   afterSentPending?: number;
+  /** The message kind, so a send whose step was deleted is still reported as what it was. */
+  kind?: MessageKind;
 }
 
 /** The stored shape: one-letter keys because there can be 100,000 of these per event. */
@@ -93,11 +96,13 @@ interface Stored {
   w?: string;
   u?: number;
   p?: number;
+  k?: MessageKind;
 }
 
 export interface Patch {
   state: State;
   recipient?: string;
+  kind?: MessageKind;
   due?: number | null;
   response?: string | null;
   messageId?: string | null;
@@ -131,6 +136,7 @@ function toPatch(p: Patch): Record<string, unknown> {
     else if (v !== undefined) out[k] = v;
   };
   set("e", p.recipient);
+  set("k", p.kind);
   set("d", p.due);
   set("r", clip(p.response));
   set("m", p.messageId);
@@ -153,6 +159,7 @@ export function decode(json: string): LedgerRecord {
     ...(r.w !== undefined ? { reason: r.w } : {}),
     ...(r.u ? { unconfirmed: r.u } : {}),
     ...(r.p !== undefined ? { afterSentPending: r.p } : {}),
+    ...(r.k ? { kind: r.k } : {}),
   };
 }
 

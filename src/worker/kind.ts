@@ -5,6 +5,7 @@
  * claim, SMTP and its errors — is the shared runtime's (runtime.ts).
  */
 import type { DateTime } from "luxon";
+import type { InviteBasis } from "../calendar/basis.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
 import type { MessageKind } from "../model/schema.js";
 import type { Registration } from "../model/types.js";
@@ -32,6 +33,8 @@ export interface CalendarParams {
   last?: ItemSnapshot;
   /** For an update: what changed, for its cover. */
   changed?: readonly string[];
+  /** How the recipient's copy was composed: an update or CANCEL whose step is gone uses it. */
+  basis?: InviteBasis;
 }
 
 export interface KindProcessor {

@@ -171,6 +171,7 @@ export function createProcessor(deps: RuntimeDeps) {
       const r = await stores.ledger.transition(d.event, d.id, from, {
         state,
         recipient: d.recipient,
+        kind: d.kind,
         ...(reason !== undefined ? { reason } : {}),
         ...extra,
       });

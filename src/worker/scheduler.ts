@@ -28,7 +28,7 @@ import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { findEventDirs } from "../model/load.js";
-import { formatProblem } from "../model/problems.js";
+import { formatProblem, isError } from "../model/problems.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
@@ -114,7 +114,8 @@ export class Scheduler {
 
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
     const { stores, log, settings, queue } = this.deps;
-    const { loaded, problems } = this.deps.defs.load(dir, true);
+    const { loaded, problems: found } = this.deps.defs.load(dir, true);
+    const problems = found.filter(isError);
     if (problems.length)
       log.error(
         { dir, problems: problems.slice(0, 20).map(formatProblem), count: problems.length },
@@ -201,7 +202,10 @@ export class Scheduler {
         removals.add(s.id);
         summary.retimed++;
       }
-      moves.push({ ...base, patch: { state: "scheduled", recipient: s.recipient, due: dueMs } });
+      moves.push({
+        ...base,
+        patch: { state: "scheduled", recipient: s.recipient, kind: s.kind, due: dueMs },
+      });
       adds.push(s);
     }
 

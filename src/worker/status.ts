@@ -94,7 +94,8 @@ export function computeStatus(
   ) => {
     let st = byStep.get(stepId);
     if (!st) {
-      // A step removed from the campaign whose sends the ledger still remembers.
+      // A step removed from the campaign whose sends the ledger still remembers; "announcement"
+      // only for records written before the ledger kept each send's kind.
       st = {
         step: stepId,
         kind: kind ?? "announcement",
@@ -143,7 +144,8 @@ export function computeStatus(
   for (const [id, rec] of ledger) {
     if (seen.has(id) || !id.startsWith(`${ev}.`)) continue;
     const stepId = id.slice(ev.length + 1, id.lastIndexOf("."));
-    const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind;
+    // A deleted step is known only from its sends: the kind each recorded.
+    const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind ?? rec.kind;
     count(stepId, kind, rec.state, rec.due ? new Date(rec.due).toISOString() : undefined);
     if (attention(rec.state, rec))
       failures.push({

@@ -18,7 +18,7 @@ import { ROOT } from "../support/cli.js";
 const run = promisify(execFile);
 const EVENT = join(ROOT, "test", "fixtures", "mail", "seed-letter");
 const TESTER = "tester@qa.example.test";
-const SECRET = "send-test-secret";
+const SECRET = "send-test-secret-0123456789abcdef0123";
 
 interface Received {
   rcptTo: string[];

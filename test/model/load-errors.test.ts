@@ -123,7 +123,7 @@ describe("loader", () => {
       "campaign.yaml:7:19: steps[0].attachments[0]: attachment flyer.pdf not found",
       "campaign.yaml:11:46: steps[1].trigger.offset: with a fixed `time`, the offset must be whole days (like -7d)",
       'campaign.yaml:13:30: steps[1].when.where.colour: audience "members" has no column "colour"',
-      'campaign.yaml:12:22: steps[1].items[1]: no calendar item "day-three"',
+      'campaign.yaml:12:22: warning: steps[1].items[1]: no calendar item "day-three"; nothing is sent for it (anyone holding it gets a cancellation)',
       "campaign.yaml:17:14: steps[2].trigger: give either `at` (a local time) or `anchor` (with an optional offset)",
     ]);
   });

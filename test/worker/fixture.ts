@@ -26,7 +26,7 @@ export const ROOT = new URL("../..", import.meta.url).pathname;
 export const MINI = join(ROOT, "test/fixtures/worker/mini");
 export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 // `convene worker` refuses SMTP_URL without an unsubscribe secret; spawned workers inherit env.
-process.env.UNSUBSCRIBE_SECRET ||= "convene-test-unsubscribe-secret";
+process.env.UNSUBSCRIBE_SECRET ||= "convene-test-unsubscribe-secret-0123456789";
 
 export function uniquePrefix(): string {
   return `convene-test-${randomBytes(5).toString("hex")}`;
