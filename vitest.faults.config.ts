@@ -10,7 +10,8 @@ export default defineConfig({
     include: ["test/faults/**/*.test.ts"],
     fileParallelism: false,
     maxWorkers: 1,
-    testTimeout: 240_000,
+    // Each scenario bounds its own waits below this, so a slow run still writes its summary row.
+    testTimeout: 300_000,
     hookTimeout: 60_000,
     globalSetup: ["test/faults/summary.ts"],
     reporters: ["default"],

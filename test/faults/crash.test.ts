@@ -71,7 +71,7 @@ describe("scenario 1: kill -9 during a large step", () => {
     const sentAll = async () =>
       (await ledgerOf(redis.url, "faults-crash", "crash")).filter((x) => x.state === "sent")
         .length === N;
-    await until("every send recorded sent", sentAll, 240_000, 1_000).catch(() => undefined);
+    await until("every send recorded sent", sentAll, 200_000, 1_000).catch(() => undefined);
     await sleep(1_000);
     const st = await lab.status(ev.dir, env);
     const r = reconcile({
