@@ -14,8 +14,20 @@ export function speakerText(s: Speaker): string {
   return s.affiliation ? `${s.name} (${s.affiliation})` : s.name;
 }
 
-function speakersText(list: readonly Speaker[] | undefined): string | undefined {
-  return list?.length ? list.map(speakerText).join(", ") : undefined;
+/**
+ * How a speaker is named beside a title: a title that already names them ("Keynote
+ * Presentation: Pedro Noguera") gets only their affiliation, or nothing, so the name is not
+ * printed twice.
+ */
+export function speakerBeside(title: string, s: Speaker): string | undefined {
+  const o = typeof s === "string" ? { name: s } : s;
+  if (!title.toLowerCase().includes(o.name.toLowerCase())) return speakerText(s);
+  return o.affiliation;
+}
+
+function speakersText(list: readonly Speaker[] | undefined, title = ""): string | undefined {
+  const names = (list ?? []).map((s) => speakerBeside(title, s)).filter(Boolean);
+  return names.length ? names.join(", ") : undefined;
 }
 
 /** A track is shown with its session's title: "Breakout Session 3: Families as Resources…". */
@@ -36,10 +48,22 @@ function hhmm(t: DateTime, zone: string): string {
   return t.setZone(zone).toFormat("HH:mm");
 }
 
-function span(item: CalendarItem, zone: string): string {
+function zoneName(at: DateTime, zone: string): string {
+  return at.setZone(zone).setLocale("en-US").toFormat("ZZZZZ");
+}
+
+/**
+ * "09:20–10:30". The agenda's heading names the zone's time at its first line; a line in
+ * another offset (after a DST change that night) names its own, so no time is read wrongly.
+ */
+function span(item: CalendarItem, zone: string, heading: string | undefined): string {
   if (item.when.type !== "timed") return "";
   const start = hhmm(item.when.start, zone);
-  return +item.when.end > +item.when.start ? `${start}–${hhmm(item.when.end, zone)}` : start;
+  const text = +item.when.end > +item.when.start ? `${start}–${hhmm(item.when.end, zone)}` : start;
+  const names = [item.when.start, item.when.end].map((t) => zoneName(t, zone));
+  if (names.every((n) => n === heading)) return text;
+  const [a, b] = names;
+  return a === b || +item.when.end <= +item.when.start ? `${text} (${a})` : `${text} (${a} – ${b})`;
 }
 
 /** The room part of a LOCATION ("Shutters East 1, DoubleTree…" → "Shutters East 1"). */
@@ -50,14 +74,20 @@ function roomOf(item: CalendarItem, fallback: string | undefined): string | unde
 }
 
 function zoneLabel(event: EventSpec, at: DateTime): string {
-  const name = at.setZone(event.timezone).setLocale("en-US").toFormat("ZZZZZ");
-  return `${name} (${event.timezone})`;
+  return `${zoneName(at, event.timezone)} (${event.timezone})`;
+}
+
+function firstTimed(items: readonly CalendarItem[], dayItemId: string): DateTime | undefined {
+  const first = items.find((i) => i.parent === dayItemId && i.when.type === "timed");
+  return first?.when.type === "timed" ? first.when.start : undefined;
 }
 
 /** The agenda lines of a day: one per session, its tracks indented below it. */
 export function dayAgenda(event: EventSpec, dayItemId: string): string[] {
   const items = itemsOf(event);
   const zone = event.timezone;
+  const first = firstTimed(items, dayItemId);
+  const heading = first ? zoneName(first, zone) : undefined;
   const sessions = items.filter(
     (i) => i.parent === dayItemId && i.source.kind === "session" && i.status !== "cancelled",
   );
@@ -67,8 +97,8 @@ export function dayAgenda(event: EventSpec, dayItemId: string): string[] {
     const session = s.source.session;
     const tracks = items.filter((i) => i.parent === s.id && i.status !== "cancelled");
     const parts = [
-      `${span(s, zone)}  ${s.title}`,
-      speakersText(session.speakers),
+      `${span(s, zone, heading)}  ${s.title}`,
+      speakersText(session.speakers, s.title),
       tracks.length ? undefined : roomOf(s, undefined),
     ];
     if (s.status === "tentative") parts.push("(tentative)");
@@ -76,7 +106,7 @@ export function dayAgenda(event: EventSpec, dayItemId: string): string[] {
     for (const t of tracks) {
       if (t.source.kind !== "track") continue;
       lines.push(
-        `    • ${[t.title, speakersText(t.source.track.speakers), t.source.track.room].filter(Boolean).join(" — ")}`,
+        `    • ${[t.title, speakersText(t.source.track.speakers, t.title), t.source.track.room].filter(Boolean).join(" — ")}`,
       );
     }
   }
@@ -96,13 +126,13 @@ export function itemDescription(event: EventSpec, item: CalendarItem): string | 
   switch (src.kind) {
     case "day": {
       const agenda = dayAgenda(event, item.id);
-      const first = itemsOf(event).find((i) => i.parent === item.id && i.when.type === "timed");
+      const first = firstTimed(itemsOf(event), item.id);
       return paragraphs(
         src.day.audience && `For: ${src.day.audience}`,
         src.day.description ?? (agenda.length ? undefined : event.description),
         agenda.length > 0 &&
-          first?.when.type === "timed" &&
-          `Agenda (times in ${zoneLabel(event, first.when.start)}):\n${agenda.join("\n")}`,
+          first &&
+          `Agenda (times in ${zoneLabel(event, first)}):\n${agenda.join("\n")}`,
         event.links?.["event-page"] && `More: ${event.links["event-page"]}`,
       );
     }

@@ -46,7 +46,7 @@ function whenOf(item: CalendarItem): VEventWhen | undefined {
   return undefined;
 }
 
-function vevent(
+export function vevent(
   def: EventDefinition,
   item: CalendarItem,
   o: PublishOptions,
@@ -72,7 +72,7 @@ function vevent(
 }
 
 /** The VEVENT items of one day: its sessions (tracks instead of a session that has them), or the day itself. */
-function dayEntries(items: readonly CalendarItem[], day: CalendarItem): CalendarItem[] {
+export function dayEntries(items: readonly CalendarItem[], day: CalendarItem): CalendarItem[] {
   const sessions = items.filter((i) => i.parent === day.id);
   if (day.when.type !== "timed" || sessions.length === 0) return [day];
   return sessions.flatMap((s) => {
@@ -113,6 +113,20 @@ export function buildSeries(def: EventDefinition, seriesId: string, o: PublishOp
     events,
     name: series.title,
   });
+}
+
+/**
+ * How an item is published in an "add to calendar" file: a related event (a save-the-date) is
+ * tentative and free time, so it does not block anyone's day before they decide to come.
+ */
+export function publishEvent(
+  def: EventDefinition,
+  item: CalendarItem,
+  o: PublishOptions,
+): VEventInput | undefined {
+  return item.source.kind === "related"
+    ? vevent(def, item, o, { status: "TENTATIVE", transparent: true })
+    : vevent(def, item, o);
 }
 
 /** A save-the-date: all days of a related event as one all-day, tentative, free-time item. */

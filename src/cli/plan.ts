@@ -41,6 +41,7 @@ export function sendJson(s: Send) {
 
 interface Row {
   local: string;
+  zone: string;
   utc: string;
   step: string;
   kind: string;
@@ -48,12 +49,17 @@ interface Row {
   recipients: number;
 }
 
-/** One row per step occurrence: all sends of a step due at the same instant. */
+/**
+ * One row per step occurrence: all sends of a step due at the same instant in the same zone.
+ * A `zone: recipient` step fires at 09:00 in Tokyo and at 09:00 in New York; each row shows its
+ * local time in its own zone, and the zone column appears as soon as the plan mixes zones, so
+ * no row reads as if it were the event's time.
+ */
 export function planTable(def: EventDefinition, sends: Send[]): string {
   const audienceOf = new Map(def.campaign.steps.map((s) => [s.id, s.audience]));
   const rows = new Map<string, Row>();
   for (const s of sends) {
-    const key = `${s.step}|${s.due}`;
+    const key = `${s.step}|${s.due}|${s.zone}`;
     const row = rows.get(key);
     if (row) row.recipients++;
     else
@@ -62,6 +68,7 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
           // A fixed locale, so the zone abbreviation (PDT) does not depend on the machine.
           .setLocale("en-US")
           .toFormat("yyyy-MM-dd HH:mm ZZZZ"),
+        zone: s.zone,
         utc: DateTime.fromISO(s.due, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm'Z'"),
         step: s.step,
         kind: s.kind,
@@ -71,6 +78,7 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
   }
   const header: Row = {
     local: "LOCAL TIME",
+    zone: "ZONE",
     utc: "UTC",
     step: "STEP",
     kind: "KIND",
@@ -78,7 +86,11 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
     recipients: 0,
   };
   const all = [header, ...rows.values()];
-  const cols = ["local", "utc", "step", "kind", "audience"] as const;
+  const zones = new Set([...rows.values()].map((r) => r.zone));
+  const mixed = [...zones].some((z) => z !== def.event.timezone);
+  const cols = mixed
+    ? (["local", "zone", "utc", "step", "kind", "audience"] as const)
+    : (["local", "utc", "step", "kind", "audience"] as const);
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))]));
   const lines = all.map((r, i) =>
     [
@@ -87,7 +99,8 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
     ].join("  "),
   );
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
-  return `${lines.join("\n")}\n\n${plural(sends.length, "send")} in ${plural(rows.size, "step occurrence")} (times in ${def.event.timezone}).\n`;
+  const times = mixed ? "local times in each row's zone" : `times in ${def.event.timezone}`;
+  return `${lines.join("\n")}\n\n${plural(sends.length, "send")} in ${plural(rows.size, "step occurrence")} (${times}).\n`;
 }
 
 export function registerPlan(program: Command): void {

@@ -211,6 +211,17 @@ export async function composeWith(
       path: attachmentPath(def.dir, a),
     }));
   }
+  const publish = rendered.view.addToCalendar;
+  if (step.kind !== "calendar-invite" && publish)
+    // The dates the message announces, as a PUBLISH file to import (src/render/calendar-links.ts).
+    msg.attachments = [
+      ...(msg.attachments ?? []),
+      {
+        filename: publish.filename,
+        content: publish.ics,
+        contentType: "text/calendar; charset=utf-8; method=PUBLISH",
+      },
+    ];
   return msg;
 }
 

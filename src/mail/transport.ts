@@ -4,9 +4,14 @@
  * errors are passed through unchanged: nodemailer's `responseCode` and `code` let the worker tell
  * a temporary failure (4xx, lost connection) from a permanent one (5xx).
  */
+
+import type { Readable } from "node:stream";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
+import type MailMessage from "nodemailer/lib/mailer/mail-message.js";
+import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import type { Config } from "../config.js";
+import { type SmtpTimeouts, smtpTimeouts } from "../worker/settings.js";
 import { addressList, Outbox } from "./outbox.js";
 
 export interface SentInfo {
@@ -31,19 +36,75 @@ function allRecipients(msg: Mail.Options): string[] {
   return [msg.to, msg.cc, msg.bcc].flatMap(addressList).map((a) => a.address);
 }
 
-/**
- * A pooled SMTP transport. `pool` is forced on (a campaign sends many messages through few
- * connections); other options come from the URL's query (`?maxConnections=3`). The URL, which
- * holds the credentials, is never logged here: nodemailer's logger stays off.
- */
-export function smtpMailer(url: string): Mailer {
+/** nodemailer's option names for SmtpTimeouts; a value in SMTP_URL's query wins. */
+const TIMEOUT_OPTIONS = {
+  connectionTimeout: "connectMs",
+  greetingTimeout: "greetingMs",
+  socketTimeout: "socketMs",
+} as const satisfies Record<string, keyof SmtpTimeouts>;
+
+function withDefaults(url: string, timeouts: SmtpTimeouts): string {
   const u = new URL(url);
   if (!u.searchParams.has("pool")) u.searchParams.set("pool", "true");
-  const transport = nodemailer.createTransport(u.toString());
+  // smtp-pool retries a message whose connection closed before it was sent, 5 times by default,
+  // on top of the worker's queue-wide backoff: one requeue is enough for a dropped idle
+  // connection, more only multiplies connection attempts against a server that is down.
+  if (!u.searchParams.has("maxRequeues")) u.searchParams.set("maxRequeues", "1");
+  // nodemailer's own socket timeout is 10 minutes: a silent server would hold a send that long.
+  for (const [option, key] of Object.entries(TIMEOUT_OPTIONS))
+    if (!u.searchParams.has(option)) u.searchParams.set(option, String(timeouts[key]));
+  return u.toString();
+}
+
+/** Where a message's streams are noted, so a failure can tell whether any of it went out. */
+const TRACK = "conveneTrack";
+interface Track {
+  streams: Readable[];
+}
+
+/**
+ * smtp-connection pipes the message stream only after the server's 354 to DATA, and smtp-pool
+ * makes a fresh stream for every connection it tries. So "any of this message's streams was
+ * read" is exactly "the message may have reached the server"; before that, whatever failed
+ * (greeting, AUTH, a connection closed while waiting), nothing was handed over.
+ */
+function trackStreams(transport: Pick<Mail, "use">): void {
+  transport.use("stream", (mail: MailMessage, done: (err?: Error | null) => void) => {
+    const track = (mail.data as Record<string, unknown>)[TRACK] as Track | undefined;
+    if (track)
+      mail.message.processFunc((input: Readable) => {
+        track.streams.push(input);
+        return input;
+      });
+    done();
+  });
+}
+
+function handedOver(track: Track): boolean {
+  return track.streams.some((s) => s.readableDidRead);
+}
+
+/**
+ * A pooled SMTP transport. `pool` is forced on (a campaign sends many messages through few
+ * connections); other options come from the URL's query (`?maxConnections=3`), and the timeouts
+ * default to `timeouts` (CONVENE_SMTP_*_TIMEOUT_MS). The URL, which holds the credentials, is
+ * never logged here: nodemailer's logger stays off. A failure carries `handedOver` (see
+ * trackStreams), which src/worker/smtp-errors.ts reads.
+ */
+export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts()): Mailer {
+  const transport = nodemailer.createTransport(withDefaults(url, timeouts));
+  trackStreams(transport);
   return {
     kind: "smtp",
     async send(msg) {
-      const info = await transport.sendMail(msg);
+      const track: Track = { streams: [] };
+      let info: SMTPTransport.SentMessageInfo;
+      try {
+        info = await transport.sendMail({ ...msg, [TRACK]: track } as Mail.Options);
+      } catch (e) {
+        if (e instanceof Error) Object.assign(e, { handedOver: handedOver(track) });
+        throw e;
+      }
       return {
         messageId: info.messageId,
         response: info.response,

@@ -39,6 +39,11 @@ export interface CalendarItem {
   status: Status;
   when: ItemWhen;
   location?: string;
+  /**
+   * The zone its times are written in and shown in, when not the event's (a cohort that meets
+   * in another zone).
+   */
+  zone?: string;
   source: ItemSource;
 }
 
@@ -144,12 +149,14 @@ export function calendarItems(event: EventSpec): CalendarItem[] {
 
   for (const series of event.series ?? []) {
     for (const cohort of series.cohorts) {
+      const cohortZone = cohort.timezone ?? zone;
       for (const cs of cohort.sessions) {
         const def = series.sessions.find((s) => s.number === cs.session);
         const title = `${series.title}: ${cohort.name}, Session ${cs.session}${def ? ` – ${def.title}` : ""}`;
         let when: ItemWhen;
         if (cs.date === "TBD") when = { type: "tbd" };
-        else if (cs.start && cs.end && !cs.endDate) when = timed(cs.date, cs.start, cs.end, zone);
+        else if (cs.start && cs.end && !cs.endDate)
+          when = timed(cs.date, cs.start, cs.end, cohortZone);
         else when = { type: "all-day", startDate: cs.date, lastDate: cs.endDate ?? cs.date };
         items.push({
           id: uniqueId(`${series.id}-${cohort.id}-${cs.session}`, used),
@@ -157,6 +164,7 @@ export function calendarItems(event: EventSpec): CalendarItem[] {
           status: cs.status ?? "confirmed",
           when,
           location: placeText(cs.location ?? cohort.location),
+          ...(cohort.timezone ? { zone: cohort.timezone } : {}),
           source: { kind: "cohort-session", series, cohortId: cohort.id, number: cs.session },
         });
       }

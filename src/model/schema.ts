@@ -227,6 +227,11 @@ export const cohort = z.strictObject({
   name: line,
   /** Where every session is held, unless a session names its own location. */
   location: place.optional(),
+  /**
+   * The zone its sessions' times are written in, when the cohort meets elsewhere (a Tokyo
+   * cohort's "10:00" is 10:00 in Tokyo); defaults to the event's.
+   */
+  timezone: zone.optional(),
   sessions: z.array(cohortSession),
 });
 

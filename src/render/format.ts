@@ -56,6 +56,38 @@ export function timeText(time: string): string {
   );
 }
 
+/**
+ * An instant's wall time in a zone ("3:30 AM"). Messages format instants, never the YAML's
+ * strings: on a DST night "02:30" does not exist and the calendar holds 03:30.
+ */
+export function instantTime(t: DateTime, zone: string): string {
+  return t.setZone(zone).setLocale(LOCALE).toFormat("h:mm a");
+}
+
+/** The offset label of an instant in a zone: "GMT+2", "PDT" (en-US names where it has one). */
+export function zoneLabel(t: DateTime, zone: string): string {
+  return t.setZone(zone).setLocale(LOCALE).toFormat("ZZZZ");
+}
+
+/**
+ * "9:00 AM – 6:00 PM GMT+1". A range that crosses a DST change labels each end with its own
+ * offset ("1:00 AM GMT+1 – 12:00 PM GMT+2"): one label would be wrong for one end. Without
+ * `label` a range inside one offset is left unlabelled (the message says the zone elsewhere).
+ */
+export function timeRangeText(
+  start: DateTime,
+  end: DateTime | undefined,
+  zone: string,
+  o: { label: boolean } = { label: true },
+): string {
+  const a = instantTime(start, zone);
+  if (!end || +end <= +start) return o.label ? `${a} ${zoneLabel(start, zone)}` : a;
+  const b = instantTime(end, zone);
+  const [za, zb] = [zoneLabel(start, zone), zoneLabel(end, zone)];
+  if (za !== zb) return `${a} ${za} – ${b} ${zb}`;
+  return o.label ? `${a} – ${b} ${zb}` : `${a} – ${b}`;
+}
+
 /** Blank-line separated text as paragraphs, for `{{#each}}<p>`. */
 export function paragraphs(text: string | undefined): string[] {
   return (

@@ -67,17 +67,21 @@ function readSources(
 }
 
 /**
- * Where an include points, checked before it is read: only inside the event folder or
- * convene's own templates/, as for every file a definition names (src/model/paths.ts).
- * Reading it would be enough to leak it, since a Handlebars error quotes the text.
+ * Where an include points, checked before it is read: beside the including template, else in
+ * convene's own templates/ (the includePath passed to MJML), so an event's template can share
+ * the partials; and only inside the event folder or convene's templates/, as for every file a
+ * definition names (src/model/paths.ts). Reading it would be enough to leak it, since a
+ * Handlebars error quotes the text.
  */
 function includedFile(from: string, written: string, roots: readonly string[]): Inside {
-  let abs = resolve(dirname(from), written);
-  if (!abs.endsWith(".mjml") && !existsSync(abs)) abs += ".mjml";
+  const abs = [dirname(from), join(packageRoot(), "templates")]
+    .map((base) => resolve(base, written))
+    .flatMap((p) => (p.endsWith(".mjml") ? [p] : [p, `${p}.mjml`]))
+    .find((p) => existsSync(p));
+  if (!abs) return { ok: false, reason: "not found" };
   const tried = roots.map((root) => resolveInside(root, relative(root, abs), MAX_TEMPLATE_BYTES));
   const inside = tried.find((r) => r.ok);
   if (inside) return inside;
-  if (!existsSync(abs)) return { ok: false, reason: "not found" };
   const why = tried.find((r) => !r.ok && !/stay inside/.test(r.reason));
   return why ?? { ok: false, reason: "points outside the event folder and convene's templates/" };
 }
@@ -85,6 +89,19 @@ function includedFile(from: string, written: string, roots: readonly string[]): 
 /** Folders a template's includes may come from: convene's templates/, and the event's own. */
 function includeRoots(eventDir?: string): string[] {
   return [join(packageRoot(), "templates"), ...(eventDir ? [eventDir] : [])];
+}
+
+/**
+ * MJML resolves an include beside the including file only (its includePath merely allows more
+ * roots), so an event template's `./partials/head.mjml` that exists only in convene's
+ * templates/ is rewritten to the relative path of convene's copy before compiling.
+ */
+function withSharedIncludes(file: string, text: string, roots: readonly string[]): string {
+  return text.replace(INCLUDE_RE, (m: string, path: string) => {
+    const inc = includedFile(file, path, roots);
+    if (!inc.ok || existsSync(resolve(dirname(file), path))) return m;
+    return m.replace(path, relative(dirname(file), inc.path));
+  });
 }
 
 function checkHandlebars(file: string, text: string): void {
@@ -179,7 +196,8 @@ export async function loadTemplateFile(
     const hit = compiled.get(prev.key);
     if (hit && stampsOf(prev.files) === prev.stamps) return hit;
   }
-  const sources = readSources(file, includeRoots(eventDir));
+  const roots = includeRoots(eventDir);
+  const sources = readSources(file, roots);
   const files = sources.map((s) => s.file);
   const stamps = stampsOf(files);
   const key = contentKey(sources.flatMap((s) => [s.file, s.text]));
@@ -188,7 +206,7 @@ export async function loadTemplateFile(
   if (hit) return hit;
   const run = (async (): Promise<CompiledTemplate> => {
     for (const s of sources) checkHandlebars(s.file, s.text);
-    const html = await compileMjml(sources[0]?.text as string, {
+    const html = await compileMjml(withSharedIncludes(file, sources[0]?.text as string, roots), {
       file,
       label: display(file),
       key,

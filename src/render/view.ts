@@ -5,8 +5,10 @@
  * text, so next year's letter is a data change. Pure: no clock, no files.
  */
 import { DateTime } from "luxon";
+import { speakerBeside } from "../calendar/describe.js";
+import { itemsOf } from "../calendar/items-of.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
-import { type CalendarItem, calendarItems } from "../model/items.js";
+import type { CalendarItem } from "../model/items.js";
 import type {
   DaySpec,
   EventSpec,
@@ -19,14 +21,17 @@ import type {
 import { BULK_KINDS } from "../model/schema.js";
 import { addDays } from "../model/time.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
+import { announcedDates, withLinks } from "./calendar-links.js";
 import {
   dateRangeText,
   dateText,
   dayMonthText,
+  instantTime,
   longDateRangeText,
   longDateText,
   paragraphs,
-  timeText,
+  timeRangeText,
+  zoneLabel,
 } from "./format.js";
 import { listText } from "./handlebars.js";
 
@@ -57,7 +62,56 @@ function camel(key: string): string {
   return key.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-function dayView(day: DaySpec) {
+/** The calendar items of one definition, found by what they were made from. */
+interface ItemIndex {
+  zone: string;
+  bySource: Map<object, CalendarItem>;
+  byCohortSession: Map<string, CalendarItem>;
+}
+
+function cohortKey(series: string, cohort: string, number: number): string {
+  return `${series}|${cohort}|${number}`;
+}
+
+function indexItems(items: readonly CalendarItem[], zone: string): ItemIndex {
+  const bySource = new Map<object, CalendarItem>();
+  const byCohortSession = new Map<string, CalendarItem>();
+  for (const item of items) {
+    const src = item.source;
+    if (src.kind === "day") bySource.set(src.day, item);
+    else if (src.kind === "session") bySource.set(src.session, item);
+    else if (src.kind === "related") bySource.set(src.related, item);
+    else if (src.kind === "cohort-session")
+      byCohortSession.set(cohortKey(src.series.id, src.cohortId, src.number), item);
+  }
+  return { zone, bySource, byCohortSession };
+}
+
+/**
+ * An item's times as a message shows them, from the instants its calendar entry holds. A range
+ * inside one offset is unlabelled when `label` is off (the day's agenda, whose zone is named
+ * with the day); one across a DST change always labels both ends.
+ */
+function itemTime(item: CalendarItem | undefined, zone: string, label: boolean) {
+  if (item?.when.type !== "timed") return undefined;
+  return timeRangeText(item.when.start, item.when.end, item.zone ?? zone, { label });
+}
+
+function sessionTimes(item: CalendarItem | undefined, zone: string) {
+  if (item?.when.type !== "timed") return { time: undefined, end: undefined };
+  const { start, end } = item.when;
+  if (+end <= +start) return { time: instantTime(start, zone), end: undefined };
+  const crosses = zoneLabel(start, zone) !== zoneLabel(end, zone);
+  const show = (t: typeof start) =>
+    crosses ? `${instantTime(t, zone)} ${zoneLabel(t, zone)}` : instantTime(t, zone);
+  return { time: show(start), end: show(end) };
+}
+
+function speakersBeside(title: string, speakers: readonly Speaker[] | undefined): string {
+  return listText((speakers ?? []).map((x) => speakerBeside(title, x)).filter(Boolean));
+}
+
+function dayView(day: DaySpec, ix: ItemIndex) {
   return {
     date: day.date,
     dateText: dateText(day.date),
@@ -68,35 +122,33 @@ function dayView(day: DaySpec) {
     audience: day.audience,
     description: day.description,
     paragraphs: paragraphs(day.description),
-    time: day.start && day.end ? `${timeText(day.start)} – ${timeText(day.end)}` : undefined,
+    time: itemTime(ix.bySource.get(day), ix.zone, false),
     room: day.room,
     status: day.status ?? "confirmed",
-    sessions: (day.sessions ?? []).map((s, i, all) => {
-      const end = s.end ?? all[i + 1]?.start ?? day.end;
-      return {
-        id: s.id,
-        time: timeText(s.start),
-        end: end && end !== s.start ? timeText(end) : undefined,
-        title: s.title,
-        lines: (s.description ?? "").split("\n").filter((l) => l.trim()),
-        speakers: (s.speakers ?? []).map(speakerView),
-        speakerText: listText((s.speakers ?? []).map((x) => speakerView(x).label)),
-        room: s.tracks?.length ? undefined : (s.room ?? day.room),
-        tracks: (s.tracks ?? []).map((t) => ({
-          title: t.title,
-          room: t.room,
-          speakerText: listText((t.speakers ?? []).map((x) => speakerView(x).label)),
-        })),
-        cancelled: s.status === "cancelled",
-      };
-    }),
+    sessions: (day.sessions ?? []).map((s) => ({
+      id: s.id,
+      ...sessionTimes(ix.bySource.get(s), ix.zone),
+      title: s.title,
+      lines: (s.description ?? "").split("\n").filter((l) => l.trim()),
+      speakers: (s.speakers ?? []).map(speakerView),
+      speakerText: speakersBeside(s.title, s.speakers),
+      room: s.tracks?.length ? undefined : (s.room ?? day.room),
+      tracks: (s.tracks ?? []).map((t) => ({
+        title: t.title,
+        room: t.room,
+        speakerText: speakersBeside(t.title, t.speakers),
+      })),
+      cancelled: s.status === "cancelled",
+    })),
   };
 }
 
-export function relatedView(r: RelatedSpec) {
+export function relatedView(r: RelatedSpec, ix: ItemIndex) {
   const known = r.startDate && r.startDate !== "TBD" ? r.startDate : undefined;
   return {
     id: r.id,
+    /** Its calendar item, for "add to calendar". */
+    itemId: ix.bySource.get(r)?.id,
     title: r.title,
     kind: r.kind,
     theme: r.theme,
@@ -107,7 +159,7 @@ export function relatedView(r: RelatedSpec) {
     lastDate: known ? (r.endDate ?? known) : undefined,
     longDates: known ? longDateRangeText(known, r.endDate) : undefined,
     tbd: !known,
-    time: r.start && r.end ? `${timeText(r.start)} – ${timeText(r.end)}` : undefined,
+    time: itemTime(ix.bySource.get(r), ix.zone, true),
     venue: placeText(r.venue),
     venueName: r.venue?.name,
     cost: r.cost,
@@ -117,7 +169,7 @@ export function relatedView(r: RelatedSpec) {
   };
 }
 
-export function seriesView(s: SeriesSpec) {
+export function seriesView(s: SeriesSpec, ix: ItemIndex) {
   const number = new Map(s.sessions.map((x) => [x.number, x]));
   return {
     id: s.id,
@@ -142,11 +194,12 @@ export function seriesView(s: SeriesSpec) {
       location: placeText(c.location),
       sessions: c.sessions.map((cs) => ({
         number: cs.session,
+        itemId: ix.byCohortSession.get(cohortKey(s.id, c.id, cs.session))?.id,
         title: number.get(cs.session)?.title,
         dates: cs.date === "TBD" ? "TBD" : dateRangeText(cs.date, cs.endDate),
         tbd: cs.date === "TBD",
         lastDate: cs.date === "TBD" ? undefined : (cs.endDate ?? cs.date),
-        time: cs.start && cs.end ? `${timeText(cs.start)} – ${timeText(cs.end)}` : undefined,
+        time: itemTime(ix.byCohortSession.get(cohortKey(s.id, c.id, cs.session)), ix.zone, true),
         // Only a session's own location is listed per row; the cohort's applies to all.
         location: placeText(cs.location),
         cancelled: cs.status === "cancelled",
@@ -161,9 +214,8 @@ function whenText(w: CalendarItem["when"], zone: string): string {
     return w.startDate === w.lastDate
       ? `${longDateText(w.startDate)} (all day)`
       : `${longDateRangeText(w.startDate, w.lastDate)} (all day)`;
-  const s = w.start.setZone(zone).setLocale("en-US");
-  const e = w.end.setZone(zone).setLocale("en-US");
-  return `${s.toFormat("cccc, LLLL d, yyyy")}, ${s.toFormat("h:mm a")} – ${e.toFormat("h:mm a ZZZZ")}`;
+  const day = w.start.setZone(zone).setLocale("en-US").toFormat("cccc, LLLL d, yyyy");
+  return `${day}, ${timeRangeText(w.start, w.end, zone)}`;
 }
 
 interface InviteBase {
@@ -249,15 +301,35 @@ function upcoming<T extends { lastDate?: string | undefined }>(
   return xs.filter((x) => !x.lastDate || x.lastDate >= date);
 }
 
-/** Series with their cohorts' past sessions left out; a cohort or series with none left goes. */
-function upcomingSeries(series: readonly ReturnType<typeof seriesView>[], date: string) {
+/** Marks what lies before `date` as already held, keeping it in the list. */
+function markPast<T extends { lastDate?: string | undefined }>(
+  xs: readonly T[],
+  date: string,
+): (T & { past: boolean })[] {
+  return xs.map((x) => ({ ...x, past: !!x.lastDate && x.lastDate < date }));
+}
+
+/**
+ * Series with their cohorts' past sessions left out (a cohort or series with none left goes),
+ * or, when the step asks for them (`showPast`), kept and marked as already held.
+ */
+function upcomingSeries(
+  series: readonly ReturnType<typeof seriesView>[],
+  date: string,
+  showPast: boolean,
+) {
   return series.flatMap((s) => {
     const cohorts = s.cohorts.flatMap((c) => {
-      const sessions = upcoming(c.sessions, date);
+      const sessions = showPast ? markPast(c.sessions, date) : upcoming(c.sessions, date);
       return sessions.length ? [{ ...c, sessions }] : [];
     });
     return cohorts.length || !s.cohorts.length ? [{ ...s, cohorts }] : [];
   });
+}
+
+/** A step value that switches something on: `showPast: "yes"` (or true, on). */
+function switchedOn(value: string | undefined): boolean {
+  return /^(yes|true|on)$/i.test(value?.trim() ?? "");
 }
 
 /**
@@ -278,18 +350,19 @@ function eventPart(ev: EventSpec) {
   const first = main[0] as DaySpec;
   const last = main[main.length - 1] as DaySpec;
   const speakers = (ev.speakers ?? []).map(speakerView);
-  const items = calendarItems(ev);
+  const items = itemsOf(ev);
+  const ix = indexItems(items, ev.timezone);
   const invites = new Map(
     items.map((item) => [
       item.id,
       {
         id: item.id,
         title: item.title,
-        when: whenText(item.when, ev.timezone),
+        when: whenText(item.when, item.zone ?? ev.timezone),
         where: item.location,
         cancelled: item.status === "cancelled",
         tentative: item.status === "tentative",
-        day: item.source.kind === "day" ? dayView(item.source.day) : undefined,
+        day: item.source.kind === "day" ? dayView(item.source.day, ix) : undefined,
         dated: item.when.type !== "tbd",
       } as InviteBase,
     ]),
@@ -330,11 +403,11 @@ function eventPart(ev: EventSpec) {
       terms: ev.registration.terms,
       url: ev.registration.url ?? ev.links?.registration ?? ev.links?.["event-page"],
     },
-    mainDays: main.map(dayView),
-    extraDays: ev.days.filter((d) => d.audience && mainDays.length).map(dayView),
-    days: ev.days.map(dayView),
-    related: (ev.related ?? []).map(relatedView),
-    series: (ev.series ?? []).map(seriesView),
+    mainDays: main.map((d) => dayView(d, ix)),
+    extraDays: ev.days.filter((d) => d.audience && mainDays.length).map((d) => dayView(d, ix)),
+    days: ev.days.map((d) => dayView(d, ix)),
+    related: (ev.related ?? []).map((r) => relatedView(r, ix)),
+    series: (ev.series ?? []).map((x) => seriesView(x, ix)),
     invites,
   };
 }
@@ -374,6 +447,9 @@ export function buildView(i: ViewInput) {
     ev.related.find((x) => x.id === i.step.about) ?? ev.series.find((x) => x.id === i.step.about);
   const invite =
     i.step.kind === "calendar-invite" ? inviteView(invites, i, i.def.event.timezone) : undefined;
+  const related = upcoming(ev.related, i.date);
+  const series = upcomingSeries(ev.series, i.date, switchedOn(values.showPast));
+  const add = announcedDates(i.def, i.step, i.date, { series, related });
   return {
     ...ev,
     subject: i.subject,
@@ -383,8 +459,10 @@ export function buildView(i: ViewInput) {
     values,
     date: dateText(i.date),
     // "Upcoming" lists: what lies before the day the message is sent is not upcoming.
-    related: upcoming(ev.related, i.date),
-    series: upcomingSeries(ev.series, i.date),
+    related: add.related,
+    series: add.series,
+    /** The PUBLISH file (attached by mail/compose.ts) and links, where the message announces dates. */
+    addToCalendar: add.file,
     recipient: {
       name: r.name,
       email: r.email,
@@ -398,7 +476,7 @@ export function buildView(i: ViewInput) {
     },
     event: values.eventName ? { ...ev.event, name: values.eventName } : ev.event,
     venue: values.venueName ? { ...ev.venue, name: values.venueName } : ev.venue,
-    about,
+    about: about && "itemId" in about ? withLinks(about, add.links) : about,
     aboutRelated: ev.related.find((x) => x.id === i.step.about),
     aboutSeries: ev.series.find((x) => x.id === i.step.about),
     invite,

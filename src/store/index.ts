@@ -5,6 +5,7 @@ import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
 import { withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
+import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
 
 /** Every Redis-backed store on one connection, under one key prefix. */
@@ -14,6 +15,8 @@ export interface Stores {
   registrations: RegistrationStore;
   suppressions: SuppressionStore;
   control: ControlStore;
+  /** Shared SMTP trouble: the connection backoff and the AUTH halt every worker honours. */
+  smtp: SmtpHealth;
   /** The calendar part's invite lifecycle state (SEQUENCE per item, who holds which version). */
   calendar: CalendarStateStore;
 }
@@ -26,6 +29,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     registrations: new RegistrationStore(redis, k),
     suppressions: new SuppressionStore(redis, k),
     control: new ControlStore(redis, k),
+    smtp: new SmtpHealth(redis, k),
     calendar: new RedisCalendarStateStore(redis, prefix),
   };
 }

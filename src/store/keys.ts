@@ -17,6 +17,10 @@ export interface Keys {
   suppressed(): string;
   /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
   bullPrefix(): string;
+  /** Hash { n, until }: consecutive SMTP connection failures and the queue-wide wait (smtp-health.ts). */
+  smtpBackoff(): string;
+  /** JSON of why sending stopped (an SMTP AUTH failure); present while the queue is halted. */
+  smtpHalt(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -27,5 +31,7 @@ export function keys(prefix: string): Keys {
     control: (event) => `${prefix}:ctl:${event}`,
     suppressed: () => `${prefix}:suppressed`,
     bullPrefix: () => `${prefix}:bull`,
+    smtpBackoff: () => `${prefix}:smtp:backoff`,
+    smtpHalt: () => `${prefix}:smtp:halt`,
   };
 }

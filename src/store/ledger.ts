@@ -11,6 +11,9 @@
  *                           │  ▲                          │ └──► failed (5xx, or retries exhausted)
  *                           │  └──── transient error ─────┘
  *                           ├──► skipped (registered, cancelled, no longer planned, …)
+ *                           │      └─ "unplanned" (removed from the audience or campaign): it
+ *                           │         comes back to scheduled (or is claimed) if it is planned
+ *                           │         again before it expires. A removal is final only then.
  *                           ├──► suppressed (address on the suppression list)
  *                           └──► missed (past the step's missed window)
  *   sending found by a later attempt (a crash, a stall, a forced shutdown), or an SMTP timeout /
@@ -39,10 +42,17 @@ export const STATES = [
 export type State = (typeof STATES)[number];
 /** `none`: not in the ledger yet. */
 export type StateOrNone = State | "none";
+/**
+ * What a compare-and-set matches on: the state, except that a `skipped` send whose skip is
+ * only "no longer planned" matches as `unplanned` (and not as `skipped`), so it can be planned
+ * again while an ordinary skip stays final.
+ */
+export type FromState = StateOrNone | "unplanned";
 
 /**
  * Final states: the send is decided and must never be queued or sent again. `unconfirmed` is not
- * one: a crash never loses a send, so an unconfirmed send is sent again (and marked).
+ * one: a crash never loses a send, so an unconfirmed send is sent again (and marked). Nor is an
+ * unplanned skip (see isFinal).
  */
 export const FINAL: ReadonlySet<StateOrNone> = new Set([
   "sent",
@@ -52,8 +62,24 @@ export const FINAL: ReadonlySet<StateOrNone> = new Set([
   "missed",
 ]);
 
+/** Whether a record is decided for good: a final state, and not an unplanned skip. */
+export function isFinal(rec: LedgerRecord | undefined): boolean {
+  return !!rec && FINAL.has(rec.state) && !rec.unplanned;
+}
+
+/** The state a compare-and-set sees for a record. */
+export function matchState(rec: LedgerRecord | undefined): FromState {
+  if (!rec) return "none";
+  return rec.state === "skipped" && rec.unplanned ? "unplanned" : rec.state;
+}
+
 export interface LedgerRecord {
   state: State;
+  /**
+   * A `skipped` send that was only no longer planned (recipient or step removed, the definition
+   * changed): planned again before it expires, it is queued again.
+   */
+  unplanned?: true;
   /** SMTP attempts made (claims). */
   attempts: number;
   recipient: string;
@@ -97,6 +123,7 @@ interface Stored {
   u?: number;
   p?: number;
   k?: MessageKind;
+  x?: 1;
 }
 
 export interface Patch {
@@ -112,12 +139,14 @@ export interface Patch {
   /** Count this move as an attempt whose SMTP acceptance is unknown (the unconfirmed marker). */
   unconfirmed?: boolean;
   afterSentPending?: number | null;
+  /** Only with `skipped`: a re-plannable skip (see LedgerRecord.unplanned). Any other move clears it. */
+  unplanned?: boolean;
 }
 
 export interface TransitionResult {
   ok: boolean;
   /** The state before the call (the blocking state when !ok). */
-  from: StateOrNone;
+  from: FromState;
 }
 
 /** SMTP replies can be long (multi-line); the ledger keeps what explains the outcome. */
@@ -142,6 +171,7 @@ function toPatch(p: Patch): Record<string, unknown> {
   set("m", p.messageId);
   set("w", clip(p.reason));
   set("p", p.afterSentPending);
+  if (p.unplanned && p.state === "skipped") out.x = 1;
   return out;
 }
 
@@ -160,21 +190,25 @@ export function decode(json: string): LedgerRecord {
     ...(r.u ? { unconfirmed: r.u } : {}),
     ...(r.p !== undefined ? { afterSentPending: r.p } : {}),
     ...(r.k ? { kind: r.k } : {}),
+    ...(r.x ? { unplanned: true as const } : {}),
   };
 }
 
 /**
  * KEYS: ledger hash, pending hash. ARGV: id, "|allowed|from|states|", patch JSON, now ms,
- * counters to bump ("a": attempts, "u": unconfirmed attempts). Keeps the pending index (scheduled sends and their due time) in step with
- * the record, in the same atomic call.
+ * counters to bump ("a": attempts, "u": unconfirmed attempts). Keeps the pending index (scheduled
+ * sends and their due time) in step with the record, in the same atomic call. The unplanned
+ * mark (`x`) lives only as long as the skip that set it: every move clears it unless it sets it.
  */
 const TRANSITION = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local rec
 if cur then rec = cjson.decode(cur) else rec = { s = 'none' } end
 local from = rec.s
+if from == 'skipped' and rec.x then from = 'unplanned' end
 if not string.find(ARGV[2], '|' .. from .. '|', 1, true) then return { 0, from } end
 local patch = cjson.decode(ARGV[3])
+rec.x = nil
 for k, v in pairs(patch) do
   if v == false then rec[k] = nil else rec[k] = v end
 end
@@ -205,9 +239,12 @@ type TransitionFn = (
 
 export interface TransitionRequest {
   id: string;
-  from: readonly StateOrNone[];
+  from: readonly FromState[];
   patch: Patch;
 }
+
+/** The states a processor may claim a send from. */
+export const CLAIMABLE: readonly FromState[] = ["none", "scheduled", "unconfirmed", "unplanned"];
 
 export class Ledger {
   constructor(
@@ -235,12 +272,12 @@ export class Ledger {
   async transition(
     event: string,
     id: string,
-    from: readonly StateOrNone[],
+    from: readonly FromState[],
     patch: Patch,
   ): Promise<TransitionResult> {
     const fn = (this.redis as unknown as { conveneTransition: TransitionFn }).conveneTransition;
     const [ok, prev] = await fn.apply(this.redis, [...this.args(event, { id, from, patch })]);
-    return { ok: ok === 1, from: prev as StateOrNone };
+    return { ok: ok === 1, from: prev as FromState };
   }
 
   /** Many transitions in one round trip (the scheduler moves thousands per tick). */
@@ -260,18 +297,19 @@ export class Ledger {
       for (const [err, v] of res) {
         if (err) throw err;
         const [ok, prev] = v as [number, string];
-        out.push({ ok: ok === 1, from: prev as StateOrNone });
+        out.push({ ok: ok === 1, from: prev as FromState });
       }
     }
     return out;
   }
 
   /**
-   * scheduled, unconfirmed (to be sent again) or not yet recorded → sending, counting an attempt.
-   * Only one caller can win; the loser must leave the state alone (it may be a live `sending`).
+   * scheduled, unconfirmed (to be sent again), unplanned (planned again) or not yet recorded →
+   * sending, counting an attempt. Only one caller can win; the loser must leave the state alone
+   * (it may be a live `sending`).
    */
   claim(event: string, id: string, recipient: string): Promise<TransitionResult> {
-    return this.transition(event, id, ["none", "scheduled", "unconfirmed"], {
+    return this.transition(event, id, CLAIMABLE, {
       state: "sending",
       recipient,
       attempt: true,

@@ -2,6 +2,17 @@
  * Event definitions as the worker sees them: reloaded when their files change, cached otherwise.
  * A processor looks its event up for every job, and parsing a CSV of thousands of recipients per
  * message would dominate the send time; a stat of the event's few files is cheap.
+ *
+ * Organizers edit these files while the worker runs, and many editors save in place: truncate,
+ * then write. A CSV caught half-written still parses (just with fewer rows), so validation alone
+ * cannot tell it from a real removal. A reload is therefore atomic from the worker's side:
+ *  - Files changed less than `settleMs` ago are still being written: the previous good
+ *    definition stays in use until they settle (with none yet, the caller waits).
+ *  - The files' signature (paths, mtimes, sizes) is taken before and after reading; if it
+ *    changed in between, the read is thrown away and done again (a few times at most).
+ *  - Only a definition that validated replaces the previous one.
+ * loadEvent reads each file once and parses that text, so a definition is never assembled from
+ * a stat of one version and the content of another.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +26,14 @@ export interface LoadedEvent {
   byEmail: Map<string, Map<string, Recipient>>;
 }
 
+export interface LoadOutcome {
+  loaded?: LoadedEvent;
+  problems: Problem[];
+  changed: boolean;
+  /** The files are still being written and there is no earlier definition: look again then. */
+  settlingMs?: number;
+}
+
 interface Entry {
   signature: string;
   checkedAt: number;
@@ -22,10 +41,22 @@ interface Entry {
   problems: Problem[];
 }
 
+interface Snapshot {
+  signature: string;
+  /** The newest mtime of any file (epoch ms). */
+  newest: number;
+}
+
+/** How often a read is redone because the files changed while it ran. */
+const MAX_READS = 3;
+/** How often loadSettled waits for files to settle before it gives up for now. */
+const MAX_WAITS = 5;
+
 /** mtimes and sizes of every file in the event directory tree (they are few and small). */
-function signature(dir: string): string {
+function snapshot(dir: string): Snapshot {
   const parts: string[] = [];
-  const walk = (d: string, depth: number) => {
+  let newest = 0;
+  const walk = (d: string, rel: string, depth: number) => {
     let names: string[];
     try {
       names = readdirSync(d).sort();
@@ -37,67 +68,126 @@ function signature(dir: string): string {
       try {
         const st = statSync(p);
         if (st.isDirectory()) {
-          if (depth < 3) walk(p, depth + 1);
-        } else parts.push(`${n}:${st.mtimeMs}:${st.size}`);
+          if (depth < 3) walk(p, `${rel}${n}/`, depth + 1);
+          continue;
+        }
+        parts.push(`${rel}${n}:${st.mtimeMs}:${st.size}`);
+        newest = Math.max(newest, st.mtimeMs);
       } catch {
         // a file removed while we look: the next look will see the new state
       }
     }
   };
-  walk(dir, 0);
-  return parts.join("|");
+  walk(dir, "", 0);
+  return { signature: parts.join("|"), newest };
+}
+
+function indexed(def: EventDefinition): LoadedEvent {
+  const byEmail = new Map<string, Map<string, Recipient>>();
+  for (const [aud, rs] of Object.entries(def.audiences))
+    byEmail.set(aud, new Map(rs.map((x) => [x.email.toLowerCase(), x])));
+  return { def, byEmail };
 }
 
 export class DefinitionCache {
   private readonly entries = new Map<string, Entry>();
   /** event id → directory, learnt from every load. */
   private readonly dirs = new Map<string, string>();
+  /** dir → a signature not yet trusted and when it was first seen (mtimes can be skewed). */
+  private readonly seen = new Map<string, { signature: string; at: number }>();
+  private readonly minCheckMs: number;
+  private readonly settleMs: number;
 
-  /** @param minCheckMs how long a definition is trusted before its files are stat'ed again. */
-  constructor(private readonly minCheckMs = 1_000) {}
+  /**
+   * @param o.minCheckMs how long a definition is trusted before its files are stat'ed again.
+   * @param o.settleMs how long a changed file must stay unchanged before it is read.
+   */
+  constructor(o: { minCheckMs?: number; settleMs?: number } = {}) {
+    this.minCheckMs = o.minCheckMs ?? 1_000;
+    this.settleMs = o.settleMs ?? 1_000;
+  }
 
-  load(
-    dir: string,
-    force = false,
-  ): { loaded?: LoadedEvent; problems: Problem[]; changed: boolean } {
+  load(dir: string, force = false): LoadOutcome {
     const now = Date.now();
     const prev = this.entries.get(dir);
-    if (prev && !force && now - prev.checkedAt < this.minCheckMs)
-      return {
-        ...(prev.loaded ? { loaded: prev.loaded } : {}),
-        problems: prev.problems,
-        changed: false,
-      };
-    const sig = signature(dir);
-    if (prev && prev.signature === sig) {
+    if (prev && !force && now - prev.checkedAt < this.minCheckMs) return this.kept(prev);
+    let before = snapshot(dir);
+    if (prev && prev.signature === before.signature) {
       prev.checkedAt = now;
-      return {
-        ...(prev.loaded ? { loaded: prev.loaded } : {}),
-        problems: prev.problems,
-        changed: false,
-      };
+      return this.kept(prev);
     }
-    const r = loadEvent(dir);
-    const entry: Entry = { signature: sig, checkedAt: now, problems: r.problems };
+    for (let read = 0; read < MAX_READS; read++) {
+      const wait = this.unsettledFor(dir, before, Date.now());
+      if (wait > 0) return this.kept(prev, wait);
+      const r = loadEvent(dir);
+      const after = snapshot(dir);
+      if (after.signature === before.signature) return this.accept(dir, before, r, prev);
+      before = after;
+    }
+    return this.kept(prev, this.settleMs || 50);
+  }
+
+  /** load(), but waits (a few times, briefly) for files being written when nothing is cached. */
+  async loadSettled(dir: string, force = false): Promise<LoadOutcome> {
+    let r = this.load(dir, force);
+    for (let i = 0; i < MAX_WAITS && !r.loaded && r.settlingMs !== undefined; i++) {
+      await new Promise((done) => setTimeout(done, r.settlingMs));
+      r = this.load(dir, true);
+    }
+    return r;
+  }
+
+  dirOf(eventId: string): string | undefined {
+    return this.dirs.get(eventId);
+  }
+
+  /**
+   * How long until a snapshot may be trusted: 0 once its newest file is `settleMs` old, or the
+   * same signature has been seen for `settleMs` (a file with an mtime in the future, from a
+   * skewed clock, would otherwise never settle).
+   */
+  private unsettledFor(dir: string, s: Snapshot, now: number): number {
+    if (this.settleMs <= 0) return 0;
+    const byMtime = s.newest + this.settleMs - now;
+    if (byMtime <= 0) return 0;
+    const seen = this.seen.get(dir);
+    if (!seen || seen.signature !== s.signature) {
+      this.seen.set(dir, { signature: s.signature, at: now });
+      return Math.min(byMtime, this.settleMs);
+    }
+    return Math.max(0, Math.min(byMtime, seen.at + this.settleMs - now));
+  }
+
+  /** The previous state, unchanged; no signature is recorded, so the next load looks again. */
+  private kept(prev: Entry | undefined, settlingMs?: number): LoadOutcome {
+    return {
+      ...(prev?.loaded ? { loaded: prev.loaded } : {}),
+      problems: prev?.problems ?? [],
+      changed: false,
+      ...(settlingMs !== undefined && !prev?.loaded ? { settlingMs } : {}),
+    };
+  }
+
+  private accept(
+    dir: string,
+    s: Snapshot,
+    r: ReturnType<typeof loadEvent>,
+    prev: Entry | undefined,
+  ): LoadOutcome {
+    const entry: Entry = { signature: s.signature, checkedAt: Date.now(), problems: r.problems };
     if (r.definition) {
-      const byEmail = new Map<string, Map<string, Recipient>>();
-      for (const [aud, rs] of Object.entries(r.definition.audiences))
-        byEmail.set(aud, new Map(rs.map((x) => [x.email.toLowerCase(), x])));
-      entry.loaded = { def: r.definition, byEmail };
+      entry.loaded = indexed(r.definition);
       this.dirs.set(r.definition.event.id, dir);
     } else if (prev?.loaded) {
       // A broken edit must not stop a running campaign: keep the last good definition.
       entry.loaded = prev.loaded;
     }
     this.entries.set(dir, entry);
+    this.seen.delete(dir);
     return {
       ...(entry.loaded ? { loaded: entry.loaded } : {}),
       problems: r.problems,
       changed: true,
     };
-  }
-
-  dirOf(eventId: string): string | undefined {
-    return this.dirs.get(eventId);
   }
 }

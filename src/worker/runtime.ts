@@ -17,25 +17,30 @@
  *     sends that are only queued for a pooled connection out of `sending`, so a shutdown cannot
  *     strand them there.
  *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures:
- *     acceptance unknown (a timeout or lost connection once the session was up) → `unconfirmed`
- *     (marked) and retried; otherwise by classify(): permanent → failed (+ suppression);
- *     slow-down → back to scheduled and the whole queue is rate-limited; transient → back to
- *     scheduled and BullMQ retries with backoff, until the last attempt, which records failed.
+ *     acceptance unknown (a timeout or lost connection after the message went out) →
+ *     `unconfirmed` (marked) and retried, `failed` (still marked) on the last attempt; otherwise
+ *     by classify(): permanent → failed (+ suppression when the mailbox does not exist);
+ *     slow-down → back to scheduled and the whole queue is rate-limited; connection (the server
+ *     cannot be reached) → back to scheduled and the whole queue backs off exponentially, no
+ *     attempt used; auth → back to scheduled, the queue is paused for every worker and one error
+ *     is logged (nothing is retried until a worker restarts); transient → back to scheduled and
+ *     BullMQ retries with backoff, until the last attempt, which records failed.
  */
 import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { redactUrl } from "../config.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
-import { FINAL, type Patch, type State, type StateOrNone } from "../store/ledger.js";
+import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import type { CheckContext, KindProcessor } from "./kind.js";
 import type { SendJobData } from "./queue.js";
 import { mergeRegistrations, replanOne } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
-import { classify } from "./smtp-errors.js";
+import { acceptanceUnknown, classify, type Failure, poolClosed } from "./smtp-errors.js";
 
 export interface RuntimeDeps {
   stores: Stores;
@@ -92,46 +97,6 @@ class Slots {
   }
 }
 
-interface NodemailerError {
-  code?: string;
-  originalCode?: string;
-  responseCode?: number;
-  timeoutType?: string;
-  message?: string;
-}
-
-/** System errors that mean no connection was ever made, so no message was handed over. */
-const NEVER_CONNECTED = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-]);
-
-/** nodemailer's pool refusing or dropping a message that never got a connection. */
-export function poolClosed(e: unknown): boolean {
-  return (e as NodemailerError)?.message === "Connection pool was closed";
-}
-
-/**
- * Whether SMTP may have accepted the message although the send failed. An SMTP reply code
- * (4xx/5xx) is an answer: not accepted. A refused connection, a DNS failure, a connect or
- * greeting timeout, or a closed pool happen before the message is handed over. Any other timeout
- * or lost connection is unknown: nodemailer reports them all as command "CONN" without saying
- * whether DATA had been sent (smtp-connection _onTimeout/_onClose), so they are treated as
- * "may have been accepted" — this is the documented unconfirmed window.
- */
-export function acceptanceUnknown(e: unknown): boolean {
-  const err = (e ?? {}) as NodemailerError;
-  if (typeof err.responseCode === "number" || poolClosed(e)) return false;
-  if (err.code === "ETIMEDOUT")
-    return err.timeoutType !== "CONNECT_TIMEOUT" && err.timeoutType !== "GREETING_TIMEOUT";
-  if (["ECONNECTION", "ESOCKET", "ECONNRESET", "EPIPE"].includes(err.code ?? ""))
-    return !NEVER_CONNECTED.has(err.originalCode ?? "");
-  return false;
-}
-
 /** The job's own description of its send, when the definition no longer plans it. */
 function sendOfJob(d: SendJobData): Send {
   return {
@@ -155,8 +120,12 @@ export function createProcessor(deps: RuntimeDeps) {
   const { stores, log } = deps;
   const clock = deps.now ?? (() => DateTime.utc());
   const slots = new Slots(smtpSlots(deps.mailer, deps.config.smtpUrl));
-  /** Where a send may be decided from: not yet sent, including a resend of an unconfirmed one. */
-  const OPEN: readonly StateOrNone[] = ["none", "scheduled", "unconfirmed"];
+  /**
+   * Where a send may be decided from: not yet sent, including a resend of an unconfirmed one and
+   * an unplanned skip that the current definition plans again.
+   */
+  const OPEN: readonly FromState[] = CLAIMABLE;
+  const smtpTrouble = smtpTroubleOf(deps);
 
   return async function processSend(job: Job<SendJobData>, token?: string): Promise<void> {
     const d = job.data;
@@ -165,7 +134,7 @@ export function createProcessor(deps: RuntimeDeps) {
     const record = async (
       state: State,
       reason: string | undefined,
-      from: readonly StateOrNone[] = OPEN,
+      from: readonly FromState[] = OPEN,
       extra: Partial<Patch> = {},
     ) => {
       const r = await stores.ledger.transition(d.event, d.id, from, {
@@ -198,7 +167,7 @@ export function createProcessor(deps: RuntimeDeps) {
       await redoAfterSent(current.afterSentPending);
       return;
     }
-    if (current && FINAL.has(current.state)) {
+    if (current && isFinal(current)) {
       log.debug({ send: d.id, state: current.state }, "stale job: send already decided");
       return;
     }
@@ -208,14 +177,14 @@ export function createProcessor(deps: RuntimeDeps) {
       // duplicate the policy allows, and the marker says so.
       await record(
         "unconfirmed",
-        "an earlier attempt was cut off during SMTP; it may have been delivered, so it is sent again and marked",
+        "an earlier attempt was cut off after it was claimed (crash, stall or forced shutdown); the server may have received it, so it is sent again and marked",
         ["sending"],
         { unconfirmed: true },
       );
     }
 
     const dir = deps.defs.dirOf(d.event) ?? d.dir;
-    const { loaded } = deps.defs.load(dir);
+    const { loaded } = await deps.defs.loadSettled(dir);
     if (!loaded) throw new Error(`event ${d.event}: definition at ${dir} could not be loaded`);
 
     const control = (await stores.control.get(d.event)).of(d.step);
@@ -247,11 +216,15 @@ export function createProcessor(deps: RuntimeDeps) {
 
     const send = kind.fromJob?.(ctx) ?? replanOne(loaded, d, registrations, now);
     if (!send) {
+      // The cached definition may be up to a second old; a skip is worth a fresh look, since a
+      // recipient added back is why a skipped send gets queued again.
+      if ((await deps.defs.loadSettled(dir, true)).changed) {
+        await job.moveToDelayed(Date.now() + 1, token);
+        throw new DelayedError();
+      }
       const registeredTeams = new Set(registrations.map((r) => r.team));
-      await record(
-        "skipped",
-        whyNotPlanned(loaded, d, (t) => registeredTeams.has(t)),
-      );
+      const why = whyNotPlanned(loaded, d, (t) => registeredTeams.has(t));
+      await record("skipped", why.reason, OPEN, { unplanned: why.unplanned });
       return;
     }
     if (now.toMillis() > Date.parse(send.expires)) {
@@ -301,6 +274,8 @@ export function createProcessor(deps: RuntimeDeps) {
     try {
       // A shutdown began while this send waited for a slot: leave it unclaimed for the restart.
       if (deps.queue.closing) throw new Error("worker shutting down; send not started");
+      // Sending stopped (AUTH failure) while this send waited: back to the paused queue.
+      if (await smtpTrouble.stillHalted()) throw Worker.RateLimitError();
       const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
       if (!claim.ok) {
         // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died,
@@ -322,6 +297,7 @@ export function createProcessor(deps: RuntimeDeps) {
       });
       if (!done.ok)
         log.error({ send: d.id, state: done.from }, "sent, but the ledger had moved on");
+      await smtpTrouble.reachable();
     } finally {
       release();
     }
@@ -340,7 +316,7 @@ export function createProcessor(deps: RuntimeDeps) {
     /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
     async function redoAfterSent(sequence: number): Promise<void> {
       const dir = deps.defs.dirOf(d.event) ?? d.dir;
-      const { loaded } = deps.defs.load(dir);
+      const { loaded } = await deps.defs.loadSettled(dir);
       const kind = deps.kinds.get(d.kind);
       if (!loaded || !kind?.afterSent) return afterSentDone();
       const team = teamOf(loaded, d);
@@ -363,26 +339,40 @@ export function createProcessor(deps: RuntimeDeps) {
     async function onFailure(e: unknown, s: Send): Promise<never> {
       const attempts = job.opts.attempts ?? 1;
       const lastAttempt = job.attemptsMade + 1 >= attempts;
+      const reply = (e as Error)?.message ?? String(e);
+      const rethrow = (): never => {
+        throw e instanceof Error ? e : new Error(reply);
+      };
+      /** Nothing went out: the send waits, unclaimed, for its next attempt. */
+      const unclaim = (response?: string) =>
+        stores.ledger.transition(d.event, d.id, ["sending"], {
+          state: "scheduled",
+          due: Date.parse(s.due),
+          ...(response !== undefined ? { response } : {}),
+        });
       if (acceptanceUnknown(e)) {
-        const reply = (e as Error)?.message ?? String(e);
+        if (lastAttempt) {
+          // Decided: retrying forever would mail it again and again if the server does store it.
+          await record(
+            "failed",
+            `gave up after ${attempts} attempts; the last got no answer after the message was handed over, so it may have been delivered`,
+            ["sending"],
+            { unconfirmed: true, response: reply },
+          );
+          throw new UnrecoverableError(reply);
+        }
         await record(
           "unconfirmed",
-          lastAttempt
-            ? `no answer from the mail server on the last of ${attempts} attempts; it may have been delivered`
-            : "no answer from the mail server once the message may have been handed over; it may have been delivered, so it is sent again and marked",
+          "no answer from the mail server after the message was handed over; it may have been delivered, so it is sent again and marked",
           ["sending"],
           { unconfirmed: true, response: reply },
         );
-        if (lastAttempt) throw new UnrecoverableError(reply);
-        throw e instanceof Error ? e : new Error(reply);
+        rethrow();
       }
       if (poolClosed(e)) {
         // Never handed to a connection (shutdown): nothing went out; the restart sends it.
-        await stores.ledger.transition(d.event, d.id, ["sending"], {
-          state: "scheduled",
-          due: Date.parse(s.due),
-        });
-        throw e instanceof Error ? e : new Error(String(e));
+        await unclaim();
+        rethrow();
       }
       const f = classify(e);
       switch (f.kind) {
@@ -399,16 +389,22 @@ export function createProcessor(deps: RuntimeDeps) {
         }
         case "slow-down": {
           // Back to scheduled so the next attempt can claim it; the queue waits for everyone.
-          await stores.ledger.transition(d.event, d.id, ["sending"], {
-            state: "scheduled",
-            due: Date.parse(s.due),
-            response: f.reply,
-          });
+          await unclaim(f.reply);
           log.warn(
             { send: d.id, code: f.code, response: f.reply, pauseMs: deps.settings.slowDownMs },
             "mail server asks to slow down; pausing the queue",
           );
           await deps.queue.rateLimit(deps.settings.slowDownMs);
+          throw Worker.RateLimitError();
+        }
+        case "connection": {
+          await unclaim(f.reply);
+          await smtpTrouble.unreachable(f, d.id);
+          throw Worker.RateLimitError();
+        }
+        case "auth": {
+          await unclaim(f.reply);
+          await smtpTrouble.halt(f);
           throw Worker.RateLimitError();
         }
         case "transient": {
@@ -418,16 +414,12 @@ export function createProcessor(deps: RuntimeDeps) {
             });
             throw new UnrecoverableError(f.reply);
           }
-          await stores.ledger.transition(d.event, d.id, ["sending"], {
-            state: "scheduled",
-            due: Date.parse(s.due),
-            response: f.reply,
-          });
+          await unclaim(f.reply);
           log.warn(
             { send: d.id, attempt: job.attemptsMade + 1, of: attempts, response: f.reply },
             "send failed temporarily; will retry",
           );
-          throw e instanceof Error ? e : new Error(f.reply);
+          return rethrow();
         }
         default: {
           await record("failed", f.reply, ["sending"]);
@@ -438,22 +430,79 @@ export function createProcessor(deps: RuntimeDeps) {
   };
 }
 
+/**
+ * The queue-wide reactions to SMTP trouble that every send shares. A connection failure backs
+ * the whole queue off (growing while it lasts, see store/smtp-health.ts) without using the
+ * send's attempts: the send is not at fault, and it still goes missed once its window passes.
+ * An AUTH failure pauses the BullMQ queue, which every worker honours, and is logged once.
+ */
+function smtpTroubleOf(deps: RuntimeDeps) {
+  const { stores, log, settings, queue } = deps;
+  let failing = false;
+  let halted = false;
+  const trouble = {
+    /** Only asks Redis once this process saw the halt: another worker's start may have lifted it. */
+    async stillHalted(): Promise<boolean> {
+      if (halted) halted = (await stores.smtp.halted()) !== undefined;
+      return halted;
+    },
+    async unreachable(f: Failure, send: string): Promise<void> {
+      failing = true;
+      const waitMs = await stores.smtp.connectionFailed(
+        settings.connectBackoffMs,
+        settings.connectBackoffMaxMs,
+      );
+      log.warn(
+        { send, response: f.reply, waitMs },
+        "cannot reach the mail server; the whole queue waits before trying again",
+      );
+      await queue.rateLimit(waitMs);
+    },
+    async reachable(): Promise<void> {
+      if (!failing) return;
+      failing = false;
+      await stores.smtp.connectionOk();
+    },
+    async halt(f: Failure): Promise<void> {
+      halted = true;
+      const server = deps.config.smtpUrl ? redactUrl(deps.config.smtpUrl) : "(no SMTP_URL)";
+      const first = await stores.smtp.halt({
+        at: new Date().toISOString(),
+        reply: f.reply,
+        server,
+      });
+      await queue.pause();
+      if (first)
+        log.error(
+          { smtpUrl: server, response: f.reply },
+          `the mail server refused convene's credentials (SMTP_URL ${server}): ${f.reply}. Sending has stopped in every worker; nothing is lost (the sends stay scheduled). Fix SMTP_URL and restart the worker to continue.`,
+        );
+    },
+  };
+  return trouble;
+}
+
 function teamOf(loaded: LoadedEvent, d: SendJobData): string | undefined {
   const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
   return step ? loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase())?.team : undefined;
 }
 
-/** The reason a once-planned send is no longer in the plan, in an organizer's words. */
+/**
+ * The reason a once-planned send is no longer in the plan, in an organizer's words, and whether
+ * it is `unplanned`: removed (recipient, step) or otherwise no longer planned, which a later
+ * edit can undo before the send expires. A team that registered stays decided.
+ */
 export function whyNotPlanned(
   loaded: LoadedEvent,
   d: { step: string; recipient: string },
   registered: (team: string) => boolean,
-): string {
+): { reason: string; unplanned: boolean } {
   const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
-  if (!step) return `step ${d.step} was removed from the campaign`;
+  if (!step) return { reason: `step ${d.step} was removed from the campaign`, unplanned: true };
   const r = loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase());
-  if (!r) return `${d.recipient} was removed from audience ${step.audience}`;
+  if (!r)
+    return { reason: `${d.recipient} was removed from audience ${step.audience}`, unplanned: true };
   if (step.when?.registered === false && r.team && registered(r.team))
-    return `team ${r.team} registered`;
-  return "no longer planned (the definition changed)";
+    return { reason: `team ${r.team} registered`, unplanned: false };
+  return { reason: "no longer planned (the definition changed)", unplanned: true };
 }

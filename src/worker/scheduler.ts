@@ -33,9 +33,9 @@ import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
-import { FINAL, type TransitionRequest } from "../store/ledger.js";
+import { isFinal, type LedgerRecord, matchState, type TransitionRequest } from "../store/ledger.js";
 import type { DefinitionCache } from "./definitions.js";
-import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from "./queue.js";
+import { jobData, jobOptions, lostJobs, type SendJobData } from "./queue.js";
 import { mergeRegistrations } from "./replan.js";
 import { whyNotPlanned } from "./runtime.js";
 import type { WorkerSettings } from "./settings.js";
@@ -73,6 +73,79 @@ export interface TickSummary {
   skipped: number;
   /** Sends whose job was lost (gone, or in the failed set) and that were queued again. */
   requeued: number;
+  /** Unplanned skips (removed, then added back before they expired) queued again. */
+  replanned: number;
+}
+
+/** What one tick does with one planned send, given its ledger record. */
+interface Decision {
+  move?: TransitionRequest;
+  remove?: boolean;
+  add?: boolean;
+  /** The job it should have is checked for loss (and re-queued). */
+  watch?: "scheduled" | "unconfirmed" | "sending";
+  retimed?: boolean;
+  replanned?: boolean;
+}
+
+interface DecisionContext {
+  cancelled: boolean;
+  nowMs: number;
+  staleSending: (rec: LedgerRecord) => boolean;
+}
+
+/**
+ * The scheduler's rule for one planned send. Every ledger move is a compare-and-set from the
+ * state seen here, so a processor that moved the send meanwhile wins and the move is dropped
+ * (with its job add, see okIds in tickEvent).
+ */
+export function decide(
+  s: PlannedSend,
+  rec: LedgerRecord | undefined,
+  c: DecisionContext,
+): Decision {
+  const st = matchState(rec);
+  if (st === "sending") return rec && c.staleSending(rec) ? { watch: "sending" } : {};
+  if (isFinal(rec)) return {};
+  // unconfirmed: the processor owns it (its re-checks skip or miss it); it must have a job.
+  if (st === "unconfirmed") return { watch: "unconfirmed" };
+  const from = [st] as const;
+  if (c.cancelled)
+    return {
+      move: {
+        id: s.id,
+        from,
+        patch: { state: "skipped", recipient: s.recipient, reason: "step cancelled" },
+      },
+      remove: st === "scheduled",
+    };
+  if (c.nowMs > Date.parse(s.expires)) {
+    // Removed and back too late: the removal stands, the send was never due while planned.
+    if (st === "unplanned") return {};
+    return {
+      move: {
+        id: s.id,
+        from,
+        patch: {
+          state: "missed",
+          recipient: s.recipient,
+          reason: `not sent by ${s.expires}, the end of its missed window (due ${s.due})`,
+        },
+      },
+      remove: st === "scheduled",
+    };
+  }
+  const dueMs = Date.parse(s.due);
+  if (st === "scheduled" && rec?.due === dueMs) return { watch: "scheduled" };
+  const schedule: TransitionRequest = {
+    id: s.id,
+    from,
+    patch: { state: "scheduled", recipient: s.recipient, kind: s.kind, due: dueMs, reason: null },
+  };
+  // A leftover job (failed, or an old re-time) would block the add of the same id.
+  if (st === "unplanned") return { move: schedule, add: true, remove: true, replanned: true };
+  if (st === "scheduled") return { move: schedule, add: true, remove: true, retimed: true };
+  return { move: schedule, add: true };
 }
 
 /**
@@ -114,7 +187,7 @@ export class Scheduler {
 
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
     const { stores, log, settings, queue } = this.deps;
-    const { loaded, problems: found } = this.deps.defs.load(dir, true);
+    const { loaded, problems: found, settlingMs } = await this.deps.defs.loadSettled(dir, true);
     const problems = found.filter(isError);
     if (problems.length)
       log.error(
@@ -123,7 +196,11 @@ export class Scheduler {
           ? "definition has problems; keeping the last good version"
           : "definition has problems; nothing scheduled for it",
       );
-    if (!loaded) return undefined;
+    if (!loaded) {
+      if (settlingMs !== undefined)
+        log.info({ dir }, "event files are still being written; scheduling them next tick");
+      return undefined;
+    }
     const def = loaded.def;
     const ev = def.event.id;
     const clock = this.deps.now ?? (() => DateTime.utc());
@@ -149,9 +226,8 @@ export class Scheduler {
     const moves: TransitionRequest[] = [];
     const adds: PlannedSend[] = [];
     const removals = new Set<string>();
-    /** Scheduled sends already queued: their jobs are checked for loss below. */
-    const queuedBefore: PlannedSend[] = [];
-    const staleSending: PlannedSend[] = [];
+    /** Sends that should have a job (scheduled, unconfirmed, stale sending): checked for loss. */
+    const watched: { send: PlannedSend; state: "scheduled" | "unconfirmed" | "sending" }[] = [];
     const summary: TickSummary = {
       event: ev,
       planned: sends.length,
@@ -160,83 +236,48 @@ export class Scheduler {
       missed: 0,
       skipped: 0,
       requeued: 0,
+      replanned: 0,
     };
 
     for (const s of candidates) {
       const rec = ledger.get(s.id);
-      const st = rec?.state ?? "none";
-      if (st === "sending") {
-        // Ledger times are real time (not the scheduler's possibly shifted clock).
-        if (rec && Date.now() - rec.at > STALE_SENDING_LOCKS * settings.lockMs)
-          staleSending.push(s);
-        continue;
-      }
-      if (FINAL.has(st)) continue;
-      const base = { id: s.id, from: ["none", "scheduled"] as const };
-      if (controls.of(s.step) === "cancelled") {
-        moves.push({
-          ...base,
-          patch: { state: "skipped", recipient: s.recipient, reason: "step cancelled" },
-        });
-        if (st === "scheduled") removals.add(s.id);
-        continue;
-      }
-      if (nowMs > Date.parse(s.expires)) {
-        moves.push({
-          ...base,
-          patch: {
-            state: "missed",
-            recipient: s.recipient,
-            reason: `not sent by ${s.expires}, the end of its missed window (due ${s.due})`,
-          },
-        });
-        if (st === "scheduled") removals.add(s.id);
-        continue;
-      }
-      const dueMs = Date.parse(s.due);
-      if (st === "scheduled" && rec?.due === dueMs) {
-        queuedBefore.push(s);
-        continue;
-      }
-      if (st === "scheduled" && rec?.due !== dueMs) {
-        removals.add(s.id);
-        summary.retimed++;
-      }
-      moves.push({
-        ...base,
-        patch: { state: "scheduled", recipient: s.recipient, kind: s.kind, due: dueMs },
+      const d = decide(s, rec, {
+        cancelled: controls.of(s.step) === "cancelled",
+        nowMs,
+        staleSending: (r) => Date.now() - r.at > STALE_SENDING_LOCKS * settings.lockMs,
       });
-      adds.push(s);
+      if (d.move) moves.push(d.move);
+      if (d.remove) removals.add(s.id);
+      if (d.add) adds.push(s);
+      if (d.watch) watched.push({ send: s, state: d.watch });
+      if (d.retimed) summary.retimed++;
+      if (d.replanned) summary.replanned++;
     }
 
     const lost = await lostJobs(
       queue,
-      [...queuedBefore, ...staleSending].map((s) => s.id),
+      watched.map((w) => w.send.id),
     );
-    const requeue = (s: PlannedSend, why: LostJob, state: string) => {
+    /** Queued without a ledger move: the processor takes `sending` through its crash path. */
+    const forced: PlannedSend[] = [];
+    for (const { send: s, state } of watched) {
+      const why = lost.get(s.id);
+      if (!why) continue;
       log.warn({ send: s.id, event: ev, job: why, state }, "send had lost its job; queued again");
       summary.requeued++;
       // A failed job keeps its id; BullMQ ignores an add over it until it is removed.
       if (why === "failed") removals.add(s.id);
-    };
-    for (const s of queuedBefore) {
-      const why = lost.get(s.id);
-      if (!why) continue;
-      requeue(s, why, "scheduled");
+      if (state !== "scheduled") {
+        // unconfirmed and sending stay as they are: the processor resends them, marked.
+        forced.push(s);
+        continue;
+      }
       moves.push({
         id: s.id,
         from: ["scheduled"],
         patch: { state: "scheduled", recipient: s.recipient, due: Date.parse(s.due) },
       });
       adds.push(s);
-    }
-    /** Queued without a ledger move: the processor takes `sending` through its crash path. */
-    const forced: PlannedSend[] = [];
-    for (const s of staleSending) {
-      const why = lost.get(s.id);
-      if (!why) continue;
-      requeue(s, why, "sending");
-      forced.push(s);
     }
 
     // Sends the ledger holds as scheduled that the plan no longer has: removed from the
@@ -258,13 +299,11 @@ export class Scheduler {
       for (const id of gone) {
         const step = id.slice(ev.length + 1, id.lastIndexOf("."));
         const recipient = recs.get(id)?.recipient ?? "";
+        const why = whyNotPlanned(loaded, { step, recipient }, (t) => registered.has(t));
         moves.push({
           id,
           from: ["scheduled"],
-          patch: {
-            state: "skipped",
-            reason: whyNotPlanned(loaded, { step, recipient }, (t) => registered.has(t)),
-          },
+          patch: { state: "skipped", reason: why.reason, unplanned: why.unplanned },
         });
         removals.add(id);
       }
@@ -302,7 +341,14 @@ export class Scheduler {
     }
     summary.queued = toAdd.length;
     await lifecycle?.commit();
-    if (summary.queued || summary.missed || summary.skipped || summary.retimed || summary.requeued)
+    if (
+      summary.queued ||
+      summary.missed ||
+      summary.skipped ||
+      summary.retimed ||
+      summary.requeued ||
+      summary.replanned
+    )
       log.info(summary, "scheduler tick");
     else log.debug(summary, "scheduler tick");
     return summary;

@@ -28,6 +28,36 @@ export interface WorkerSettings {
   concurrency: number;
   /** `SEND_RATE` (from Config): messages per second across all workers; 0 = unlimited. */
   sendRate: number;
+  /**
+   * `CONVENE_CONNECT_BACKOFF_MS`, `CONVENE_CONNECT_BACKOFF_MAX_MS`: how long the whole queue waits
+   * after the first failure to reach the SMTP server (refused, DNS, greeting); doubles while the
+   * failures go on, up to the cap, and starts over after a success.
+   */
+  connectBackoffMs: number;
+  connectBackoffMaxMs: number;
+  /**
+   * `CONVENE_SETTLE_MS`: an event file changed more recently than this is still being written
+   * (editors save in place); the worker keeps the previous definition until it settles.
+   */
+  settleMs: number;
+}
+
+/** SMTP timeouts, `CONVENE_SMTP_CONNECT_TIMEOUT_MS` / `_GREETING_` / `_SOCKET_`. */
+export interface SmtpTimeouts {
+  /** Establishing the TCP (or TLS) connection. */
+  connectMs: number;
+  /** From connecting to the server's 220 greeting. */
+  greetingMs: number;
+  /** Silence on an open connection (waiting for any reply, 250 after DATA included). */
+  socketMs: number;
+}
+
+export function smtpTimeouts(env: NodeJS.ProcessEnv = process.env): SmtpTimeouts {
+  return {
+    connectMs: num(env.CONVENE_SMTP_CONNECT_TIMEOUT_MS, 10_000),
+    greetingMs: num(env.CONVENE_SMTP_GREETING_TIMEOUT_MS, 10_000),
+    socketMs: num(env.CONVENE_SMTP_SOCKET_TIMEOUT_MS, 60_000),
+  };
 }
 
 function num(v: string | undefined, dflt: number): number {
@@ -58,5 +88,8 @@ export function loadWorkerSettings(
     lockMs: Math.max(1_000, num(env.CONVENE_LOCK_MS, 30_000)),
     concurrency: Math.max(1, Math.floor(num(env.CONVENE_CONCURRENCY, 10))),
     sendRate,
+    connectBackoffMs: num(env.CONVENE_CONNECT_BACKOFF_MS, 1_000),
+    connectBackoffMaxMs: num(env.CONVENE_CONNECT_BACKOFF_MAX_MS, 5 * 60_000),
+    settleMs: num(env.CONVENE_SETTLE_MS, 1_000),
   };
 }

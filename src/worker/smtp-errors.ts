@@ -1,31 +1,44 @@
 /**
- * What an SMTP failure means for the send. nodemailer errors carry `responseCode` (the server's
- * reply code), `command` (which SMTP command failed) and `code` (ECONNECTION, ETIMEDOUT, …).
+ * What an SMTP failure means for the send, and nodemailer's error taxonomy behind it.
+ * nodemailer errors carry `responseCode` (the server's reply code), `command` (which SMTP command
+ * failed, or "CONN" for the socket), `code` (ECONNECTION, ETIMEDOUT, EAUTH, …), `originalCode`
+ * (the system error under an ECONNECTION: ECONNREFUSED, ENOTFOUND, …) and `timeoutType`.
+ * src/mail/transport.ts adds `handedOver`: whether any byte of the message reached the socket.
  *
  *  - `slow-down`: 421 / 450 / 451. The server is throttling or temporarily overloaded; every
  *    send to it would get the same answer, so the whole queue backs off, not just this job.
- *  - `transient`: other 4xx, timeouts, lost or refused connections, bad credentials (a config
- *    problem an operator can fix while retries are still pending). Retried with backoff.
+ *  - `connection`: no SMTP session could be set up (refused, DNS, connect or greeting timeout,
+ *    closed before the greeting, a 5xx greeting). Says nothing about the send and the same holds
+ *    for every send, so the whole queue backs off, exponentially while it lasts.
+ *  - `auth`: the server refused our credentials (EAUTH). Every send would fail the same way and
+ *    retrying can lock the account: the worker stops sending until an operator fixes SMTP_URL.
+ *  - `transient`: other 4xx, lost connections mid-session. Retried with backoff.
  *  - `permanent`: 5xx except 503, as nodemailer's `err.permanent` has it (503 "bad sequence of
  *    commands" is about the session's state, and a new connection gets past it: transient).
- *    Failed at once. `suppress` is true only for a 5xx to RCPT TO: that reply refuses the address
- *    itself, so it must not be mailed again. A 5xx to DATA refuses this message (content, size),
- *    and one to MAIL FROM or AUTH is about us; neither says anything against the recipient.
+ *    Failed at once. `suppress` is true only when the reply to RCPT TO says the mailbox does
+ *    not exist (mailboxGone). A 5xx to DATA refuses this message (content, size), and one to
+ *    MAIL FROM is about us; neither says anything against the recipient.
  *  - `error`: not an SMTP failure at all (a bug, a template problem): failed, never retried.
  */
 export type Failure =
   | { kind: "slow-down"; code: number; reply: string }
+  | { kind: "connection"; code?: number; reply: string }
+  | { kind: "auth"; code?: number; reply: string }
   | { kind: "transient"; code?: number; reply: string }
   | { kind: "permanent"; code: number; reply: string; suppress: boolean }
   | { kind: "error"; reply: string };
 
-interface SmtpError extends Error {
+export interface SmtpError extends Error {
   code?: string;
+  originalCode?: string;
   responseCode?: number;
   response?: string;
   command?: string;
+  timeoutType?: string;
   /** nodemailer's verdict (isPermanentResponseCode), set whenever there is a reply code. */
   permanent?: boolean;
+  /** Set by src/mail/transport.ts: whether the message stream was read (DATA had begun). */
+  handedOver?: boolean;
 }
 
 /** nodemailer marks 503 not permanent; this holds when an error lacks `permanent`. */
@@ -33,39 +46,142 @@ const NOT_PERMANENT_5XX: ReadonlySet<number> = new Set([503]);
 
 export const SLOW_DOWN_CODES: ReadonlySet<number> = new Set([421, 450, 451]);
 
-const CONNECTION_CODES = new Set([
+/** System errors that mean no connection was ever made, so no message was handed over. */
+const NEVER_CONNECTED: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/** nodemailer timeouts that fire before a session exists (smtp-connection timeoutError). */
+const SETUP_TIMEOUTS: ReadonlySet<string> = new Set(["CONNECT_TIMEOUT", "GREETING_TIMEOUT"]);
+
+/** Commands of session setup: a failure there is about the server, not the message. */
+const SETUP_COMMANDS: ReadonlySet<string> = new Set(["CONN", "EHLO", "HELO", "LHLO", "STARTTLS"]);
+
+/**
+ * smtp-pool's error for a message whose connections all closed before it was sent: it is raised
+ * only while the message still waits for a usable connection (closed before the greeting, or a
+ * reused connection dropped before a byte of it was read), never after DATA began.
+ */
+const POOL_GAVE_UP = "Reached maximum number of retries after connection was closed";
+
+const SOCKET_CODES: ReadonlySet<string> = new Set([
   "ECONNECTION",
   "ETIMEDOUT",
   "ESOCKET",
-  "EDNS",
   "ETLS",
   "EPROTOCOL",
-  "EAUTH",
-  "ECONNREFUSED",
   "ECONNRESET",
   "EPIPE",
-  "EHOSTUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
   "EMAXLIMIT",
 ]);
 
+/** RFC 3463 X.1.7 and X.1.8 are about the sender's address, not the recipient's. */
+const SENDER_ADDRESS_DETAILS: ReadonlySet<string> = new Set(["7", "8"]);
+
+/** Basic codes that say "no such mailbox" when the reply carries no enhanced status code. */
+const MAILBOX_GONE_CODES: ReadonlySet<number> = new Set([550, 551, 553]);
+
+function asSmtpError(e: unknown): SmtpError {
+  return (e ?? {}) as SmtpError;
+}
+
+function replyText(e: unknown): string {
+  const err = asSmtpError(e);
+  return (err.response ?? err.message ?? String(e)).toString();
+}
+
+function replyCode(err: SmtpError): number | undefined {
+  return typeof err.responseCode === "number" ? err.responseCode : undefined;
+}
+
+/** nodemailer's pool refusing or dropping a message that never got a connection. */
+export function poolClosed(e: unknown): boolean {
+  return asSmtpError(e).message === "Connection pool was closed";
+}
+
+/** The RFC 3463 enhanced status code in a reply ("550 5.1.1 no such user" → "5.1.1"). */
+export function enhancedStatus(reply: string): string | undefined {
+  return /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply.trim())?.[1];
+}
+
+/**
+ * Whether a 5xx reply to RCPT TO says the mailbox does not exist: the enhanced code is 5.1.x
+ * (bad mailbox, bad domain, moved, …) when there is one, else the basic code is 550/551/553.
+ * Policy (5.7.x), a full mailbox (552, 5.2.2) or a server that cannot take the address's form
+ * (500 strict ASCII for a Unicode local part) do not: the address may still be good.
+ */
+export function mailboxGone(code: number, reply: string): boolean {
+  const enhanced = enhancedStatus(reply);
+  if (enhanced) {
+    const [cls, subject, detail] = enhanced.split(".");
+    return cls === "5" && subject === "1" && !SENDER_ADDRESS_DETAILS.has(detail ?? "");
+  }
+  return MAILBOX_GONE_CODES.has(code);
+}
+
+/**
+ * No SMTP session came about: nothing was handed over, and every send would fail alike.
+ * Refused / unreachable / DNS, a connect or greeting timeout, a close before the greeting (which
+ * smtp-pool reports as POOL_GAVE_UP once its requeues ran out), a 5xx greeting.
+ */
+export function connectionFailed(e: unknown): boolean {
+  const err = asSmtpError(e);
+  if (err.code === "EDNS" || NEVER_CONNECTED.has(err.code ?? "")) return true;
+  if (err.code === "ECONNECTION" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
+  if (err.code === "ESOCKET" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
+  if (err.code === "ETIMEDOUT" && SETUP_TIMEOUTS.has(err.timeoutType ?? "")) return true;
+  if (err.code === "ECONNECTION" && err.message === POOL_GAVE_UP) return true;
+  const code = replyCode(err);
+  return code !== undefined && code >= 500 && SETUP_COMMANDS.has((err.command ?? "").toUpperCase());
+}
+
+/** The server refused our credentials (or we have none it accepts). */
+export function authFailed(e: unknown): boolean {
+  const code = asSmtpError(e).code;
+  return code === "EAUTH" || code === "ENOAUTH";
+}
+
+/**
+ * Whether SMTP may have accepted the message although the send failed. An SMTP reply code
+ * (4xx/5xx) is an answer: not accepted. Otherwise it is unknown only once the message itself
+ * went out: the transport records whether the message stream was read, which in smtp-connection
+ * happens only after the server's 354 to DATA. Without that record (another transport), the
+ * errors that come before DATA by construction are ruled out and the rest count as unknown.
+ */
+export function acceptanceUnknown(e: unknown): boolean {
+  const err = asSmtpError(e);
+  if (replyCode(err) !== undefined || poolClosed(e)) return false;
+  if (connectionFailed(e) || authFailed(e)) return false;
+  if (typeof err.handedOver === "boolean") return err.handedOver;
+  if (err.code === "ETIMEDOUT") return true;
+  return ["ECONNECTION", "ESOCKET", "ECONNRESET", "EPIPE"].includes(err.code ?? "");
+}
+
+function classifyReply(err: SmtpError, code: number, reply: string): Failure {
+  if (SLOW_DOWN_CODES.has(code)) return { kind: "slow-down", code, reply };
+  // A 4xx to AUTH (454 temporary failure) is the server's trouble, not wrong credentials.
+  if (authFailed(err))
+    return code >= 500 ? { kind: "auth", code, reply } : { kind: "connection", code, reply };
+  if (connectionFailed(err)) return { kind: "connection", code, reply };
+  if (code < 500) return { kind: "transient", code, reply };
+  const permanent =
+    typeof err.permanent === "boolean" ? err.permanent : !NOT_PERMANENT_5XX.has(code);
+  if (!permanent) return { kind: "transient", code, reply };
+  const rcpt = (err.command ?? "").toUpperCase() === "RCPT TO";
+  return { kind: "permanent", code, reply, suppress: rcpt && mailboxGone(code, reply) };
+}
+
 export function classify(e: unknown): Failure {
-  const err = e as SmtpError;
-  const reply = (err?.response ?? err?.message ?? String(e)).toString();
-  const code = typeof err?.responseCode === "number" ? err.responseCode : undefined;
-  if (code !== undefined && code >= 400 && code < 500) {
-    if (SLOW_DOWN_CODES.has(code)) return { kind: "slow-down", code, reply };
-    return { kind: "transient", code, reply };
-  }
-  if (code !== undefined && code >= 500) {
-    if (err.code === "EAUTH") return { kind: "transient", code, reply };
-    const permanent =
-      typeof err.permanent === "boolean" ? err.permanent : !NOT_PERMANENT_5XX.has(code);
-    if (!permanent) return { kind: "transient", code, reply };
-    const cmd = (err.command ?? "").toUpperCase();
-    return { kind: "permanent", code, reply, suppress: cmd === "RCPT TO" };
-  }
-  if (err?.code && CONNECTION_CODES.has(err.code)) return { kind: "transient", reply };
+  const err = asSmtpError(e);
+  const reply = replyText(e);
+  const code = replyCode(err);
+  if (code !== undefined && code >= 400) return classifyReply(err, code, reply);
+  if (authFailed(err)) return { kind: "auth", reply };
+  if (connectionFailed(err)) return { kind: "connection", reply };
+  if (err.code && SOCKET_CODES.has(err.code)) return { kind: "transient", reply };
   return { kind: "error", reply };
 }

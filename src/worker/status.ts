@@ -53,7 +53,9 @@ function attention(state: State, rec: LedgerRecord | undefined): boolean {
 function markedReason(state: State, rec: LedgerRecord | undefined, reason: string): string {
   if (!rec?.unconfirmed || state === "unconfirmed") return reason;
   if (state === "sent") return `sent, possibly twice (${POSSIBLY_TWICE})`;
-  return `${reason} (${POSSIBLY_TWICE}: it may have been delivered)`;
+  // The reason may already say so (a last attempt without an answer); say it once.
+  if (/may have been delivered/.test(reason)) return reason;
+  return `${reason} (${POSSIBLY_TWICE}, so the recipient may already have it)`;
 }
 
 export interface EventStatus {

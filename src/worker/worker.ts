@@ -73,12 +73,27 @@ export function limiterFor(rate: number): { max: number; duration: number } {
     : { max: 1, duration: Math.round(1000 / rate) };
 }
 
+/**
+ * A sending worker that starts lifts an AUTH halt (see store/smtp-health.ts): restarting is how an
+ * operator says SMTP_URL was fixed. If it was not, the first send fails AUTH again and halts
+ * again, after one attempt per connection rather than one per send.
+ */
+async function liftSmtpHalt(stores: Stores, queue: Queue<SendJobData>, log: Logger) {
+  const halt = await stores.smtp.clearHalt();
+  if (!halt) return;
+  await queue.resume();
+  log.info(
+    { since: halt.at, smtpUrl: halt.server, response: halt.reply },
+    "sending resumes after the SMTP authentication failure (a worker that sends was started)",
+  );
+}
+
 export function startWorker(o: WorkerOptions): RunningWorker {
   const { config, settings, log } = o;
   const redis: Redis = connectRedis(config.redisUrl, "worker");
   const stores = createStores(redis, config.prefix);
   const queue = createQueue(redis, stores.keys.bullPrefix());
-  const defs = new DefinitionCache();
+  const defs = new DefinitionCache({ settleMs: settings.settleMs });
   let mailer: Mailer | undefined;
   let worker: Worker<SendJobData> | undefined;
   let workerRedis: Redis | undefined;
@@ -118,7 +133,11 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
   }
 
-  let ready: Promise<void> = Promise.resolve();
+  let ready: Promise<void> = o.processors
+    ? liftSmtpHalt(stores, queue, log).catch((e: Error) =>
+        log.error({ err: e.message }, "could not lift the SMTP halt"),
+      )
+    : Promise.resolve();
   if (o.scheduler) {
     const sch = new Scheduler(
       {
@@ -138,7 +157,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         () => undefined,
         (e: Error) => log.error({ err: e.message }, "scheduler tick failed"),
       );
-    ready = tick();
+    ready = ready.then(tick);
     task = cron.schedule(o.cron, tick, { noOverlap: true, name: "convene-scheduler" });
   }
 

@@ -98,7 +98,8 @@ describe("CA LMI: every calendar convene produces passes the checklist", () => {
     }).events[0];
     const desc = String(e?.getFirstPropertyValue("description"));
     expect(desc).toContain(
-      "09:20–10:30  Keynote Presentation: Pedro Noguera — Pedro Noguera (UCLA) — The Gallery",
+      // The title names the speaker: only the affiliation follows (issue 9, item 10).
+      "09:20–10:30  Keynote Presentation: Pedro Noguera — UCLA — The Gallery",
     );
     expect(desc).toContain("    • Families as Resources, Parents as Partners — Shutters East 1");
     expect(desc).toContain("    • Los Angeles — Brickstones");

@@ -49,7 +49,8 @@ describe("composed messages, parsed back with mailparser", () => {
     // mailparser files List-* headers under "list"; the raw lines are checked too.
     expect(m.headers.has("list")).toBe(false);
     expect(m.headerLines.filter((h) => h.key.startsWith("list-"))).toEqual([]);
-    expect(m.attachments).toHaveLength(0);
+    // Only the institute's agenda, to add to a calendar (issue 9, item 8).
+    expect(m.attachments.map((a) => a.filename)).toEqual(["seed-letter.ics"]);
   });
 
   it("the reminder carries both List-Unsubscribe headers with a verifiable token", async () => {
@@ -108,7 +109,10 @@ describe("composed messages, parsed back with mailparser", () => {
     expect(m.text).toContain("Wednesday, October 25, 2017 & Thursday, October 26, 2017");
     expect(m.text).toContain("Holiday Inn, 7000 Beach Blvd., Buena Park, California 90620");
     expect(m.text).toContain("abcft@abcusd.us");
-    expect(m.attachments.map((a) => a.filename)).toEqual(["flyer.pdf"]);
+    expect(m.attachments.map((a) => a.filename)).toEqual([
+      "flyer.pdf",
+      "abc-west-coast-lmi-2017.ics",
+    ]);
     expect(m.attachments[0]?.content.toString()).toContain("%PDF-1.4");
   });
 

@@ -27,7 +27,8 @@ describe("convene preview", () => {
     const { r, files, read } = preview(["--step", "invitation-letter"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(files.map((f) => f.replace(/^.*\./, ""))).toEqual(["eml", "html", "txt"]);
+    // The .ics is the institute's agenda the letter attaches (issue 9, item 8).
+    expect(files.map((f) => f.replace(/^.*\./, ""))).toEqual(["eml", "html", "ics", "txt"]);
     // The first row of superintendents.csv.
     expect(read("txt").toString()).toContain("Dear Superintendent Goldberg:");
     expect(read("html").toString()).toContain("Dear Superintendent Goldberg:");

@@ -79,7 +79,8 @@ describe("SMTP transport (a real smtp-server on loopback)", () => {
       await mailer.close();
     }
     const letter = batch[0];
-    const got = received.find((r) => r.to.includes(letter?.recipient ?? ""));
+    // By Message-ID: the same superintendent also gets the reminder, which may arrive first.
+    const got = received.find((r) => r.raw.includes(`<${letter?.id}@`));
     expect(got?.from).toBe("lmi@cdefoundation.org");
     const parsed = await simpleParser(got?.raw ?? Buffer.alloc(0));
     expect(parsed.messageId).toBe(`<${letter?.id}@cdefoundation.org>`);

@@ -55,8 +55,8 @@ describe("values from CSVs in message bodies", () => {
       if (!send) throw new Error("no press-release send planned");
       const msg = await composeMessage(quoted, send, { config });
       const html = String(msg.html);
-      expect(String(msg.text)).toContain(`${DISTRICT} team joins`);
-      expect(html).toContain("O&#x27;Hare &amp; &quot;Sons&quot; USD team joins");
+      expect(String(msg.text)).toContain(`${DISTRICT} team takes part`);
+      expect(html).toContain("O&#x27;Hare &amp; &quot;Sons&quot; USD team takes part");
       expect(html).not.toContain(DISTRICT);
       expect(html).not.toContain("Fremont Unified School District");
     } finally {

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { convert } from "html-to-text";
 import { DateTime } from "luxon";
@@ -11,6 +12,20 @@ import { ROOT } from "../support/cli.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "mail");
 const config = loadConfig({});
+
+/**
+ * The seed-letter fixture with the CA LMI event's own templates: the letter's California prose
+ * belongs to that event (events/ca-lmi-2017/templates/), not to convene's default letter.
+ */
+function seedLetterEvent(): string {
+  const dir = mkdtempSync(join(tmpdir(), "convene-seed-letter-"));
+  cpSync(join(FIXTURES, "seed-letter"), dir, { recursive: true });
+  cpSync(join(ROOT, "events", "ca-lmi-2017", "templates"), join(dir, "templates"), {
+    recursive: true,
+  });
+  return dir;
+}
+const SEED_LETTER = seedLetterEvent();
 
 /**
  * Compares prose, not layout: links in brackets or parentheses are dropped (the HTML has them as
@@ -49,10 +64,7 @@ async function letterFor(eventDir: string, address?: string) {
 
 describe("the invitation letter", () => {
   it("contains every paragraph of the seed letter, with the data of the definition", async () => {
-    const { html, text } = await letterFor(
-      join(FIXTURES, "seed-letter"),
-      "thomas.goldberg@alameda-coe.k12.test",
-    );
+    const { html, text } = await letterFor(SEED_LETTER, "thomas.goldberg@alameda-coe.k12.test");
     const htmlText = normalize(convert(html, { wordwrap: false }));
     const plain = normalize(text);
     const paragraphs = seedParagraphs();
@@ -64,7 +76,7 @@ describe("the invitation letter", () => {
   });
 
   it("greets the superintendent personally, by salutation or else by name", async () => {
-    const dir = join(FIXTURES, "seed-letter");
+    const dir = SEED_LETTER;
     const a = await letterFor(dir, "thomas.goldberg@alameda-coe.k12.test");
     expect(a.text).toContain("Dear Superintendent Goldberg:");
     expect(a.html).toContain("Dear Superintendent Goldberg:");
@@ -73,7 +85,7 @@ describe("the invitation letter", () => {
   });
 
   it("takes dates, venue, speakers, deadline and contact from the definition", async () => {
-    const { text, html } = await letterFor(join(FIXTURES, "seed-letter"));
+    const { text, html } = await letterFor(SEED_LETTER);
     expect(text).toContain("June 20-21, 2017, at the San Diego Doubletree Hotel Mission Valley");
     expect(text).toContain(
       "Please register [http://cdefoundation.org/lmi/ca-lmi-meetings/2017-summer-institute/] by May 26, 2017.",

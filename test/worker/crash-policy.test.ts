@@ -221,7 +221,7 @@ async function processorFor(o: {
   cleanups.push(() => mailer.close());
   const process = createProcessor({
     stores,
-    defs: new DefinitionCache(),
+    defs: new DefinitionCache({ settleMs: 0 }),
     composer: o.composer?.(real) ?? composeMessage,
     mailer,
     config: o.config,

@@ -238,6 +238,10 @@ export function testSettings(extra: Partial<WorkerSettings> = {}): WorkerSetting
     slowDownMs: 500,
     pauseRecheckMs: 500,
     shutdownMs: 5_000,
+    connectBackoffMs: 200,
+    connectBackoffMaxMs: 2_000,
+    // Fixtures write whole files at once and tick right after; the settle time has its own test.
+    settleMs: 0,
     ...extra,
   };
 }

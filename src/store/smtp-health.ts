@@ -1,0 +1,84 @@
+/**
+ * SMTP trouble that concerns every send, shared by all worker processes through Redis.
+ *
+ * Connection backoff: when the server cannot be reached (refused, DNS, greeting), every send
+ * would fail the same way, so the whole queue waits instead of each job retrying on its own.
+ * The wait doubles per failed round and is capped; a success starts it over. Failures that
+ * arrive while a wait is running (the other jobs of the same round, other workers) do not grow
+ * it again, so concurrency does not inflate the backoff.
+ *
+ * Halt: an AUTH failure means our credentials are wrong; retrying per send would hammer the
+ * server (and can lock the account). The first worker to see it records why; the queue is paused
+ * (worker/runtime.ts) until a worker that sends starts again, with the SMTP_URL fixed.
+ */
+import type { Redis } from "ioredis";
+import type { Keys } from "./keys.js";
+
+/** KEYS: backoff hash. ARGV: now ms, base ms, cap ms. Returns the wait still to run, in ms. */
+const CONNECTION_FAILED = `
+local now = tonumber(ARGV[1])
+local base = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local untilMs = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if now < untilMs then return untilMs - now end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local wait = math.min(cap, base * 2 ^ (n - 1))
+redis.call('HSET', KEYS[1], 'until', now + wait)
+redis.call('PEXPIRE', KEYS[1], math.floor(cap * 2 + wait))
+return math.floor(wait)
+`;
+
+export interface Halt {
+  /** ISO instant. */
+  at: string;
+  /** The server's reply (or nodemailer's message). */
+  reply: string;
+  /** SMTP_URL with its credentials redacted. */
+  server: string;
+}
+
+export class SmtpHealth {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly clock: () => number = Date.now,
+  ) {
+    if (!(redis as unknown as { conveneConnFailed?: unknown }).conveneConnFailed)
+      redis.defineCommand("conveneConnFailed", { numberOfKeys: 1, lua: CONNECTION_FAILED });
+  }
+
+  /** Records a failure to reach the server; returns how long the queue must wait (ms). */
+  async connectionFailed(baseMs: number, maxMs: number): Promise<number> {
+    const fn = (this.redis as unknown as { conveneConnFailed: (...a: string[]) => Promise<number> })
+      .conveneConnFailed;
+    const wait = await fn.call(
+      this.redis,
+      this.keys.smtpBackoff(),
+      String(this.clock()),
+      String(Math.max(1, baseMs)),
+      String(Math.max(1, maxMs)),
+    );
+    return Number(wait);
+  }
+
+  /** The server answered: the next failure starts from the base wait again. */
+  async connectionOk(): Promise<void> {
+    await this.redis.del(this.keys.smtpBackoff());
+  }
+
+  /** Records the halt; true for the first caller (the one that reports it). */
+  async halt(h: Halt): Promise<boolean> {
+    return (await this.redis.set(this.keys.smtpHalt(), JSON.stringify(h), "NX")) === "OK";
+  }
+
+  async halted(): Promise<Halt | undefined> {
+    const v = await this.redis.get(this.keys.smtpHalt());
+    return v ? (JSON.parse(v) as Halt) : undefined;
+  }
+
+  /** Lifts the halt; returns what it was, if there was one. */
+  async clearHalt(): Promise<Halt | undefined> {
+    const v = await this.redis.getdel(this.keys.smtpHalt());
+    return v ? (JSON.parse(v) as Halt) : undefined;
+  }
+}
