@@ -21,6 +21,8 @@ export interface Keys {
   smtpBackoff(): string;
   /** JSON of why sending stopped (an SMTP AUTH failure); present while the queue is halted. */
   smtpHalt(): string;
+  /** String, epoch ms until which the server asked every worker to slow down (421/450/451). */
+  smtpSlowDown(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -33,5 +35,6 @@ export function keys(prefix: string): Keys {
     bullPrefix: () => `${prefix}:bull`,
     smtpBackoff: () => `${prefix}:smtp:backoff`,
     smtpHalt: () => `${prefix}:smtp:halt`,
+    smtpSlowDown: () => `${prefix}:smtp:slowdown`,
   };
 }

@@ -77,6 +77,27 @@ export class SmtpHealth {
   }
 
   /** Lifts the halt; returns what it was, if there was one. */
+  /**
+   * Records a slow-down (421/450/451) the queue now waits out. Kept beside the connection
+   * backoff so a send that was already fetched, and waited for a pooled connection while the
+   * slow-down began, can see it before it claims (see waitingMs).
+   */
+  async slowDown(ms: number): Promise<void> {
+    const wait = Math.max(1, Math.ceil(ms));
+    await this.redis.set(this.keys.smtpSlowDown(), String(this.clock() + wait), "PX", wait);
+  }
+
+  /** How long every send must still wait: a slow-down or a connection backoff, whichever ends later. */
+  async waitingMs(): Promise<number> {
+    const replies = (await this.redis
+      .pipeline()
+      .get(this.keys.smtpSlowDown())
+      .hget(this.keys.smtpBackoff(), "until")
+      .exec()) as [Error | null, string | null][] | null;
+    const ends = (replies ?? []).map(([, v]) => Number(v ?? 0));
+    return Math.max(0, ...ends) - this.clock();
+  }
+
   async clearHalt(): Promise<Halt | undefined> {
     const v = await this.redis.getdel(this.keys.smtpHalt());
     return v ? (JSON.parse(v) as Halt) : undefined;

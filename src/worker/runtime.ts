@@ -276,6 +276,9 @@ export function createProcessor(deps: RuntimeDeps) {
       if (deps.queue.closing) throw new Error("worker shutting down; send not started");
       // Sending stopped (AUTH failure) while this send waited: back to the paused queue.
       if (await smtpTrouble.stillHalted()) throw Worker.RateLimitError();
+      // The server asked to slow down, or cannot be reached, while this send waited for a
+      // connection: the queue is waiting, so this send waits with it instead of trying anyway.
+      if ((await stores.smtp.waitingMs()) > 0) throw Worker.RateLimitError();
       const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
       if (!claim.ok) {
         // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died,
@@ -395,6 +398,7 @@ export function createProcessor(deps: RuntimeDeps) {
             "mail server asks to slow down; pausing the queue",
           );
           await deps.queue.rateLimit(deps.settings.slowDownMs);
+          await stores.smtp.slowDown(deps.settings.slowDownMs);
           throw Worker.RateLimitError();
         }
         case "connection": {
