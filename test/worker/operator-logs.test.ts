@@ -5,7 +5,7 @@
  * (servers of its own for the outage and the replica; the one on 6379 is only read and written
  * under a unique prefix).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,4 +195,25 @@ describe("convene worker: logs an operator can read", () => {
       "ca-lmi-2017: 787 planned, 787 missed (past their window), next due —",
     );
   }, 90_000);
+
+  it("on a terminal (pino-pretty) a send is one line, its error included", () => {
+    const script = `
+      import { createLogger } from "./src/worker/logger.ts";
+      createLogger({ pretty: true }).info(
+        { send: "ev.step.1", step: "step", recipient: "a@example.org", attempt: 1, err: "boom" },
+        "send failed",
+      );`;
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    const lines = out.split("\n").filter((l) => l.trim() !== "");
+    expect(lines, out).toHaveLength(1);
+    expect(lines[0]).toContain("send failed");
+    expect(lines[0]).toContain("boom");
+  });
 });
