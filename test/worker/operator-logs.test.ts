@@ -29,16 +29,24 @@ const { cleanups, children } = hooks;
 const servers: { child: ChildProcess; dir: string }[] = [];
 
 afterAll(async () => {
-  for (const s of servers) {
-    s.child.kill("SIGKILL");
-    const running = s.child.exitCode === null && s.child.signalCode === null;
-    await new Promise((r) => (running ? s.child.once("exit", r) : r(null)));
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  // Kill every server first: waiting on one that already exited must not spare the others.
+  const exits = servers.map(
+    (s) =>
+      new Promise((r) => {
+        if (s.child.exitCode !== null || s.child.signalCode !== null) return r(null);
+        s.child.once("exit", r);
+        s.child.kill("SIGKILL");
+      }),
+  );
+  await Promise.all(exits);
+  for (const s of servers) rmSync(s.dir, { recursive: true, force: true });
 });
 
 /** A redis-server of this file's own, data in a temp dir, stopped in afterAll. */
 async function redisServer(port: number, ...extra: string[]): Promise<void> {
+  const { answersPing } = await import("../../src/store/embedded.js");
+  // A server left on the port would be tested instead of this one.
+  if (await answersPing("127.0.0.1", port)) throw new Error(`port ${port} is already in use`);
   const dir = mkdtempSync(join(tmpdir(), "convene-redis-"));
   const child = spawn(
     "redis-server",
@@ -46,10 +54,7 @@ async function redisServer(port: number, ...extra: string[]): Promise<void> {
     { stdio: "ignore" },
   );
   servers.push({ child, dir });
-  await until(`redis-server on ${port}`, async () => {
-    const { answersPing } = await import("../../src/store/embedded.js");
-    return answersPing("127.0.0.1", port);
-  });
+  await until(`redis-server on ${port}`, () => answersPing("127.0.0.1", port));
 }
 
 interface Proc {
