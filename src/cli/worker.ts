@@ -3,7 +3,9 @@ import cron from "node-cron";
 import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
 import { composeMessage } from "../mail/compose.js";
 import { createMailer } from "../mail/transport.js";
-import { findEventDirs } from "../model/load.js";
+import { checkEventPaths } from "../model/event-path.js";
+import { findEventDirs, loadEvent } from "../model/load.js";
+import { DefinitionError, isError } from "../model/problems.js";
 import { createLogger } from "../worker/logger.js";
 import { durationOption, loadWorkerSettings } from "../worker/settings.js";
 import { startWorker } from "../worker/worker.js";
@@ -15,6 +17,24 @@ interface WorkerOpts {
   schedulerOnly?: boolean;
   concurrency?: string;
   horizon?: string;
+}
+
+/**
+ * A worker started on definitions that do not load would run, schedule nothing and say so once a
+ * minute. At start-up that is a mistake to fix now: exit 1 with every located problem. A broken
+ * edit later keeps the last good version (see DefinitionCache).
+ */
+function requireLoadableEvents(paths: string[], dirs: string[]): void {
+  checkEventPaths(paths);
+  const problems = dirs.flatMap((d) => loadEvent(d).problems.filter(isError));
+  if (problems.length) throw new DefinitionError(problems);
+}
+
+/** A fatal Redis reply was logged: close what can be closed, briefly, and exit 1. */
+function exitOnFatal(close: () => Promise<void>): void {
+  const done = () => process.exit(1);
+  setTimeout(done, 2_000).unref();
+  close().then(done, done);
 }
 
 export function registerWorker(program: Command): void {
@@ -36,6 +56,7 @@ export function registerWorker(program: Command): void {
         const dirs = findEventDirs(paths);
         if (opts.scheduler && dirs.length === 0)
           throw new UsageError(`no event directories found in ${paths.join(", ")}`);
+        if (opts.scheduler) requireLoadableEvents(paths, dirs);
         // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
         if (!opts.schedulerOnly) requireUnsubscribeSecret();
         const config = loadConfig();
@@ -64,6 +85,7 @@ export function registerWorker(program: Command): void {
           cron: opts.cron,
           composer: composeMessage,
           mailer: () => createMailer(config),
+          onFatal: () => exitOnFatal(() => running.close()),
         });
         log.info(
           {

@@ -35,6 +35,7 @@ import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
 import { isFinal, type LedgerRecord, matchState, type TransitionRequest } from "../store/ledger.js";
 import type { DefinitionCache } from "./definitions.js";
+import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { jobData, jobOptions, lostJobs, type SendJobData } from "./queue.js";
 import { mergeRegistrations } from "./replan.js";
 import { whyNotPlanned } from "./runtime.js";
@@ -154,6 +155,43 @@ export function decide(
  */
 export const STALE_SENDING_LOCKS = 3;
 
+function isRedisTrouble(e: Error): boolean {
+  return isConnectionError(e) || fatalRedisReason(e, "") !== undefined;
+}
+
+/** The earliest due time still ahead among sends not decided yet, as ISO in UTC. */
+export function nextDue(
+  sends: readonly PlannedSend[],
+  ledger: ReadonlyMap<string, LedgerRecord>,
+  nowMs: number,
+  cancelled: (step: string) => boolean,
+): string | undefined {
+  let best: number | undefined;
+  for (const s of sends) {
+    const due = Date.parse(s.due);
+    if (due <= nowMs || (best !== undefined && due >= best)) continue;
+    if (cancelled(s.step) || isFinal(ledger.get(s.id))) continue;
+    best = due;
+  }
+  return best === undefined ? undefined : new Date(best).toISOString();
+}
+
+/** "ca-lmi-2017: 787 planned, 787 missed (past their window), next due —": one line a tick. */
+export function tickLine(t: TickSummary, next: string | undefined): string {
+  const parts = [`${t.planned} planned`];
+  const counts: [number, string][] = [
+    [t.queued, "queued"],
+    [t.retimed, "moved to a new time"],
+    [t.requeued, "queued again (job lost)"],
+    [t.replanned, "back in the plan"],
+    [t.skipped, "skipped"],
+    [t.missed, "missed (past their window)"],
+  ];
+  for (const [n, what] of counts) if (n) parts.push(`${n} ${what}`);
+  parts.push(`next due ${next ?? "—"}`);
+  return `${t.event}: ${parts.join(", ")}`;
+}
+
 export class Scheduler {
   private running: Promise<TickSummary[]> | undefined;
 
@@ -178,6 +216,8 @@ export class Scheduler {
         const s = await this.tickEvent(dir);
         if (s) out.push(s);
       } catch (e) {
+        // Redis trouble concerns every event: the caller's throttled log reports it once.
+        if (isRedisTrouble(e as Error)) throw e;
         // One broken event must not stop the others.
         this.deps.log.error({ dir, err: (e as Error).message }, "scheduler tick failed for event");
       }
@@ -317,8 +357,9 @@ export class Scheduler {
       const state = m.patch.state;
       if (state === "missed") summary.missed++;
       if (state === "skipped") summary.skipped++;
+      // Per send only at debug: the tick's summary line counts them (787 lines said nothing more).
       if (state === "missed" || state === "skipped")
-        log[state === "missed" ? "warn" : "info"](
+        log.debug(
           { send: m.id, event: ev, state, reason: m.patch.reason, recipient: m.patch.recipient },
           `send ${state}`,
         );
@@ -341,16 +382,8 @@ export class Scheduler {
     }
     summary.queued = toAdd.length;
     await lifecycle?.commit();
-    if (
-      summary.queued ||
-      summary.missed ||
-      summary.skipped ||
-      summary.retimed ||
-      summary.requeued ||
-      summary.replanned
-    )
-      log.info(summary, "scheduler tick");
-    else log.debug(summary, "scheduler tick");
+    const next = nextDue(sends, ledger, nowMs, (step) => controls.of(step) === "cancelled");
+    log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
     return summary;
   }
 }

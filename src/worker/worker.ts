@@ -19,6 +19,7 @@ import { connectRedis } from "../store/redis.js";
 import { backoffStrategy } from "./backoff.js";
 import { DefinitionCache } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
+import { RedisErrorLog } from "./error-log.js";
 import { KINDS } from "./kinds.js";
 import { calendarLifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
@@ -45,6 +46,11 @@ export interface WorkerOptions {
   lifecycle?: LifecycleHook;
   /** The clock planning and re-checks use (tests shift it to reach a minute-precise trigger). */
   clock?: () => DateTime;
+  /**
+   * Redis answered with an error no retry fixes (a read-only replica, a cluster, credentials):
+   * already logged in one line; the caller should stop the process (the CLI exits 1).
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export interface RunningWorker {
@@ -88,9 +94,58 @@ async function liftSmtpHalt(stores: Stores, queue: Queue<SendJobData>, log: Logg
   );
 }
 
+/** Routes a connection's error and ready events to the throttled log. */
+function watchConnection(r: Redis, errors: RedisErrorLog): Redis {
+  r.on("error", (e: Error) => errors.error(e, "Redis error"));
+  r.on("ready", () => errors.ready());
+  return r;
+}
+
+/** `p`, or "timeout" once `ms` have passed: shutdown must not wait on a Redis that is gone. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<"timeout">((r) => {
+    timer = setTimeout(() => r("timeout"), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([p, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Lets sends in flight finish within `ms`. Past that, or with Redis unreachable (BullMQ's close
+ * would wait for it forever), disconnects: those jobs are picked up again after a restart.
+ */
+async function closeSenders(
+  w: Worker<SendJobData>,
+  o: { reachable: boolean; ms: number; log: Logger },
+): Promise<void> {
+  const result = o.reachable ? await within(w.close(), o.ms) : "unreachable";
+  if (result === undefined) return;
+  o.log.warn(
+    { waitedMs: o.reachable ? o.ms : 0 },
+    o.reachable
+      ? "sends still in flight at shutdown; their jobs will be picked up again and resent (marked unconfirmed if SMTP had started)"
+      : "Redis unreachable at shutdown; sends in flight will be picked up again and resent (marked unconfirmed if SMTP had started)",
+  );
+  // Not awaited: close(true) joins the pending close; disconnecting ends it.
+  void w.close(true).catch(() => undefined);
+  await within(
+    w.disconnect().catch(() => undefined),
+    1_000,
+  );
+}
+
 export function startWorker(o: WorkerOptions): RunningWorker {
   const { config, settings, log } = o;
-  const redis: Redis = connectRedis(config.redisUrl, "worker");
+  const errors = new RedisErrorLog({
+    url: config.redisUrl,
+    log,
+    onFatal: (reason) => o.onFatal?.(reason),
+  });
+  const redis: Redis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
   const stores = createStores(redis, config.prefix);
   const queue = createQueue(redis, stores.keys.bullPrefix());
   const defs = new DefinitionCache({ settleMs: settings.settleMs });
@@ -116,7 +171,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       ...(o.clock ? { now: o.clock } : {}),
     });
     const limiter = limiterFor(settings.sendRate);
-    workerRedis = connectRedis(config.redisUrl, "worker");
+    workerRedis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
     worker = new Worker<SendJobData>(QUEUE_NAME, (job, token) => processor(job, token), {
       connection: workerRedis,
       prefix: stores.keys.bullPrefix(),
@@ -130,12 +185,13 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     worker.on("failed", (job, err) =>
       log.debug({ send: job?.id, err: err.message }, "job attempt ended with an error"),
     );
-    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+    // BullMQ reports every failed poll; the throttle turns an outage into two lines.
+    worker.on("error", (err) => errors.error(err, "worker error"));
   }
 
   let ready: Promise<void> = o.processors
     ? liftSmtpHalt(stores, queue, log).catch((e: Error) =>
-        log.error({ err: e.message }, "could not lift the SMTP halt"),
+        errors.error(e, "could not lift the SMTP halt"),
       )
     : Promise.resolve();
   if (o.scheduler) {
@@ -155,7 +211,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     const tick = () =>
       sch.tick().then(
         () => undefined,
-        (e: Error) => log.error({ err: e.message }, "scheduler tick failed"),
+        (e: Error) => errors.error(e, "scheduler tick failed"),
       );
     ready = ready.then(tick);
     task = cron.schedule(o.cron, tick, { noOverlap: true, name: "convene-scheduler" });
@@ -166,27 +222,23 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     closing ??= (async () => {
       await task?.stop();
       await task?.destroy();
-      await ready.catch(() => undefined);
-      if (worker) {
-        const w = worker;
-        let timer: NodeJS.Timeout | undefined;
-        const bounded = new Promise<"timeout">((r) => {
-          timer = setTimeout(() => r("timeout"), settings.shutdownMs);
-        });
-        const result = await Promise.race([w.close(), bounded]);
-        clearTimeout(timer);
-        if (result === "timeout") {
-          log.warn(
-            { waitedMs: settings.shutdownMs },
-            "sends still in flight at shutdown; their jobs will be picked up again and resent (marked unconfirmed if SMTP had started)",
-          );
-          // Not awaited: close(true) joins the pending close; disconnecting ends it.
-          void w.close(true).catch(() => undefined);
-          await w.disconnect().catch(() => undefined);
-        }
-      }
+      // One bound for the whole shutdown, so SIGTERM during an outage still exits in time.
+      const deadline = Date.now() + settings.shutdownMs;
+      const left = () => deadline - Date.now();
+      const reachable = !errors.unreachable;
+      if (reachable)
+        await within(
+          ready.catch(() => undefined),
+          left(),
+        );
+      if (worker) await closeSenders(worker, { reachable, ms: left(), log });
+      errors.mute();
       await mailer?.close().catch(() => undefined);
-      await queue.close().catch(() => undefined);
+      if (reachable)
+        await within(
+          queue.close().catch(() => undefined),
+          left(),
+        );
       workerRedis?.disconnect();
       redis.disconnect();
     })();

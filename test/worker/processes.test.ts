@@ -60,10 +60,6 @@ async function exitWithin(p: Proc, ms: number): Promise<number | null> {
   }
 }
 
-function logged(p: Proc, msg: string): boolean {
-  return p.lines.some((l) => l.includes(`"msg":"${msg}"`));
-}
-
 async function status(dir: string, prefix: string, extra: string[] = []) {
   return JSON.parse(await convene(["status", dir, "--json", ...extra], prefix)) as {
     event: string;
@@ -252,7 +248,11 @@ describe("convene worker processes", () => {
     );
     const dir = join(ROOT, "events/ca-lmi-2017");
     const p = worker([dir], { REDIS_URL, CONVENE_PREFIX: prefix, SMTP_URL: smtp.url });
-    await until("the start-up tick", () => logged(p, "scheduler tick"), 60_000);
+    await until(
+      "the start-up tick",
+      () => p.lines.some((l) => l.includes('"msg":"ca-lmi-2017: ')),
+      60_000,
+    );
     p.child.kill("SIGTERM");
     expect(await exitWithin(p, 15_000)).toBe(0);
     expect(smtp.received).toHaveLength(0);
