@@ -86,8 +86,17 @@ export function resolveAttachment(eventDir: string, written: string): Inside {
  */
 export function attachmentPath(eventDir: string, written: string): string {
   const r = resolveAttachment(eventDir, written);
-  if (!r.ok) throw new Error(`attachment ${written} ${r.reason}`);
+  if (!r.ok) throw new EventFolderChanged(`attachment ${written} ${r.reason}`);
   return r.path;
+}
+
+/**
+ * A file the validated definition names is no longer usable (swapped for a symlink out,
+ * removed, grown past the cap) — the folder is being edited. Not the send's fault: it waits for
+ * the folder to be right again, rather than failing for good or mailing the wrong file.
+ */
+export class EventFolderChanged extends Error {
+  override name = "EventFolderChanged";
 }
 
 /** Templates are looked up in the event's own `templates/` first, then in convene's. */

@@ -31,6 +31,7 @@ import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { redactUrl } from "../config.js";
+import { EventFolderChanged } from "../model/paths.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
 import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
@@ -54,6 +55,9 @@ export interface RuntimeDeps {
   kinds: ReadonlyMap<string, KindProcessor>;
   now?: () => DateTime;
 }
+
+/** How soon a send held back by an event folder in mid-edit looks again (see EventFolderChanged). */
+const FOLDER_RECHECK_MS = 5_000;
 
 /** A send due within this much is sent now: delayed jobs fire a few ms early or late. */
 const EARLY_TOLERANCE_MS = 1_000;
@@ -265,6 +269,14 @@ export function createProcessor(deps: RuntimeDeps) {
         now,
       });
     } catch (e) {
+      if (e instanceof EventFolderChanged) {
+        log.warn(
+          { send: d.id, reason: e.message, retryMs: FOLDER_RECHECK_MS },
+          "a file of the event changed since it was validated; the send waits for it",
+        );
+        await job.moveToDelayed(Date.now() + FOLDER_RECHECK_MS, token);
+        throw new DelayedError();
+      }
       await record("failed", `could not build the message: ${(e as Error).message}`);
       throw new UnrecoverableError((e as Error).message);
     }
