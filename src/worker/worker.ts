@@ -214,7 +214,10 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         (e: Error) => errors.error(e, "scheduler tick failed"),
       );
     ready = ready.then(tick);
-    task = cron.schedule(o.cron, tick, { noOverlap: true, name: "convene-scheduler" });
+    // Scheduler.tick() already joins a tick in progress, so overlap cannot happen; node-cron's
+    // own noOverlap would only print a warning of its own (outside the log) on every blocked
+    // run while a tick waits for an unreachable Redis.
+    task = cron.schedule(o.cron, tick, { noOverlap: false, name: "convene-scheduler" });
   }
 
   let closing: Promise<void> | undefined;
