@@ -3,8 +3,10 @@
  * recipients with templates compiled once, next to the same messages with MJML compiled for
  * every message, measured in the same run. Run: npm run bench:render [-- <recipients>]
  */
+
 import { join } from "node:path";
 import { DateTime } from "luxon";
+import { KINDS } from "../jobs/index.js";
 import { loadConfig } from "../src/config.js";
 import { sampleSend } from "../src/mail/check.js";
 import { composeMessage } from "../src/mail/compose.js";
@@ -15,7 +17,7 @@ import { mjmlCompilations } from "../src/render/mjml.js";
 import { clearTemplateCache } from "../src/render/template.js";
 
 const N = Number(process.argv[2] ?? 1000);
-const base = loadEventOrThrow(join(packageRoot(), "events", "ca-lmi-2017"));
+const base = loadEventOrThrow(join(packageRoot(), "events", "ca-lmi-2017"), KINDS);
 const step = base.campaign.steps.find((s) => s.kind === "invitation-letter");
 if (!step) throw new Error("the example has no invitation-letter step");
 

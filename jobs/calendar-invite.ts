@@ -1,8 +1,13 @@
+import { DateTime } from "luxon";
+import type Mail from "nodemailer/lib/mailer/index.js";
 import { basisOf, type InviteBasis } from "../src/calendar/basis.js";
+import { buildInvite } from "../src/calendar/invite.js";
 import { isSuperseded } from "../src/calendar/lifecycle.js";
+import { inviteMailParts } from "../src/calendar/mime.js";
+import { type CalendarParams, defineKind, type PartsContext } from "../src/kind.js";
+import { ComposeError } from "../src/mail/compose.js";
 import type { EventDefinition } from "../src/model/types.js";
 import type { Send } from "../src/planner/send.js";
-import { type CalendarParams, defineKind } from "../src/worker/kind.js";
 
 /**
  * The basis to record with a delivery: the step's, while it exists; once it is gone (this was
@@ -18,8 +23,31 @@ function basisToRecord(
   return step ? basisOf(def.event, step, send.item) : calendar.basis;
 }
 
+/** The invite's iCalendar parts, built by the calendar module (contracts.md). */
+function calendarParts({ def, send, recipient, calendar, now, rendered }: PartsContext) {
+  if (!send.item) throw new ComposeError(`send ${send.id}: a calendar invite needs an item`);
+  const built = buildInvite(def, {
+    itemId: send.item,
+    recipient,
+    sequence: calendar?.sequence ?? send.version,
+    method: calendar?.method ?? "REQUEST",
+    stamp: now ?? DateTime.fromISO(send.due, { zone: "UTC" }),
+    ...(calendar?.last ? { last: calendar.last } : {}),
+    ...(calendar?.method === "CANCEL" && calendar.basis
+      ? { held: { uid: calendar.basis.uid, organizer: calendar.basis.organizer } }
+      : {}),
+  });
+  const parts: Partial<Mail.Options> = inviteMailParts(
+    built,
+    { text: rendered.text, html: rendered.html },
+    send.item,
+  );
+  return parts;
+}
+
 /**
- * Calendar invites, updates and cancellations.
+ * Calendar invites, updates and cancellations: personal mail (not bulk) carrying one item's
+ * iTIP REQUEST or CANCEL, and nothing else (no attachments, no "add to calendar" file).
  *  - A first invite (version 0, the planner's) is rendered with the item's CURRENT SEQUENCE.
  *  - Updates and cancellations (version = their SEQUENCE, issued by the calendar lifecycle) are
  *    rebuilt from the job, and skipped when a newer version of the item superseded them.
@@ -31,7 +59,18 @@ function basisToRecord(
  *    and how it was composed, so the next definition edit knows whom to update or cancel.
  */
 export default defineKind({
-  kind: "calendar-invite",
+  name: "calendar-invite",
+  bulk: false,
+  subject: (v) =>
+    v.invite?.cancel
+      ? `Cancelled: ${v.invite?.title ?? v.event.shortTitle}`
+      : `Calendar: ${v.invite?.title ?? v.event.shortTitle}, ${v.invite?.when ?? v.event.dates}`,
+  invites: true,
+  parts: calendarParts,
+  stepProblems: (step) =>
+    step.attachments?.length
+      ? ["a calendar invite carries only its calendar; remove attachments"]
+      : [],
   checks: [
     async ({ data, stores }) => {
       if (!data.item || data.version === 0) return undefined;

@@ -1,3 +1,9 @@
-import { defineKind } from "../src/worker/kind.js";
+import { defineKind } from "../src/kind.js";
 
-export default defineKind({ kind: "press-release-prompt", checks: [] });
+/** Asks attending districts to announce their participation locally: bulk, no dates. */
+export default defineKind({
+  name: "press-release-prompt",
+  bulk: true,
+  subject: (v) => `Please consider a press release about attending the ${v.event.shortTitle}`,
+  checks: [],
+});

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
+import { KINDS } from "../jobs/index.js";
 import { registerCalendar } from "./cli/calendar.js";
 import { registerControl } from "./cli/control.js";
 import { reportError } from "./cli/errors.js";
@@ -47,18 +48,19 @@ const program = new Command()
     if (!WITHOUT_REDIS.has(command.name())) await resolveRedisUrl();
   });
 
-// One register function per command module; each module owns its options and output.
-registerValidate(program);
-registerPlan(program);
-registerCalendar(program);
-registerWorker(program);
-registerRehearse(program);
-registerStatus(program);
-registerRegistrations(program);
+// One register function per command module; each module owns its options and output. The
+// kind registry (jobs/) is passed in from here, the only file in src/ that imports jobs/.
+registerValidate(program, KINDS);
+registerPlan(program, KINDS);
+registerCalendar(program, KINDS);
+registerWorker(program, KINDS);
+registerRehearse(program, KINDS);
+registerStatus(program, KINDS);
+registerRegistrations(program, KINDS);
 registerSuppress(program);
-registerControl(program);
-registerPreview(program);
-registerSendTest(program);
+registerControl(program, KINDS);
+registerPreview(program, KINDS);
+registerSendTest(program, KINDS);
 
 // Every command's failure ends here: located problems or one line, never a stack trace.
 // Exit codes: 0 done, 1 problems found or a runtime failure, 2 the command was called wrongly.

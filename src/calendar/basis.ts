@@ -22,9 +22,6 @@ export interface InviteBasis {
   uid: string;
 }
 
-/** The template every calendar send falls back to when nothing better is known. */
-const DEFAULT_TEMPLATE = "calendar-invite";
-
 export function basisOf(event: EventSpec, step: StepSpec, itemId: string): InviteBasis {
   return {
     template: step.template ?? step.kind,
@@ -38,15 +35,15 @@ export function basisOf(event: EventSpec, step: StepSpec, itemId: string): Invit
 
 /**
  * A stand-in for a step that is no longer in the campaign, worded as the original was. Without
- * a stored basis (deliveries recorded before convene kept one) it uses convene's calendar
- * template and the default subject: a plainly worded CANCEL beats none.
+ * a stored basis (deliveries recorded before convene kept one) it uses its kind's template and
+ * default subject: a plainly worded CANCEL beats none.
  */
 export function stepFromBasis(id: string, basis: InviteBasis | undefined): StepSpec {
   return {
     id,
     kind: "calendar-invite",
     audience: basis?.audience ?? "",
-    template: basis?.template ?? DEFAULT_TEMPLATE,
+    ...(basis?.template ? { template: basis.template } : {}),
     ...(basis?.subject ? { subject: basis.subject } : {}),
     ...(basis?.values ? { values: basis.values } : {}),
     // Never planned: the step exists only to word this one message.

@@ -3,11 +3,12 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { publishFiles } from "../calendar/publish.js";
+import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
 import { action, UsageError } from "./errors.js";
 import { parseInstantOption } from "./plan.js";
 
-export function registerCalendar(program: Command): void {
+export function registerCalendar(program: Command, kinds: KindRegistry): void {
   program
     .command("calendar")
     .description(
@@ -21,7 +22,7 @@ export function registerCalendar(program: Command): void {
     )
     .action(
       action(async (path: string, opts: { out: string; stamp?: string }) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         const stamp =
           parseInstantOption(opts.stamp, def.event.timezone, "--stamp") ?? DateTime.utc();
         const files = publishFiles(def, { stamp });

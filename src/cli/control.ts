@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
 import { type Stores, withStores } from "../store/index.js";
@@ -21,6 +22,7 @@ function what(def: EventDefinition, step: string | undefined): string {
 /** pause and cancel: set a control flag for an event or step, then say what was done. */
 function controlCommand(
   program: Command,
+  kinds: KindRegistry,
   c: {
     name: string;
     description: string;
@@ -35,7 +37,7 @@ function controlCommand(
     .option("--step <id>", "only this step")
     .action(
       action(async (path: string, opts: { step?: string }) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         checkStep(def, opts.step);
         await withStores(loadConfig(), (s) => c.apply(s, def.event.id, opts.step));
         process.stdout.write(`${c.done(def, path, opts.step)}\n`);
@@ -44,8 +46,8 @@ function controlCommand(
 }
 
 /** `convene pause|resume|cancel <event> [--step <id>]`. */
-export function registerControl(program: Command): void {
-  controlCommand(program, {
+export function registerControl(program: Command, kinds: KindRegistry): void {
+  controlCommand(program, kinds, {
     name: "pause",
     description: "hold sends of an event (or one step) until resume; nothing is lost",
     apply: (stores, event, step) => stores.control.pause(event, step),
@@ -60,7 +62,7 @@ export function registerControl(program: Command): void {
     .option("--step <id>", "only this step")
     .action(
       action(async (path: string, opts: { step?: string }) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         checkStep(def, opts.step);
         const config = loadConfig();
         const r = await withStores(config, async (stores, redis) => {
@@ -83,7 +85,7 @@ export function registerControl(program: Command): void {
       }),
     );
 
-  controlCommand(program, {
+  controlCommand(program, kinds, {
     name: "cancel",
     description:
       "stop an event (or one step) for good: its remaining sends are recorded as skipped",

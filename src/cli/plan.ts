@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
+import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
@@ -103,7 +104,7 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
   return `${lines.join("\n")}\n\n${plural(sends.length, "send")} in ${plural(rows.size, "step occurrence")} (${times}).\n`;
 }
 
-export function registerPlan(program: Command): void {
+export function registerPlan(program: Command, kinds: KindRegistry): void {
   program
     .command("plan")
     .description("list every send the campaign will make, in time order")
@@ -120,7 +121,7 @@ export function registerPlan(program: Command): void {
     .option("--json", "one JSON object per send, for scripts")
     .action(
       async (path: string, opts: { from?: string; to?: string; now?: string; json?: boolean }) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         const zone = def.event.timezone;
         const from = parseInstantOption(opts.from, zone, "--from");
         const to = parseInstantOption(opts.to, zone, "--to");

@@ -3,6 +3,7 @@ import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
+import { type KindRegistry, kindOf } from "../kind.js";
 import { sampleSend } from "../mail/check.js";
 import { composeWith, recipientOf } from "../mail/compose.js";
 import { toEml } from "../mail/eml.js";
@@ -56,14 +57,13 @@ export function previewSend(
         ? `${o.recipient} is not in audience "${step.audience}" of step ${step.id}`
         : `audience "${step.audience}" of step ${step.id} has no recipients`,
     );
-  const item =
-    step.kind === "calendar-invite"
-      ? (o.item ?? step.items?.[0] ?? def.event.days[0]?.id ?? `day-${def.event.days[0]?.date}`)
-      : undefined;
+  const item = kindOf(def, step.kind).invites
+    ? (o.item ?? step.items?.[0] ?? def.event.days[0]?.id ?? `day-${def.event.days[0]?.date}`)
+    : undefined;
   return sampleSend(def, step, r, o.now, item);
 }
 
-export function registerPreview(program: Command): void {
+export function registerPreview(program: Command, kinds: KindRegistry): void {
   program
     .command("preview")
     .description("render one message of a step to files: .html, .txt, .eml (and .ics for invites)")
@@ -79,7 +79,7 @@ export function registerPreview(program: Command): void {
           path: string,
           opts: { step: string; recipient?: string; item?: string; out: string; now?: string },
         ) => {
-          const def = loadEventOrThrow(path);
+          const def = loadEventOrThrow(path, kinds);
           const step = findStep(def, opts.step);
           const now = parseInstantOption(opts.now, def.event.timezone, "--now") ?? DateTime.utc();
           const send = previewSend(def, step, {

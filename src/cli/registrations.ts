@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { parseRegistrations } from "../model/csv.js";
 import { loadEventOrThrow } from "../model/load.js";
 import { DefinitionError, type Problem } from "../model/problems.js";
@@ -22,7 +23,7 @@ function teamsOf(def: EventDefinition): Set<string> {
  * registrations file on its next tick (reminders for the team are skipped, "on registration"
  * calendar invites are scheduled), and processors re-check them right before sending.
  */
-export function registerRegistrations(program: Command): void {
+export function registerRegistrations(program: Command, kinds: KindRegistry): void {
   program
     .command("registrations")
     .description("record team registrations")
@@ -32,7 +33,7 @@ export function registerRegistrations(program: Command): void {
     .argument("<csv>", "CSV with columns team and registered_at")
     .action(
       action(async (path: string, csv: string) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         // As typed: an organizer recognises their own path, not one rewritten against the cwd.
         const display = csv;
         let text: string;
@@ -78,7 +79,7 @@ export function registerRegistrations(program: Command): void {
     .option("--at <iso>", "when it registered (event-local unless it has an offset; default now)")
     .action(
       action(async (path: string, opts: { team: string; at?: string }) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         if (!teamsOf(def).has(opts.team))
           throw new UsageError(`"${opts.team}" is not a team in any audience of ${def.event.id}`);
         const at = parseInstantOption(opts.at, def.event.timezone, "--at") ?? DateTime.utc();

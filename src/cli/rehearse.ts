@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
 import { createLogger } from "../worker/logger.js";
 import { rehearse } from "../worker/rehearsal.js";
@@ -15,7 +16,7 @@ interface RehearseOpts {
   wide?: boolean;
 }
 
-export function registerRehearse(program: Command): void {
+export function registerRehearse(program: Command, kinds: KindRegistry): void {
   program
     .command("rehearse")
     .description(
@@ -28,7 +29,7 @@ export function registerRehearse(program: Command): void {
     .action(async (path: string, opts: RehearseOpts) => {
       const config = loadConfig();
       const log = createLogger({ level: opts.verbose ? "info" : "warn" });
-      const first = loadEventOrThrow(path);
+      const first = loadEventOrThrow(path, kinds);
       const zone = first.event.timezone;
       const until = parseInstantOption(opts.until, zone, "--until");
       // A redrawn progress block and log lines would garble each other; --verbose gets the logs.
@@ -37,6 +38,7 @@ export function registerRehearse(program: Command): void {
       try {
         r = await rehearse({
           path,
+          kinds,
           config,
           settings: loadWorkerSettings(process.env, 0),
           log,

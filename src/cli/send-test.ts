@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { composeWith, recipientOf } from "../mail/compose.js";
 import { smtpMailer } from "../mail/transport.js";
 import { loadEventOrThrow } from "../model/load.js";
@@ -9,7 +10,7 @@ import type { Recipient } from "../model/types.js";
 import { action, UsageError } from "./errors.js";
 import { findStep, previewSend } from "./preview.js";
 
-export function registerSendTest(program: Command): void {
+export function registerSendTest(program: Command, kinds: KindRegistry): void {
   program
     .command("send-test")
     .description("send one real message of a step to an address of yours, through SMTP_URL")
@@ -24,7 +25,7 @@ export function registerSendTest(program: Command): void {
           throw new UsageError("SMTP_URL is not set: send-test sends real mail through SMTP");
         requireUnsubscribeSecret();
         if (!isEmail(opts.to)) throw new UsageError(`--to "${opts.to}" is not an e-mail address`);
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         const step = findStep(def, opts.step);
         const send = previewSend(def, step, {
           ...(opts.recipient ? { recipient: opts.recipient } : {}),

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
 import { plan } from "../planner/plan.js";
 import { withStores } from "../store/index.js";
@@ -135,7 +136,7 @@ function failuresText(fs: Failure[]): string {
   return `${table([["STATE", "STEP", "RECIPIENT", "REASON"], ...rows])}\n${fs.length} send${fs.length === 1 ? "" : "s"} need attention.\n`;
 }
 
-export function registerStatus(program: Command): void {
+export function registerStatus(program: Command, kinds: KindRegistry): void {
   program
     .command("status")
     .description("delivery status per step: how many sends are in each state, and what is next")
@@ -149,7 +150,7 @@ export function registerStatus(program: Command): void {
     )
     .action(
       action(async (path: string, opts: StatusOpts) => {
-        const def = loadEventOrThrow(path);
+        const def = loadEventOrThrow(path, kinds);
         const ev = def.event.id;
         if (opts.step && !def.campaign.steps.some((s) => s.id === opts.step))
           throw new UsageError(

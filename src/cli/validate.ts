@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { KindRegistry } from "../kind.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, formatProblem, isError, type Problem } from "../model/problems.js";
@@ -17,12 +18,13 @@ export function addEventCheck(check: EventCheck): void {
 
 export async function validatePaths(
   paths: string[],
+  kinds: KindRegistry,
 ): Promise<{ events: number; problems: Problem[] }> {
   checkEventPaths(paths);
   const dirs = findEventDirs(paths);
   const problems: Problem[] = [];
   for (const dir of dirs) {
-    const r = loadEvent(dir);
+    const r = loadEvent(dir, kinds);
     problems.push(...r.problems);
     if (r.definition)
       for (const check of extraChecks) problems.push(...(await check(r.definition)));
@@ -30,7 +32,7 @@ export async function validatePaths(
   return { events: dirs.length, problems };
 }
 
-export function registerValidate(program: Command): void {
+export function registerValidate(program: Command, kinds: KindRegistry): void {
   program
     .command("validate")
     .description(
@@ -38,7 +40,7 @@ export function registerValidate(program: Command): void {
     )
     .argument("<paths...>", "event directories, event.yaml files, or folders of events")
     .action(async (paths: string[]) => {
-      const { events, problems } = await validatePaths(paths);
+      const { events, problems } = await validatePaths(paths, kinds);
       if (problems.some(isError)) throw new DefinitionError(problems);
       // Warnings are printed but pass: the worker runs such a definition.
       for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);

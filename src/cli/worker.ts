@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import cron from "node-cron";
 import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
 import { createMailer } from "../mail/transport.js";
 import { checkEventPaths } from "../model/event-path.js";
@@ -24,9 +25,9 @@ interface WorkerOpts {
  * minute. At start-up that is a mistake to fix now: exit 1 with every located problem. A broken
  * edit later keeps the last good version (see DefinitionCache).
  */
-function requireLoadableEvents(paths: string[], dirs: string[]): void {
+function requireLoadableEvents(paths: string[], dirs: string[], kinds: KindRegistry): void {
   checkEventPaths(paths);
-  const problems = dirs.flatMap((d) => loadEvent(d).problems.filter(isError));
+  const problems = dirs.flatMap((d) => loadEvent(d, kinds).problems.filter(isError));
   if (problems.length) throw new DefinitionError(problems);
 }
 
@@ -37,7 +38,7 @@ function exitOnFatal(close: () => Promise<void>): void {
   close().then(done, done);
 }
 
-export function registerWorker(program: Command): void {
+export function registerWorker(program: Command, kinds: KindRegistry): void {
   program
     .command("worker")
     .description("run the scheduler and the senders: every send goes out at its moment, once")
@@ -56,7 +57,7 @@ export function registerWorker(program: Command): void {
         const dirs = findEventDirs(paths);
         if (opts.scheduler && dirs.length === 0)
           throw new UsageError(`no event directories found in ${paths.join(", ")}`);
-        if (opts.scheduler) requireLoadableEvents(paths, dirs);
+        if (opts.scheduler) requireLoadableEvents(paths, dirs, kinds);
         // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
         if (!opts.schedulerOnly) requireUnsubscribeSecret();
         const config = loadConfig();
@@ -77,6 +78,7 @@ export function registerWorker(program: Command): void {
         const log = createLogger();
         const running = startWorker({
           paths,
+          kinds,
           config,
           settings,
           log,

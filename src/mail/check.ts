@@ -7,6 +7,7 @@ import { DateTime } from "luxon";
 import { itemsOf } from "../calendar/items-of.js";
 import type { Config } from "../config.js";
 import { loadConfig } from "../config.js";
+import { kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
 import type { Problem } from "../model/problems.js";
 import type { StepSpec } from "../model/schema.js";
@@ -67,7 +68,7 @@ function stepItem(
   def: EventDefinition,
   step: StepSpec,
 ): { item?: string; waiting?: readonly string[] } {
-  if (step.kind !== "calendar-invite") return {};
+  if (!kindOf(def, step.kind).invites) return {};
   const all = itemsOf(def.event);
   const byId = new Map(all.map((i) => [i.id, i]));
   const ids = step.items ?? def.event.days.map((d) => d.id ?? `day-${d.date}`);
@@ -87,6 +88,38 @@ function waitingProblem(def: EventDefinition, step: StepSpec, ids: readonly stri
   };
 }
 
+function campaignProblem(def: EventDefinition, message: string): Problem {
+  return { file: def.files.campaign, line: 1, col: 1, message };
+}
+
+/** Renders and composes the step's message for a sample recipient; a failure is its problem. */
+async function renderProblem(
+  def: EventDefinition,
+  step: StepSpec,
+  due: DateTime,
+  config: Config,
+  item: string | undefined,
+): Promise<Problem | undefined> {
+  const name = templateName(step);
+  const r = def.audiences[step.audience]?.[0] ?? SAMPLE;
+  try {
+    await composeWith(def, sampleSend(def, step, r, due, item), { config }, r);
+    return undefined;
+  } catch (e) {
+    if (e instanceof TemplateError)
+      return {
+        file: e.file,
+        line: e.line,
+        col: 1,
+        message: `template "${name}" (step ${step.id}): ${e.detail}`,
+      };
+    return campaignProblem(
+      def,
+      `step ${step.id}: cannot render template "${name}": ${(e as Error).message}`,
+    );
+  }
+}
+
 export async function checkTemplates(
   def: EventDefinition,
   config: Config = loadConfig(),
@@ -96,35 +129,12 @@ export async function checkTemplates(
     zone: def.event.timezone,
   });
   for (const step of def.campaign.steps) {
-    const name = templateName(step);
-    const r = def.audiences[step.audience]?.[0] ?? SAMPLE;
     const { item, waiting } = stepItem(def, step);
     if (waiting) problems.push(waitingProblem(def, step, waiting));
-    try {
-      await composeWith(def, sampleSend(def, step, r, due, item), { config }, r);
-    } catch (e) {
-      if (e instanceof TemplateError)
-        problems.push({
-          file: e.file,
-          line: e.line,
-          col: 1,
-          message: `template "${name}" (step ${step.id}): ${e.detail}`,
-        });
-      else
-        problems.push({
-          file: def.files.campaign,
-          line: 1,
-          col: 1,
-          message: `step ${step.id}: cannot render template "${name}": ${(e as Error).message}`,
-        });
-    }
-    if (step.kind === "calendar-invite" && step.attachments?.length)
-      problems.push({
-        file: def.files.campaign,
-        line: 1,
-        col: 1,
-        message: `step ${step.id}: a calendar invite carries only its calendar; remove attachments`,
-      });
+    const rendered = await renderProblem(def, step, due, config, item);
+    if (rendered) problems.push(rendered);
+    for (const message of kindOf(def, step.kind).stepProblems?.(step) ?? [])
+      problems.push(campaignProblem(def, `step ${step.id}: ${message}`));
   }
   return problems;
 }

@@ -1,47 +1,27 @@
 /**
  * Turns a planned send into a complete nodemailer message: addresses, a deterministic
  * Message-ID and Date, the rendered HTML and text, one-click unsubscribe for bulk kinds, the
- * step's attachments, and for calendar invites the iCalendar parts. Pure apart from reading
+ * step's attachments, and the kind's own parts (a calendar invite's iCalendar). Pure apart from reading
  * templates (cached) and naming attachment files; the clock is injected.
  */
 import { basename } from "node:path";
 import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
-import { type InviteBasis, stepFromBasis } from "../calendar/basis.js";
-import { buildInvite } from "../calendar/invite.js";
-import { inviteMailParts } from "../calendar/mime.js";
-import type { ItemSnapshot } from "../calendar/snapshot.js";
+import { stepFromBasis } from "../calendar/basis.js";
 import type { Config } from "../config.js";
+import { type CalendarParams, type Kind, kindOf } from "../kind.js";
 import { attachmentPath } from "../model/paths.js";
-import { BULK_KINDS, type StepSpec } from "../model/schema.js";
+import type { StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
 import { findRecipient, type Rendered, renderMessage } from "../render/render.js";
 import { type InviteChange, localDate, type View } from "../render/view.js";
-import { defaultSubject, messageIdFor } from "./headers.js";
+import { messageIdFor } from "./headers.js";
 import { unsubscribeFor, unsubscribeHeaders } from "./unsubscribe.js";
-
-export interface CalendarComposeOptions {
-  sequence: number;
-  method: "REQUEST" | "CANCEL";
-  /**
-   * The item as attendees hold it (the lifecycle state's snapshot). A CANCEL for an item that
-   * is no longer dated in the definition (deleted, or back to TBD) is built and described from it.
-   */
-  last?: ItemSnapshot;
-  /** For an update: which of time, place, status, title, agenda changed. */
-  changed?: readonly string[];
-  /**
-   * How the recipient's copy was composed (stored with its delivery record). An update or
-   * CANCEL whose step has been deleted is worded from it, and a CANCEL comes from the organizer
-   * and carries the UID the attendee holds.
-   */
-  basis?: InviteBasis;
-}
 
 export interface ComposeOptions {
   config: Config;
-  calendar?: CalendarComposeOptions;
+  calendar?: CalendarParams;
   /** The Date header and DTSTAMP; defaults to the send's due time, so output is deterministic. */
   now?: DateTime;
 }
@@ -67,7 +47,8 @@ export function stepOf(
 ): StepSpec {
   const step = def.campaign.steps.find((s) => s.id === send.step);
   if (step) return step;
-  if (send.kind === "calendar-invite" && (o.calendar?.basis || o.calendar?.method === "CANCEL"))
+  const outlives = o.calendar?.basis || o.calendar?.method === "CANCEL";
+  if (outlives && kindOf(def, send.kind).invites)
     return stepFromBasis(send.step, o.calendar?.basis);
   throw new ComposeError(`send ${send.id}: the campaign has no step "${send.step}"`);
 }
@@ -82,7 +63,7 @@ export function recipientOf(
   if (r) return r;
   // Someone removed from the audience CSV still holds the invite: their CANCEL must reach them.
   // Nothing else may go to an address outside the audience.
-  if (step.kind === "calendar-invite" && o.calendar?.method === "CANCEL")
+  if (o.calendar?.method === "CANCEL" && kindOf(def, step.kind).invites)
     return {
       email: send.recipient,
       name: send.name,
@@ -117,17 +98,16 @@ const CALENDAR_PREFIX = { cancel: "Cancelled: ", update: "Updated: " } as const;
  * is an update or a cancellation, whatever subject the step sets: an update that looks like the
  * original invite gets ignored.
  */
-function calendarSubject(step: StepSpec, v: Omit<View, "subject">): string {
+function calendarSubject(step: StepSpec, kind: Kind, v: Omit<View, "subject">): string {
   const invite = v.invite;
-  if (!invite) return step.subject ?? defaultSubject(step.kind, v);
+  if (!invite) return step.subject ?? kind.subject(v);
   const prefix = invite.cancel
     ? CALENDAR_PREFIX.cancel
     : invite.update
       ? CALENDAR_PREFIX.update
       : "";
   let subject: string;
-  if (!step.subject)
-    subject = prefix ? `${invite.title}, ${invite.when}` : defaultSubject(step.kind, v);
+  if (!step.subject) subject = prefix ? `${invite.title}, ${invite.when}` : kind.subject(v);
   else {
     const name = invite.day?.label ?? invite.title;
     const named = [name, invite.title].some((n) =>
@@ -148,18 +128,17 @@ export async function renderSend(
   const step = stepOf(def, send, o);
   const r = recipient ?? recipientOf(def, step, send, o);
   const due = DateTime.fromISO(send.due, { zone: "UTC" });
-  const bulk = BULK_KINDS.has(step.kind);
-  const calendar = step.kind === "calendar-invite";
+  const kind = kindOf(def, step.kind);
+  const calendar = kind.invites;
   return renderMessage({
     def,
     step,
     recipient: r,
     ...(send.item ? { item: send.item } : {}),
     date: localDate(due, def.event.timezone),
-    ...(bulk ? { unsubscribe: unsubscribeFor(def, r.email, o.config) } : {}),
+    ...(kind.bulk ? { unsubscribe: unsubscribeFor(def, r.email, o.config) } : {}),
     ...(calendar ? { calendar: inviteChange(send, o) } : {}),
-    subject: (v) =>
-      calendar ? calendarSubject(step, v) : (step.subject ?? defaultSubject(step.kind, v)),
+    subject: (v) => (calendar ? calendarSubject(step, kind, v) : (step.subject ?? kind.subject(v))),
   });
 }
 
@@ -179,50 +158,78 @@ export async function composeWith(
   recipient?: Recipient,
 ): Promise<Mail.Options> {
   const step = stepOf(def, send, o);
+  const kind = kindOf(def, step.kind);
   const r = recipient ?? recipientOf(def, step, send, o);
   const rendered = await renderSend(def, send, o, r);
-  const ev = def.event;
   const organizer = organizerOf(def, o);
-  const date = (o.now ?? DateTime.fromISO(send.due, { zone: "UTC" })).toJSDate();
+  const msg: Mail.Options = {
+    from: { name: organizer.name, address: organizer.email },
+    replyTo: { name: def.event.contact.name, address: def.event.contact.email },
+    to: { name: r.name, address: r.email },
+    subject: rendered.subject,
+    messageId: messageIdFor(send.id, def),
+    date: (o.now ?? DateTime.fromISO(send.due, { zone: "UTC" })).toJSDate(),
+    headers: headersOf(send, step, kind, rendered),
+    html: rendered.html,
+    text: rendered.text,
+  };
+  const attachments = attachmentsOf(def, step, rendered);
+  if (attachments.length) msg.attachments = attachments;
+  if (kind.parts)
+    Object.assign(
+      msg,
+      kind.parts({
+        def,
+        send,
+        recipient: r,
+        rendered,
+        ...(o.calendar ? { calendar: o.calendar } : {}),
+        ...(o.now ? { now: o.now } : {}),
+      }),
+    );
+  return msg;
+}
+
+function headersOf(
+  send: Send,
+  step: StepSpec,
+  kind: Kind,
+  rendered: Rendered,
+): Record<string, string> {
   const headers: Record<string, string> = {
     [SEND_ID_HEADER]: send.id,
     [KIND_HEADER]: step.kind,
     [STEP_HEADER]: step.id,
   };
   const unsub = rendered.view.unsubscribe;
-  if (BULK_KINDS.has(step.kind) && unsub) Object.assign(headers, unsubscribeHeaders(unsub));
-  const msg: Mail.Options = {
-    from: { name: organizer.name, address: organizer.email },
-    replyTo: { name: ev.contact.name, address: ev.contact.email },
-    to: { name: r.name, address: r.email },
-    subject: rendered.subject,
-    messageId: messageIdFor(send.id, def),
-    date,
-    headers,
-    html: rendered.html,
-    text: rendered.text,
-  };
-  if (step.kind === "calendar-invite") {
-    Object.assign(msg, calendarParts(def, send, r, o, rendered));
-  } else if (step.attachments?.length) {
-    // Re-checked here, not trusted from load time: the folder may have changed since.
-    msg.attachments = step.attachments.map((a) => ({
-      filename: basename(a),
-      path: attachmentPath(def.dir, a),
-    }));
-  }
+  if (kind.bulk && unsub) Object.assign(headers, unsubscribeHeaders(unsub));
+  return headers;
+}
+
+/**
+ * The step's files, then the dates the message announces as a PUBLISH file to import
+ * (src/render/calendar-links.ts). A kind's own parts (an invite's calendar) may replace them.
+ */
+function attachmentsOf(
+  def: EventDefinition,
+  step: StepSpec,
+  rendered: Rendered,
+): NonNullable<Mail.Options["attachments"]> {
+  // Re-checked here, not trusted from load time: the folder may have changed since.
+  const files = (step.attachments ?? []).map((a) => ({
+    filename: basename(a),
+    path: attachmentPath(def.dir, a),
+  }));
   const publish = rendered.view.addToCalendar;
-  if (step.kind !== "calendar-invite" && publish)
-    // The dates the message announces, as a PUBLISH file to import (src/render/calendar-links.ts).
-    msg.attachments = [
-      ...(msg.attachments ?? []),
-      {
-        filename: publish.filename,
-        content: publish.ics,
-        contentType: "text/calendar; charset=utf-8; method=PUBLISH",
-      },
-    ];
-  return msg;
+  if (!publish) return files;
+  return [
+    ...files,
+    {
+      filename: publish.filename,
+      content: publish.ics,
+      contentType: "text/calendar; charset=utf-8; method=PUBLISH",
+    },
+  ];
 }
 
 /**
@@ -232,27 +239,4 @@ export async function composeWith(
 function organizerOf(def: EventDefinition, o: ComposeOptions): { name: string; email: string } {
   const held = o.calendar?.method === "CANCEL" ? o.calendar.basis?.organizer : undefined;
   return held ?? def.event.organizer;
-}
-
-/** The invite's iCalendar parts, built by the calendar module (contracts.md). */
-function calendarParts(
-  def: EventDefinition,
-  send: Send,
-  recipient: Recipient,
-  o: ComposeOptions,
-  rendered: Rendered,
-): Partial<Mail.Options> {
-  if (!send.item) throw new ComposeError(`send ${send.id}: a calendar invite needs an item`);
-  const built = buildInvite(def, {
-    itemId: send.item,
-    recipient,
-    sequence: o.calendar?.sequence ?? send.version,
-    method: o.calendar?.method ?? "REQUEST",
-    stamp: o.now ?? DateTime.fromISO(send.due, { zone: "UTC" }),
-    ...(o.calendar?.last ? { last: o.calendar.last } : {}),
-    ...(o.calendar?.method === "CANCEL" && o.calendar.basis
-      ? { held: { uid: o.calendar.basis.uid, organizer: o.calendar.basis.organizer } }
-      : {}),
-  });
-  return inviteMailParts(built, { text: rendered.text, html: rendered.html }, send.item);
 }

@@ -1,12 +1,20 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { z } from "zod";
+import { type KindRegistry, knownKinds } from "../kind.js";
 import { parseRecipients, parseRegistrations } from "./csv.js";
 import { checkEventPath } from "./event-path.js";
 import { calendarItems } from "./items.js";
 import { findTemplate, resolveAttachment, resolveInside } from "./paths.js";
 import { DefinitionError, isError, type Problem } from "./problems.js";
-import { type CampaignSpec, campaign, type EventSpec, event, step } from "./schema.js";
+import {
+  type CampaignSpec,
+  campaign,
+  type EventSpec,
+  event,
+  type StepSpec,
+  step,
+} from "./schema.js";
 import { isValidZone, parseDuration } from "./time.js";
 import type { EventDefinition, Recipient } from "./types.js";
 import { MAX_YAML_BYTES, type PathKey, YamlSource } from "./yaml-source.js";
@@ -197,7 +205,8 @@ export function findEventDirs(paths: string[]): string[] {
   return dirs;
 }
 
-export function loadEvent(path: string): LoadResult {
+/** Loads and checks an event; `kinds` is the registry (jobs/index.ts) its steps may name. */
+export function loadEvent(path: string, kinds: KindRegistry): LoadResult {
   const dir = eventDirOf(path);
   const problems: Problem[] = [];
   const eventFile = join(dir, EVENT_FILE);
@@ -251,7 +260,17 @@ export function loadEvent(path: string): LoadResult {
   // "unknown audience" for every step would only bury its real problem.
   const audienceNames = ev.src.value === undefined ? undefined : Object.keys(audienceSpecs);
   if (cpView && cp.src)
-    problems.push(...checkCampaign(dir, evView, audienceNames, cpView, cp.src, audiences));
+    problems.push(
+      ...checkCampaign({
+        dir,
+        ev: evView,
+        audienceNames,
+        cp: cpView,
+        src: cp.src,
+        audiences,
+        kinds,
+      }),
+    );
   if (problems.some(isError) || !ev.value || !cp.value) return { problems };
   return {
     problems,
@@ -262,6 +281,7 @@ export function loadEvent(path: string): LoadResult {
       campaign: cp.value,
       audiences,
       registrations,
+      kinds,
     },
   };
 }
@@ -271,9 +291,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Loads one event or throws a DefinitionError listing every problem. */
-export function loadEventOrThrow(path: string): EventDefinition {
+export function loadEventOrThrow(path: string, kinds: KindRegistry): EventDefinition {
   checkEventPath(path);
-  const r = loadEvent(path);
+  const r = loadEvent(path, kinds);
   if (!r.definition) throw new DefinitionError(r.problems);
   return r.definition;
 }
@@ -359,14 +379,84 @@ function pad(t: string): string {
   return t.padStart(5, "0");
 }
 
-function checkCampaign(
-  dir: string,
-  ev: EventSpec | undefined,
-  audienceNames: string[] | undefined,
-  cp: CampaignSpec,
-  src: YamlSource,
-  audiences: Record<string, Recipient[]>,
-): Problem[] {
+type At = (path: PathKey[], msg: string) => void;
+
+function checkTrigger(
+  step: StepSpec,
+  recipients: Recipient[] | undefined,
+  itemIds: Set<string> | undefined,
+  at: At,
+): void {
+  const t = step.trigger;
+  if (!!t.at === !!t.anchor)
+    at(["trigger"], "give either `at` (a local time) or `anchor` (with an optional offset)");
+  if (t.at && (t.offset || t.time))
+    at(["trigger"], "`offset` and `time` go with `anchor`, not with `at`");
+  if (itemIds && t.anchor?.startsWith("item:") && !itemIds.has(t.anchor.slice(5)))
+    at(["trigger", "anchor"], `no calendar item "${t.anchor.slice(5)}"`);
+  if (t.time && t.offset && (parseDuration(t.offset)?.minutes ?? 0) !== 0)
+    at(["trigger", "offset"], "with a fixed `time`, the offset must be whole days (like -7d)");
+  if (t.anchor === "registration" && recipients && !recipients.some((r) => r.team))
+    at(
+      ["trigger", "anchor"],
+      `"registration" needs recipients with a team column, and audience "${step.audience}" has none`,
+    );
+}
+
+/** The step's kind is one of the registry's, with a template. */
+function checkKind(dir: string, step: StepSpec, kinds: KindRegistry, at: At): void {
+  const kind = kinds.get(step.kind);
+  if (!kind) at(["kind"], `unknown kind "${step.kind}" (known: ${knownKinds(kinds)})`);
+  // An unknown kind has no template to look for; saying so too would only repeat the problem.
+  const template = kind || step.template ? findTemplate(dir, step.template ?? step.kind) : null;
+  if (template && !template.ok) at([step.template ? "template" : "kind"], template.reason);
+}
+
+/** Only a kind that invites sends calendar items, so only its steps may list them. */
+function checkItemsAllowed(step: StepSpec, kinds: KindRegistry, at: At): void {
+  const kind = kinds.get(step.kind);
+  if (!step.items || !kind || kind.invites) return;
+  const inviting = [...kinds.values()].filter((k) => k.invites).map((k) => k.name);
+  at(
+    ["items"],
+    inviting.length
+      ? `only ${inviting.join(" and ")} steps send calendar items`
+      : "no kind sends calendar items",
+  );
+}
+
+function checkWhen(step: StepSpec, recipients: Recipient[] | undefined, at: At): void {
+  if (step.when?.registered !== undefined && recipients && !recipients.some((r) => r.team))
+    at(
+      ["when", "registered"],
+      `audience "${step.audience}" has no team column, so registration cannot be checked`,
+    );
+  for (const col of Object.keys(step.when?.where ?? {})) {
+    const known = recipients?.some((r) => col in r.fields || col in r);
+    if (recipients && !known)
+      at(["when", "where", col], `audience "${step.audience}" has no column "${col}"`);
+  }
+}
+
+interface CampaignInput {
+  dir: string;
+  ev: EventSpec | undefined;
+  audienceNames: string[] | undefined;
+  cp: CampaignSpec;
+  src: YamlSource;
+  audiences: Record<string, Recipient[]>;
+  kinds: KindRegistry;
+}
+
+function checkCampaign({
+  dir,
+  ev,
+  audienceNames,
+  cp,
+  src,
+  audiences,
+  kinds,
+}: CampaignInput): Problem[] {
   const out: Problem[] = [];
   // Item and `about` references can only be checked against a valid event.
   const itemIds = ev ? new Set(calendarItems(ev).map((i) => i.id)) : undefined;
@@ -390,32 +480,9 @@ function checkCampaign(
         ["audience"],
         `unknown audience "${step.audience}" (defined: ${audienceNames.join(", ") || "none"})`,
       );
-    const template = findTemplate(dir, step.template ?? step.kind);
-    if (!template.ok) at([step.template ? "template" : "kind"], template.reason);
-    const t = step.trigger;
-    if (!!t.at === !!t.anchor)
-      at(["trigger"], "give either `at` (a local time) or `anchor` (with an optional offset)");
-    if (t.at && (t.offset || t.time))
-      at(["trigger"], "`offset` and `time` go with `anchor`, not with `at`");
-    if (itemIds && t.anchor?.startsWith("item:") && !itemIds.has(t.anchor.slice(5)))
-      at(["trigger", "anchor"], `no calendar item "${t.anchor.slice(5)}"`);
-    if (t.time && t.offset && (parseDuration(t.offset)?.minutes ?? 0) !== 0)
-      at(["trigger", "offset"], "with a fixed `time`, the offset must be whole days (like -7d)");
-    if (t.anchor === "registration" && recipients && !recipients.some((r) => r.team))
-      at(
-        ["trigger", "anchor"],
-        `"registration" needs recipients with a team column, and audience "${step.audience}" has none`,
-      );
-    if (step.when?.registered !== undefined && recipients && !recipients.some((r) => r.team))
-      at(
-        ["when", "registered"],
-        `audience "${step.audience}" has no team column, so registration cannot be checked`,
-      );
-    for (const col of Object.keys(step.when?.where ?? {})) {
-      const known = recipients?.some((r) => col in r.fields || col in r);
-      if (recipients && !known)
-        at(["when", "where", col], `audience "${step.audience}" has no column "${col}"`);
-    }
+    checkKind(dir, step, kinds, at);
+    checkTrigger(step, recipients, itemIds, at);
+    checkWhen(step, recipients, at);
     if (step.missedWindow && (parseDuration(step.missedWindow)?.sign ?? 1) < 0)
       at(["missedWindow"], "must not be negative");
     // A warning, not an error: deleting a session that a step still lists is how an organizer
@@ -430,8 +497,7 @@ function checkCampaign(
           severity: "warning",
         });
     });
-    if (step.items && step.kind !== "calendar-invite")
-      at(["items"], "only calendar-invite steps send calendar items");
+    checkItemsAllowed(step, kinds, at);
     if (aboutIds && step.about && !aboutIds.has(step.about))
       at(["about"], `no related event or series "${step.about}"`);
     step.attachments?.forEach((a, k) => {

@@ -1,3 +1,4 @@
+import type { KindRegistry } from "../kind.js";
 import type { CampaignSpec, EventSpec } from "./schema.js";
 
 /** Where a value came from, for error messages and reports. */
@@ -30,7 +31,7 @@ export interface Registration {
   source?: SourceRef;
 }
 
-/** Everything one event directory defines, loaded and validated. Pure data. */
+/** Everything one event directory defines, loaded and validated: data, and the kinds' rules. */
 export interface EventDefinition {
   dir: string;
   files: { event: string; campaign: string };
@@ -38,4 +39,6 @@ export interface EventDefinition {
   campaign: CampaignSpec;
   audiences: Record<string, Recipient[]>;
   registrations: Registration[];
+  /** The kinds it was checked against (every step's kind is one of them). */
+  kinds: KindRegistry;
 }

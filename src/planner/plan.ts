@@ -8,7 +8,8 @@
  * scheduler's job, using each send's `expires`.
  */
 import { DateTime } from "luxon";
-import { calendarItems } from "../model/items.js";
+import { kindOf } from "../kind.js";
+import { type CalendarItem, calendarItems } from "../model/items.js";
 import type { StepSpec } from "../model/schema.js";
 import { durationMillis, parseDuration } from "../model/time.js";
 import type { EventDefinition, Recipient, Registration } from "../model/types.js";
@@ -53,67 +54,108 @@ function matchesWhere(r: Recipient, where: Record<string, string | string[]>): b
   });
 }
 
+/** What every step's sends share, computed once per plan. */
+interface PlanContext {
+  ev: EventDefinition["event"];
+  items: ReadonlyMap<string, CalendarItem>;
+  registered: ReadonlyMap<string, DateTime>;
+  dayIds: readonly string[];
+}
+
+type Ordered = Send & { order: number };
+
+/**
+ * The calendar items a step's sends carry, one send each: for a kind that invites, the step's
+ * items (else every day) that are dated and not cancelled; for the others a single send with none.
+ */
+function itemsOfStep(
+  def: EventDefinition,
+  step: StepSpec,
+  c: PlanContext,
+): (CalendarItem | undefined)[] {
+  if (!kindOf(def, step.kind).invites) return [undefined];
+  return (step.items ?? c.dayIds)
+    .map((id) => c.items.get(id))
+    .filter((i) => i && i.when.type !== "tbd" && i.status !== "cancelled");
+}
+
+/** When a recipient's send of a step is due, or undefined when the step does not reach them. */
+function dueFor(
+  step: StepSpec,
+  r: Recipient,
+  c: PlanContext,
+): { due: DateTime; zone: string } | undefined {
+  if (step.when?.where && !matchesWhere(r, step.when.where)) return undefined;
+  const zone = step.trigger.zone === "recipient" && r.timezone ? r.timezone : c.ev.timezone;
+  const registeredAt = r.team ? c.registered.get(r.team) : undefined;
+  let due = dueTime(step.trigger, { event: c.ev, items: c.items, zone, registeredAt });
+  if (!due) return undefined;
+  if (step.sendWindow) due = intoSendWindow(due, step.sendWindow, zone);
+  if (step.when?.registered !== undefined) {
+    const isRegistered = registeredAt !== undefined && registeredAt <= due;
+    if (isRegistered !== step.when.registered) return undefined;
+  }
+  return { due, zone };
+}
+
+function windowMillis(step: StepSpec): number {
+  const window = parseDuration(step.missedWindow ?? DEFAULT_MISSED_WINDOW);
+  return window ? durationMillis(window) : 86_400_000;
+}
+
+function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanContext): Ordered[] {
+  const windowMs = windowMillis(step);
+  const stepItems = itemsOfStep(def, step, c);
+  const sends: Ordered[] = [];
+  for (const r of def.audiences[step.audience] ?? []) {
+    const at = dueFor(step, r, c);
+    if (!at) continue;
+    const { due, zone } = at;
+    for (const item of stepItems) {
+      const key = { event: c.ev.id, step: step.id, recipient: r.email, item: item?.id, version: 0 };
+      sends.push({
+        id: sendId(key),
+        event: c.ev.id,
+        step: step.id,
+        kind: step.kind,
+        recipient: r.email,
+        name: r.name,
+        ...(r.team ? { team: r.team } : {}),
+        ...(item ? { item: item.id } : {}),
+        version: 0,
+        due: due.toUTC().toISO() as string,
+        dueLocal: due.setZone(zone).toISO() as string,
+        zone,
+        expires: due.plus({ milliseconds: windowMs }).toUTC().toISO() as string,
+        order,
+      });
+    }
+  }
+  return sends;
+}
+
+function byDue(a: Ordered, b: Ordered): number {
+  return (
+    a.due.localeCompare(b.due) ||
+    a.order - b.order ||
+    a.recipient.localeCompare(b.recipient) ||
+    (a.item ?? "").localeCompare(b.item ?? "")
+  );
+}
+
 export function plan(
   def: EventDefinition,
   registrations: readonly Registration[],
   now: Instant,
 ): Send[] {
   const ev = def.event;
-  const items = new Map(calendarItems(ev).map((i) => [i.id, i]));
-  const registered = registrationsKnownAt(registrations, now);
-  const dayIds = ev.days.map((d) => d.id ?? `day-${d.date}`);
-  const sends: (Send & { order: number })[] = [];
-
-  def.campaign.steps.forEach((step: StepSpec, order) => {
-    const recipients = def.audiences[step.audience] ?? [];
-    const window = parseDuration(step.missedWindow ?? DEFAULT_MISSED_WINDOW);
-    const windowMs = window ? durationMillis(window) : 86_400_000;
-    const stepItems =
-      step.kind === "calendar-invite"
-        ? (step.items ?? dayIds)
-            .map((id) => items.get(id))
-            .filter((i) => i && i.when.type !== "tbd" && i.status !== "cancelled")
-        : [undefined];
-
-    for (const r of recipients) {
-      if (step.when?.where && !matchesWhere(r, step.when.where)) continue;
-      const zone = step.trigger.zone === "recipient" && r.timezone ? r.timezone : ev.timezone;
-      const registeredAt = r.team ? registered.get(r.team) : undefined;
-      let due = dueTime(step.trigger, { event: ev, items, zone, registeredAt });
-      if (!due) continue;
-      if (step.sendWindow) due = intoSendWindow(due, step.sendWindow, zone);
-      if (step.when?.registered !== undefined) {
-        const isRegistered = registeredAt !== undefined && registeredAt <= due;
-        if (isRegistered !== step.when.registered) continue;
-      }
-      for (const item of stepItems) {
-        const key = { event: ev.id, step: step.id, recipient: r.email, item: item?.id, version: 0 };
-        sends.push({
-          id: sendId(key),
-          event: ev.id,
-          step: step.id,
-          kind: step.kind,
-          recipient: r.email,
-          name: r.name,
-          ...(r.team ? { team: r.team } : {}),
-          ...(item ? { item: item.id } : {}),
-          version: 0,
-          due: due.toUTC().toISO() as string,
-          dueLocal: due.setZone(zone).toISO() as string,
-          zone,
-          expires: due.plus({ milliseconds: windowMs }).toUTC().toISO() as string,
-          order,
-        });
-      }
-    }
-  });
-
-  sends.sort(
-    (a, b) =>
-      a.due.localeCompare(b.due) ||
-      a.order - b.order ||
-      a.recipient.localeCompare(b.recipient) ||
-      (a.item ?? "").localeCompare(b.item ?? ""),
-  );
+  const c: PlanContext = {
+    ev,
+    items: new Map(calendarItems(ev).map((i) => [i.id, i])),
+    registered: registrationsKnownAt(registrations, now),
+    dayIds: ev.days.map((d) => d.id ?? `day-${d.date}`),
+  };
+  const sends = def.campaign.steps.flatMap((step, order) => stepSends(def, step, order, c));
+  sends.sort(byDue);
   return sends.map(({ order: _order, ...s }) => s);
 }

@@ -1,14 +1,15 @@
 /**
- * Which dates a message announces, and their "add to calendar" file and links: a save-the-date
- * its related event, an announcement every dated session and event it lists as upcoming, the
- * letter the institute's agenda. Built once per (event, step, send date): every recipient of a
- * send gets the same file.
+ * The "add to calendar" file and links of a message that announces dates. Which dates, and what
+ * the file is called, its kind declares (`announces` in jobs/<kind>.ts, from the helpers here:
+ * the agenda, what the step is about, what the message lists). Built once per (event, step,
+ * send date): every recipient of a send gets the same file.
  */
 import { type AddLink, type AddToCalendar, addToCalendar } from "../calendar/add-links.js";
 import { itemsOf } from "../calendar/items-of.js";
 import { dayEntries } from "../calendar/publish.js";
+import { type AnnouncedDates, kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
-import type { EventSpec, StepSpec } from "../model/schema.js";
+import type { EventSpec, RelatedSpec, SeriesSpec, StepSpec } from "../model/schema.js";
 import { localToInstant } from "../model/time.js";
 import type { EventDefinition } from "../model/types.js";
 
@@ -26,8 +27,18 @@ type SeriesLike = { cohorts: { sessions: Linkable[] }[] };
 
 const files = new WeakMap<EventSpec, Map<string, AddToCalendar | undefined>>();
 
-function agendaItems(items: readonly CalendarItem[]): CalendarItem[] {
+/** The institute's agenda: every day with its sessions. */
+export function agendaItems(items: readonly CalendarItem[]): CalendarItem[] {
   return items.filter((i) => i.source.kind === "day").flatMap((d) => dayEntries(items, d));
+}
+
+/** The items of the related event or series the step is `about`. */
+export function itemsAbout(items: readonly CalendarItem[], step: StepSpec): CalendarItem[] {
+  return items.filter(
+    (i) =>
+      (i.source.kind === "related" && i.source.related.id === step.about) ||
+      (i.source.kind === "cohort-session" && i.source.series.id === step.about),
+  );
 }
 
 /** What the message lists that has a calendar item and is still ahead. */
@@ -39,40 +50,27 @@ function listedIds(listed: Listed<SeriesLike, Linkable>): Set<string> {
   return ids;
 }
 
-function announcedItems(
-  def: EventDefinition,
-  step: StepSpec,
-  listed: Listed<SeriesLike, Linkable>,
-): CalendarItem[] {
-  const items = itemsOf(def.event);
-  if (step.kind === "invitation-letter") return agendaItems(items);
-  if (step.kind === "save-the-date")
-    return items.filter(
-      (i) =>
-        (i.source.kind === "related" && i.source.related.id === step.about) ||
-        (i.source.kind === "cohort-session" && i.source.series.id === step.about),
-    );
-  if (step.kind === "announcement") {
-    const ids = listedIds(listed);
-    return items.filter((i) => ids.has(i.id));
-  }
-  return [];
+/** The file named after the event. */
+export function eventFile(def: EventDefinition): { filename: string; name: string } {
+  return { filename: def.event.id, name: def.event.shortTitle ?? def.event.title };
 }
 
-function fileName(def: EventDefinition, step: StepSpec): { filename: string; name: string } {
+/** The file named after what the step is `about` (its base name given by `filename`), else the event. */
+export function aboutFile(
+  def: EventDefinition,
+  step: StepSpec,
+  filename: (about: RelatedSpec | SeriesSpec) => string,
+): { filename: string; name: string } {
   const ev = def.event;
   const about =
     ev.related?.find((r) => r.id === step.about) ?? ev.series?.find((s) => s.id === step.about);
-  if (step.kind === "invitation-letter" || !about)
-    return { filename: ev.id, name: ev.shortTitle ?? ev.title };
-  return step.kind === "announcement"
-    ? { filename: `${step.id}-dates`, name: about.title }
-    : { filename: about.id, name: about.title };
+  return about ? { filename: filename(about), name: about.title } : eventFile(def);
 }
 
 function fileFor(
   def: EventDefinition,
   step: StepSpec,
+  announces: AnnouncedDates,
   date: string,
   listed: Listed<SeriesLike, Linkable>,
 ): AddToCalendar | undefined {
@@ -84,8 +82,10 @@ function fileFor(
   const key = `${step.id}|${date}|${step.values?.showPast ?? ""}`;
   if (byKey.has(key)) return byKey.get(key);
   const zone = def.event.timezone;
-  const file = addToCalendar(def, announcedItems(def, step, listed), {
-    ...fileName(def, step),
+  const all = itemsOf(def.event);
+  const items = announces.items({ def, step, all, listed: listedIds(listed) });
+  const file = addToCalendar(def, items, {
+    ...announces.file(def, step),
     zone,
     // The send's local date, not the clock: the same send always gets the same bytes.
     stamp: localToInstant(date, "00:00", zone),
@@ -103,15 +103,14 @@ export function withLinks<T extends Linkable>(
   return link ? { ...x, calendar: link } : x;
 }
 
-const KINDS = new Set(["invitation-letter", "save-the-date", "announcement"]);
-
 export function announcedDates<S extends SeriesLike, R extends Linkable>(
   def: EventDefinition,
   step: StepSpec,
   date: string,
   listed: Listed<S, R>,
 ) {
-  const file = KINDS.has(step.kind) ? fileFor(def, step, date, listed) : undefined;
+  const announces = kindOf(def, step.kind).announces;
+  const file = announces ? fileFor(def, step, announces, date, listed) : undefined;
   const links = new Map((file?.links ?? []).map((l) => [l.itemId, l]));
   const series = listed.series.map((s) => ({
     ...s,

@@ -8,6 +8,7 @@ import { DateTime } from "luxon";
 import { speakerBeside } from "../calendar/describe.js";
 import { itemsOf } from "../calendar/items-of.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
+import { type CalendarMethod, kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
 import type {
   DaySpec,
@@ -18,7 +19,6 @@ import type {
   Speaker,
   StepSpec,
 } from "../model/schema.js";
-import { BULK_KINDS } from "../model/schema.js";
 import { addDays } from "../model/time.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import { announcedDates, withLinks } from "./calendar-links.js";
@@ -231,7 +231,7 @@ interface InviteBase {
 
 /** What a calendar send is to its recipient (decided by mail/compose.ts). */
 export interface InviteChange {
-  method: "REQUEST" | "CANCEL";
+  method: CalendarMethod;
   /** An update of an invite the recipient already holds (not a first invite). */
   update: boolean;
   /** Which of time, place, status, title, agenda changed, when known. */
@@ -445,8 +445,8 @@ export function buildView(i: ViewInput) {
   const r = i.recipient;
   const about =
     ev.related.find((x) => x.id === i.step.about) ?? ev.series.find((x) => x.id === i.step.about);
-  const invite =
-    i.step.kind === "calendar-invite" ? inviteView(invites, i, i.def.event.timezone) : undefined;
+  const kind = kindOf(i.def, i.step.kind);
+  const invite = kind.invites ? inviteView(invites, i, i.def.event.timezone) : undefined;
   const related = upcoming(ev.related, i.date);
   const series = upcomingSeries(ev.series, i.date, switchedOn(values.showPast));
   const add = announcedDates(i.def, i.step, i.date, { series, related });
@@ -455,7 +455,7 @@ export function buildView(i: ViewInput) {
     subject: i.subject,
     kind: i.step.kind,
     step: i.step.id,
-    bulk: BULK_KINDS.has(i.step.kind),
+    bulk: kind.bulk,
     values,
     date: dateText(i.date),
     // "Upcoming" lists: what lies before the day the message is sent is not upcoming.

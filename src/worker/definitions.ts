@@ -16,6 +16,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { KindRegistry } from "../kind.js";
 import { loadEvent } from "../model/load.js";
 import type { Problem } from "../model/problems.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
@@ -97,12 +98,14 @@ export class DefinitionCache {
   private readonly seen = new Map<string, { signature: string; at: number }>();
   private readonly minCheckMs: number;
   private readonly settleMs: number;
+  private readonly kinds: KindRegistry;
 
   /**
    * @param o.minCheckMs how long a definition is trusted before its files are stat'ed again.
    * @param o.settleMs how long a changed file must stay unchanged before it is read.
    */
-  constructor(o: { minCheckMs?: number; settleMs?: number } = {}) {
+  constructor(o: { kinds: KindRegistry; minCheckMs?: number; settleMs?: number }) {
+    this.kinds = o.kinds;
     this.minCheckMs = o.minCheckMs ?? 1_000;
     this.settleMs = o.settleMs ?? 1_000;
   }
@@ -119,7 +122,7 @@ export class DefinitionCache {
     for (let read = 0; read < MAX_READS; read++) {
       const wait = this.unsettledFor(dir, before, Date.now());
       if (wait > 0) return this.kept(prev, wait);
-      const r = loadEvent(dir);
+      const r = loadEvent(dir, this.kinds);
       const after = snapshot(dir);
       if (after.signature === before.signature) return this.accept(dir, before, r, prev);
       before = after;

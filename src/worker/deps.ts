@@ -7,9 +7,9 @@
 import type { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { Config } from "../config.js";
+import type { CalendarParams } from "../kind.js";
 import type { EventDefinition } from "../model/types.js";
 import type { Send } from "../planner/send.js";
-import type { CalendarParams } from "./kind.js";
 
 export type Composer = (
   def: EventDefinition,

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
 import { type Config, redactUrl } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
 import { addressList, localTime, Outbox, type OutboxEntry, outboxName } from "../mail/outbox.js";
 import { dueText, type OutboxReport, type ReportRow, writeReport } from "../mail/outbox-report.js";
@@ -55,6 +56,7 @@ export interface StepProgress {
 
 export interface RehearsalOptions {
   path: string;
+  kinds: KindRegistry;
   config: Config;
   settings: WorkerSettings;
   log: Logger;
@@ -279,7 +281,7 @@ function allKnownAt(def: EventDefinition): DateTime {
 }
 
 export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
-  const def = loadEventOrThrow(o.path);
+  const def = loadEventOrThrow(o.path, o.kinds);
   const ev = def.event.id;
   const zone = def.event.timezone;
   const prefix = rehearsalPrefix(o.config, ev);
@@ -308,6 +310,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
 
   const running = startWorker({
     paths: [o.path],
+    kinds: o.kinds,
     config,
     // Horizon 0: only what is due at the simulated instant is queued, with no real delay.
     settings: { ...o.settings, horizonMs: 0 },

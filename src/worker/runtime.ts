@@ -31,13 +31,13 @@ import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { redactUrl } from "../config.js";
+import type { CheckContext, Kind } from "../kind.js";
 import { EventFolderChanged } from "../model/paths.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
 import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
-import type { CheckContext, KindProcessor } from "./kind.js";
 import type { SendJobData } from "./queue.js";
 import { mergeRegistrations, replanOne } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
@@ -52,7 +52,7 @@ export interface RuntimeDeps {
   settings: WorkerSettings;
   log: Logger;
   queue: Queue<SendJobData>;
-  kinds: ReadonlyMap<string, KindProcessor>;
+  kinds: ReadonlyMap<string, Kind>;
   now?: () => DateTime;
 }
 
@@ -260,7 +260,7 @@ export function createProcessor(deps: RuntimeDeps) {
     }
 
     let message: Awaited<ReturnType<Composer>>;
-    let calendar: Awaited<ReturnType<NonNullable<KindProcessor["calendar"]>>> | undefined;
+    let calendar: Awaited<ReturnType<NonNullable<Kind["calendar"]>>> | undefined;
     try {
       calendar = kind.calendar ? await kind.calendar({ ...ctx, send }) : undefined;
       message = await deps.composer(loaded.def, send, {

@@ -14,13 +14,13 @@ import type { Redis } from "ioredis";
 import type { DateTime } from "luxon";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Config } from "../config.js";
+import type { KindRegistry } from "../kind.js";
 import { createStores, type Stores } from "../store/index.js";
 import { connectRedis } from "../store/redis.js";
 import { backoffStrategy } from "./backoff.js";
 import { DefinitionCache } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { RedisErrorLog } from "./error-log.js";
-import { KINDS } from "./kinds.js";
 import { calendarLifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { createQueue, QUEUE_NAME, type SendJobData } from "./queue.js";
@@ -30,6 +30,8 @@ import type { WorkerSettings } from "./settings.js";
 
 export interface WorkerOptions {
   paths: string[];
+  /** The message kinds (jobs/index.ts), passed in by the CLI. */
+  kinds: KindRegistry;
   config: Config;
   settings: WorkerSettings;
   log: Logger;
@@ -148,7 +150,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
   const redis: Redis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
   const stores = createStores(redis, config.prefix);
   const queue = createQueue(redis, stores.keys.bullPrefix());
-  const defs = new DefinitionCache({ settleMs: settings.settleMs });
+  const defs = new DefinitionCache({ kinds: o.kinds, settleMs: settings.settleMs });
   let mailer: Mailer | undefined;
   let worker: Worker<SendJobData> | undefined;
   let workerRedis: Redis | undefined;
@@ -167,7 +169,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       settings,
       log,
       queue,
-      kinds: KINDS,
+      kinds: o.kinds,
       ...(o.clock ? { now: o.clock } : {}),
     });
     const limiter = limiterFor(settings.sendRate);

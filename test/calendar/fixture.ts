@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { campaign, type EventSpec, event } from "../../src/model/schema.js";
 import type { EventDefinition, Recipient } from "../../src/model/types.js";
@@ -37,9 +38,10 @@ export function miniDef(overrides: Partial<EventSpec> = {}): EventDefinition {
     }),
     audiences: { people: [recipient("pat@example.com", "Pat O'Brien")] },
     registrations: [],
+    kinds: KINDS,
   };
 }
 
 export function caLmi(): EventDefinition {
-  return loadEventOrThrow(CA_LMI);
+  return loadEventOrThrow(CA_LMI, KINDS);
 }

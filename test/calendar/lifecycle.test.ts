@@ -3,6 +3,7 @@
  * runs, and each run's updates, first invites and cancellations are checked, then "delivered"
  * the way the worker will: rendered with buildInvite and recorded in the store.
  */
+
 import { randomUUID } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { KINDS } from "../../jobs/index.js";
 import { buildInvite } from "../../src/calendar/invite.js";
 import { type CalendarSend, reconcile } from "../../src/calendar/lifecycle.js";
 import { RedisCalendarStateStore } from "../../src/calendar/state-store.js";
@@ -51,7 +53,7 @@ function edit(fn: (ev: Yaml) => void, fnCampaign?: (cp: Yaml) => void): EventDef
     f(doc);
     writeFileSync(file, stringify(doc, { aliasDuplicateObjects: false }));
   }
-  return loadEventOrThrow(dir);
+  return loadEventOrThrow(dir, KINDS);
 }
 
 /** The test's extra step, which invites single sessions and cohort sessions. */
@@ -148,7 +150,7 @@ describe("calendar lifecycle with Redis", () => {
   let holders = 0;
 
   it("run 1: first invites only, all at SEQUENCE 0", async () => {
-    const def = loadEventOrThrow(dir);
+    const def = loadEventOrThrow(dir, KINDS);
     const r = await run(def);
     expect(r.updates).toEqual([]);
     expect(r.cancellations).toEqual([]);
@@ -162,7 +164,7 @@ describe("calendar lifecycle with Redis", () => {
   });
 
   it("re-running without an edit produces nothing new", async () => {
-    const r = await run(loadEventOrThrow(dir));
+    const r = await run(loadEventOrThrow(dir, KINDS));
     expect([r.updates, r.cancellations, r.firstInvites, r.changes]).toEqual([[], [], [], []]);
   });
 
@@ -254,7 +256,7 @@ describe("calendar lifecycle with Redis", () => {
   });
 
   it("re-running after run 2 produces nothing new", async () => {
-    const r = await run(loadEventOrThrow(dir));
+    const r = await run(loadEventOrThrow(dir, KINDS));
     expect([r.updates, r.cancellations, r.firstInvites, r.changes]).toEqual([[], [], [], []]);
   });
 

@@ -1,11 +1,12 @@
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { runCli } from "../support/cli.js";
 
 /** The done-when of the foundation, checked on the bundled CA LMI 2017 campaign through the CLI. */
 describe("the bundled CA LMI 2017 example", () => {
-  const def = loadEventOrThrow("events/ca-lmi-2017");
+  const def = loadEventOrThrow("events/ca-lmi-2017", KINDS);
   const supers = def.audiences.superintendents ?? [];
   const members = def.audiences["team-members"] ?? [];
   const registeredAt = new Map(

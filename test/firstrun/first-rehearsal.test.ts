@@ -4,11 +4,13 @@
  * gets from it: the progress lines, a status table that fits 80 columns, and an outbox index
  * that lists every planned send once, readable on a laptop and on a phone.
  */
+
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import type { OutboxReport } from "../../src/mail/outbox-report.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { STATES } from "../../src/store/ledger.js";
@@ -104,7 +106,7 @@ describe("the first rehearsal, with no Redis running", () => {
     expect(rows.every((r) => r.state === "sent")).toBe(true);
 
     // Grouped by step, each with its kind, due time in the event's zone and counts.
-    const steps = loadEventOrThrow(join(dir, "events", "ca-lmi-2017")).campaign.steps;
+    const steps = loadEventOrThrow(join(dir, "events", "ca-lmi-2017"), KINDS).campaign.steps;
     expect(report.groups.map((g) => g.step)).toEqual(steps.map((s) => s.id));
     expect(html).toContain("invitation-letter · due Mon May 15 2017, 9:00 AM PDT · 104 sent");
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');

@@ -4,11 +4,13 @@
  * audience can still be cancelled, and updates/cancellations say what they are in the subject
  * and the cover. Parsed back with mailparser and ical.js.
  */
+
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { itemsOf } from "../../src/calendar/items-of.js";
 import { itemSnapshot } from "../../src/calendar/snapshot.js";
 import { loadConfig } from "../../src/config.js";
@@ -21,7 +23,7 @@ import type { Send } from "../../src/planner/send.js";
 import { ROOT } from "../support/cli.js";
 
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "test-secret" });
-const def = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"));
+const def = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"), KINDS);
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
 const stamp = DateTime.fromISO("2017-06-01T16:00:00Z");
 const DAY1 = "day-2017-06-20";

@@ -4,11 +4,13 @@
  * happened since to the step, the recipient's row or the organizer. Parsed back with
  * mailparser and ical.js.
  */
+
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { basisOf } from "../../src/calendar/basis.js";
 import { itemsOf } from "../../src/calendar/items-of.js";
 import { itemSnapshot } from "../../src/calendar/snapshot.js";
@@ -21,7 +23,7 @@ import type { Send } from "../../src/planner/send.js";
 import { ROOT } from "../support/cli.js";
 
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "test-secret" });
-const def = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"));
+const def = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"), KINDS);
 const DAY2 = "day-2017-06-21";
 const step = def.campaign.steps.find((s) => s.kind === "calendar-invite");
 if (!step) throw new Error("the example has a calendar-invite step");

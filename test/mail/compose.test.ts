@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { toEml } from "../../src/mail/eml.js";
@@ -15,7 +16,7 @@ const config = loadConfig({
   UNSUBSCRIBE_SECRET: "test-secret",
   UNSUBSCRIBE_URL: "https://lists.example.org/unsubscribe",
 });
-const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
 
 function sendOf(step: string, recipient?: string): Send {

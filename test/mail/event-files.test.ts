@@ -3,6 +3,7 @@
  * they include) for every recipient. It must only ever read checked paths inside the folder,
  * even when the folder changed after it was validated (a symlink swapped in).
  */
+
 import {
   cpSync,
   mkdirSync,
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { toEml } from "../../src/mail/eml.js";
@@ -51,7 +53,7 @@ function outsideSecret(): string {
 }
 
 function saveTheDate(dir: string) {
-  const def = loadEventOrThrow(dir);
+  const def = loadEventOrThrow(dir, KINDS);
   const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
   const send = sends.find((s) => s.step === "abc-save-the-date");
   if (!send) throw new Error("no save-the-date send");

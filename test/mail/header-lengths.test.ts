@@ -4,10 +4,12 @@
  * the worst case is checked here on the real composed message, ASCII without spaces (which
  * cannot be folded) and non-ASCII (which grows when encoded).
  */
+
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeWith } from "../../src/mail/compose.js";
 import { toEml } from "../../src/mail/eml.js";
@@ -19,7 +21,7 @@ import { ROOT } from "../support/cli.js";
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "0123456789abcdef0123456789abcdef" });
 
 async function composedAtTheCap(fill: string) {
-  const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+  const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
   const at = fill.repeat(MAX_LINE_LENGTH);
   const step = def.campaign.steps.find((s) => s.id === "reminder-7d");
   if (!step) throw new Error("no reminder step");

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { reportHtml } from "../../src/mail/outbox-report.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
@@ -9,7 +10,7 @@ import type { LedgerRecord, State } from "../../src/store/ledger.js";
 import { buildReport } from "../../src/worker/rehearsal.js";
 import { ROOT } from "../support/cli.js";
 
-const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 const now = DateTime.fromISO("2017-07-01T00:00:00Z");
 const sends = plan(def, def.registrations, now);
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { DateTime } from "luxon";
 import { simpleParser } from "mailparser";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import type { OutboxEntry } from "../../src/mail/outbox.js";
@@ -17,7 +18,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
 
 describe("the outbox (no SMTP_URL)", () => {

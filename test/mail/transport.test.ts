@@ -4,6 +4,7 @@ import { DateTime } from "luxon";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
@@ -55,7 +56,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
 
 describe("SMTP transport (a real smtp-server on loopback)", () => {

@@ -2,11 +2,13 @@
  * One organizer domain for Message-IDs, calendar UIDs and unsubscribe links, and one builder
  * for the List-Unsubscribe headers.
  */
+
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { itemUid } from "../../src/calendar/uid.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
@@ -22,7 +24,7 @@ import type { EventDefinition } from "../../src/model/types.js";
 import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
 
-const seed = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const seed = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 /** The organizer wrote their domain with capitals, as people do. */
 const def: EventDefinition = {
   ...seed,

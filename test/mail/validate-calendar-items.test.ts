@@ -4,7 +4,9 @@
  * one first, or only TBD items, is valid; a step still naming a deleted item is a warning
  * (that item's holders get a cancellation), not a definition the worker refuses.
  */
+
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { checkTemplates } from "../../src/mail/check.js";
 import { loadEvent, loadEventOrThrow } from "../../src/model/load.js";
@@ -34,7 +36,7 @@ function eventWithItems(items: string[]): string {
 describe("validate and calendar-invite items", () => {
   it("renders a dated item when the step's first item is TBD", async () => {
     const dir = eventWithItems(["training-north-1", "day-two-keynote"]);
-    expect(await checkTemplates(loadEventOrThrow(dir), loadConfig({}))).toEqual([]);
+    expect(await checkTemplates(loadEventOrThrow(dir, KINDS), loadConfig({}))).toEqual([]);
     const r = runCli(["validate", dir]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -42,7 +44,7 @@ describe("validate and calendar-invite items", () => {
 
   it("accepts a step whose items are all TBD, with a warning that nothing is sent yet", async () => {
     const dir = eventWithItems(["training-north-1"]);
-    const problems = await checkTemplates(loadEventOrThrow(dir), loadConfig({}));
+    const problems = await checkTemplates(loadEventOrThrow(dir, KINDS), loadConfig({}));
     expect(problems.map((p) => [p.severity, p.message])).toEqual([
       [
         "warning",
@@ -56,7 +58,7 @@ describe("validate and calendar-invite items", () => {
 
   it("warns about a step naming a deleted item, and the definition still loads", async () => {
     const dir = eventWithItems(["day-two-keynote", "deleted-session"]);
-    const loaded = loadEvent(dir);
+    const loaded = loadEvent(dir, KINDS);
     expect(loaded.definition).toBeDefined();
     expect(loaded.problems.map((p) => formatProblem(p).replace(`${dir}/`, ""))).toEqual([
       'campaign.yaml:6:30: warning: steps[0].items[1]: no calendar item "deleted-session"; nothing is sent for it (anyone holding it gets a cancellation)',

@@ -3,10 +3,12 @@
  * inside the event folder: issue 8 mailed /proc/self/environ (SMTP password included) as an
  * "attachment". Real files, real symlinks, a real sparse file for the size cap.
  */
+
 import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEvent } from "../../src/model/load.js";
 import { MAX_ATTACHMENT_BYTES } from "../../src/model/paths.js";
 import { formatProblem } from "../../src/model/problems.js";
@@ -28,7 +30,7 @@ function eventWith(files: Record<string, string>, setup: (dir: string) => void =
   const dir = writeEventDir(files);
   dirs.push(dir);
   setup(dir);
-  const r = loadEvent(dir);
+  const r = loadEvent(dir, KINDS);
   return { r, lines: r.problems.map(formatProblem).map((l) => l.replace(`${dir}/`, "")) };
 }
 

@@ -3,7 +3,9 @@
  * somewhere else (a NUL truncates the address at some hops), and lengths that make every send
  * fail with "500 Line too long" (issue 8). Each is refused when the files are loaded, located.
  */
+
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEvent } from "../../src/model/load.js";
 import { formatProblem } from "../../src/model/problems.js";
 import { email, isEmail, MAX_LINE_LENGTH } from "../../src/model/schema.js";
@@ -28,7 +30,7 @@ const CAMPAIGN = `steps:
 function lines(files: Record<string, string>): string[] {
   const dir = writeEventDir(baseFiles(CAMPAIGN, files));
   dirs.push(dir);
-  return loadEvent(dir)
+  return loadEvent(dir, KINDS)
     .problems.map(formatProblem)
     .map((l) => l.replace(`${dir}/`, ""));
 }

@@ -3,7 +3,9 @@
  * keeps the last good version of a definition only when loading reports problems instead of
  * throwing (issue 8: a YAML alias bomb threw out of the loader).
  */
+
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEvent } from "../../src/model/load.js";
 import { formatProblem } from "../../src/model/problems.js";
 import { YamlSource } from "../../src/model/yaml-source.js";
@@ -39,7 +41,7 @@ function eventDir(overrides: Record<string, string>): string {
 }
 
 function lines(dir: string): string[] {
-  return loadEvent(dir)
+  return loadEvent(dir, KINDS)
     .problems.map(formatProblem)
     .map((l) => l.replace(`${dir}/`, ""));
 }

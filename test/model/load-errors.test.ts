@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEvent } from "../../src/model/load.js";
 import { formatProblem } from "../../src/model/problems.js";
 import {
@@ -22,7 +23,7 @@ const CAMPAIGN = `steps:
 function problems(files: Record<string, string>, templates?: string[]) {
   const dir = writeEventDir(files, templates);
   dirs.push(dir);
-  const r = loadEvent(dir);
+  const r = loadEvent(dir, KINDS);
   return { r, lines: r.problems.map(formatProblem).map((l) => l.replace(`${dir}/`, "")) };
 }
 

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import type { EventDefinition } from "../../src/model/types.js";
 import { plan } from "../../src/planner/plan.js";
@@ -11,7 +12,7 @@ afterAll(() => dirs.forEach(removeDir));
 function load(campaign: string, overrides: Record<string, string> = {}): EventDefinition {
   const dir = writeEventDir(baseFiles(campaign, overrides));
   dirs.push(dir);
-  return loadEventOrThrow(dir);
+  return loadEventOrThrow(dir, KINDS);
 }
 
 const LATER = "2030-01-01T00:00:00Z";

@@ -2,9 +2,11 @@
  * The announcement lists "upcoming" activities (review finding 8): what lies before the day it
  * is sent is left out, dates still TBD stay in.
  */
+
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { renderSend } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -14,7 +16,7 @@ import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
 
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "test-secret" });
-const base = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"));
+const base = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"), KINDS);
 
 /** The bundled event plus related events on the given dates (the send is due 2017-06-23). */
 function withRelated(extra: RelatedSpec[]): EventDefinition {

@@ -4,11 +4,13 @@
  * child processes under UTC, Asia/Tokyo and America/Los_Angeles, and each body's times are
  * compared with the items' instants and with the VEVENTs of its calendar parts (ical.js).
  */
+
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { itemsOf } from "../../src/calendar/items-of.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { ROOT } from "../support/cli.js";
@@ -33,7 +35,7 @@ function render(TZ: string): Printed[] {
   return JSON.parse(r.stdout) as Printed[];
 }
 
-const def = loadEventOrThrow(BERLIN);
+const def = loadEventOrThrow(BERLIN, KINDS);
 
 /** "3:30 AM", as bodies write times, for every start and end of a timed item, in its zone. */
 function itemTimes(): Set<string> {

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -36,7 +37,7 @@ function eventWithManyRecipients(marker: string) {
     [`templates/letter-${marker}.mjml`]: letter,
   });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return loadEventOrThrow(dir);
+  return loadEventOrThrow(dir, KINDS);
 }
 
 describe("MJML compilation", () => {
@@ -59,7 +60,7 @@ describe("MJML compilation", () => {
 
 describe("rendering", () => {
   it("gives identical output for the same inputs", async () => {
-    const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+    const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
     const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
     const kinds = new Set(sends.map((s) => s.kind));
     expect(kinds.size).toBeGreaterThanOrEqual(5);
@@ -69,7 +70,7 @@ describe("rendering", () => {
     };
     for (const s of sends) expect(await one(s)).toBe(await one(s));
     // A fresh load of the same files renders the same bytes too.
-    const again = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+    const again = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
     const s0 = sends[0] as Send;
     const m1 = await composeMessage(def, s0, { config });
     const m2 = await composeMessage(again, s0, { config });

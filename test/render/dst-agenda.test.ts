@@ -3,7 +3,9 @@
  * on the Berlin DST night 02:30 does not exist, so the mail says 3:30 AM as the .ics does, and a
  * range across the change labels each end with its own offset.
  */
+
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { itemsOf } from "../../src/calendar/items-of.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { BERLIN, type Message, messagesOf } from "./messages.js";
@@ -51,7 +53,7 @@ describe("times on the Berlin DST night (2026-03-29, 02:00 CET → 03:00 CEST)",
 
 describe("a cohort with its own time zone", () => {
   it("puts a Tokyo cohort's 10:00 at 10:00 in Tokyo", () => {
-    const def = loadEventOrThrow(BERLIN);
+    const def = loadEventOrThrow(BERLIN, KINDS);
     const item = itemsOf(def.event).find((i) => i.id === "partnership-workshops-tokyo-1");
     expect(item?.when.type).toBe("timed");
     if (item?.when.type !== "timed") return;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -12,7 +13,7 @@ import { ROOT } from "../support/cli.js";
 
 const DISTRICT = `O'Hare & "Sons" USD`;
 const HOSTILE = "<script>alert(1)</script> O'Brien & Sons";
-const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+const def = loadEventOrThrow(join(ROOT, "test", "fixtures", "mail", "seed-letter"), KINDS);
 const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
 const config = loadConfig({});
 
@@ -46,7 +47,7 @@ describe("values from CSVs in message bodies", () => {
           `,"${DISTRICT.replaceAll('"', '""')}"`,
         ),
       );
-      const quoted = loadEventOrThrow(dir);
+      const quoted = loadEventOrThrow(dir, KINDS);
       const send = plan(
         quoted,
         quoted.registrations,

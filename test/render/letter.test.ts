@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { convert } from "html-to-text";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -52,7 +53,7 @@ function seedParagraphs(): string[] {
 }
 
 async function letterFor(eventDir: string, address?: string) {
-  const def = loadEventOrThrow(eventDir);
+  const def = loadEventOrThrow(eventDir, KINDS);
   const sends = plan(def, def.registrations, DateTime.fromISO("2017-05-01T00:00:00Z")).filter(
     (s) => s.kind === "invitation-letter" && (!address || s.recipient === address),
   );

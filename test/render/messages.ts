@@ -2,9 +2,11 @@
  * Every message a bundled event's campaign sends, composed as the worker composes them and
  * parsed back with mailparser, so tests read what a recipient's client would read.
  */
+
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { toEml } from "../../src/mail/eml.js";
@@ -44,7 +46,7 @@ export async function messageOf(def: EventDefinition, send: Send): Promise<Messa
 
 /** One message per step and calendar item (the first recipient's), or every send with `all`. */
 export async function messagesOf(dir: string, o: { all?: boolean } = {}): Promise<Message[]> {
-  const def = loadEventOrThrow(dir);
+  const def = loadEventOrThrow(dir, KINDS);
   const seen = new Set<string>();
   const out: Message[] = [];
   for (const send of allSends(def)) {

@@ -2,7 +2,9 @@
  * An announcement leaves out sessions held before it is sent, unless its step asks for them
  * with `values: { showPast: "yes" }`; then they are listed as already held (issue 9, item 9).
  */
+
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { renderSend } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -25,7 +27,7 @@ function withoutShowPast(def: EventDefinition): EventDefinition {
 }
 
 describe("past sessions in an announcement", () => {
-  const berlin = loadEventOrThrow(BERLIN);
+  const berlin = loadEventOrThrow(BERLIN, KINDS);
 
   it("lists them as already held when the step asks (showPast: yes)", async () => {
     const text = await announcement(berlin);
@@ -38,6 +40,6 @@ describe("past sessions in an announcement", () => {
     expect(text).not.toContain("January 21, 2026");
     expect(text).not.toContain("already held");
     expect(text).toContain("April 22, 2026");
-    expect(await announcement(loadEventOrThrow(CA_LMI))).not.toContain("already held");
+    expect(await announcement(loadEventOrThrow(CA_LMI, KINDS))).not.toContain("already held");
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { checkTemplates } from "../../src/mail/check.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -56,7 +57,7 @@ describe("convene validate renders every template", () => {
 </mjml>
 `,
     );
-    const problems = await checkTemplates(loadEventOrThrow(dir), loadConfig({}));
+    const problems = await checkTemplates(loadEventOrThrow(dir, KINDS), loadConfig({}));
     expect(problems).toHaveLength(1);
     expect(problems[0]?.file).toMatch(/templates\/invitation-letter\.mjml$/);
     expect(problems[0]?.message).toMatch(/template "invitation-letter".*Handlebars/);
@@ -73,7 +74,7 @@ describe("convene validate renders every template", () => {
 </mjml>
 `,
     );
-    const problems = await checkTemplates(loadEventOrThrow(dir), loadConfig({}));
+    const problems = await checkTemplates(loadEventOrThrow(dir, KINDS), loadConfig({}));
     expect(problems[0]?.line).toBe(3);
     expect(problems[0]?.message).toContain("<mj-raw>");
   });

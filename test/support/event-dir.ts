@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { MESSAGE_KINDS } from "../../src/model/schema.js";
+import { KINDS } from "../../jobs/index.js";
 
 /**
  * Writes an event directory (event.yaml, campaign.yaml, CSVs...) to a fresh temp folder, so a
@@ -11,7 +11,7 @@ import { MESSAGE_KINDS } from "../../src/model/schema.js";
  */
 export function writeEventDir(
   files: Record<string, string>,
-  templates: readonly string[] = MESSAGE_KINDS,
+  templates: readonly string[] = [...KINDS.keys()],
 ): string {
   const dir = mkdtempSync(join(tmpdir(), "convene-test-"));
   const all: Record<string, string> = {};

@@ -1,9 +1,11 @@
 /** The organizer-facing commands: registrations, suppressions, control, status (in-process). */
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { registerControl } from "../../src/cli/control.js";
 import { registerRegistrations } from "../../src/cli/registrations.js";
 import { registerStatus } from "../../src/cli/status.js";
@@ -50,10 +52,10 @@ afterAll(async () => {
 
 async function convene(...args: string[]): Promise<{ out: string; err: string; code: number }> {
   const program = new Command().exitOverride();
-  registerRegistrations(program);
+  registerRegistrations(program, KINDS);
   registerSuppress(program);
-  registerControl(program);
-  registerStatus(program);
+  registerControl(program, KINDS);
+  registerStatus(program, KINDS);
   let out = "";
   let err = "";
   const ow = process.stdout.write.bind(process.stdout);

@@ -1,6 +1,7 @@
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import type { Config } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
@@ -8,7 +9,6 @@ import { createStores, type Stores } from "../../src/store/index.js";
 import type { LedgerRecord } from "../../src/store/ledger.js";
 import { DefinitionCache } from "../../src/worker/definitions.js";
 import type { Composer } from "../../src/worker/deps.js";
-import { KINDS } from "../../src/worker/kinds.js";
 import { createLogger } from "../../src/worker/logger.js";
 import { createQueue } from "../../src/worker/queue.js";
 import { createProcessor } from "../../src/worker/runtime.js";
@@ -221,7 +221,7 @@ async function processorFor(o: {
   cleanups.push(() => mailer.close());
   const process = createProcessor({
     stores,
-    defs: new DefinitionCache({ settleMs: 0 }),
+    defs: new DefinitionCache({ kinds: KINDS, settleMs: 0 }),
     composer: o.composer?.(real) ?? composeMessage,
     mailer,
     config: o.config,

@@ -5,12 +5,14 @@
  * `status` still knows what kind of step the deleted one was.
  * The tests run in order and share the worker, as an organizer's edits would.
  */
+
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { createStores, type Stores } from "../../src/store/index.js";
@@ -182,7 +184,7 @@ describe("cancelling after the step that invited is gone", () => {
   }, 60_000);
 
   it("status shows the deleted step with the kind it had, not a guess (item 6)", async () => {
-    const def = loadEventOrThrow(fx.dir);
+    const def = loadEventOrThrow(fx.dir, KINDS);
     const now = DateTime.utc();
     const regs = [...def.registrations, ...(await stores.registrations.list("mini"))];
     const { status } = computeStatus(

@@ -15,12 +15,14 @@
  * Throughout: one UID per item, stable; SEQUENCE strictly increasing per item and recipient.
  * The steps run in order and share the worker.
  */
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ICAL from "ical.js";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { checkTemplates } from "../../src/mail/check.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -303,7 +305,7 @@ describe("an organizer's edits, end to end", () => {
     }
     expect(first.some((m) => m.uid === uidOf(COURSE))).toBe(false);
     // `convene validate` agrees that a step listing a TBD item first is fine.
-    expect(await checkTemplates(loadEventOrThrow(dir), loadConfig({}))).toEqual([]);
+    expect(await checkTemplates(loadEventOrThrow(dir, KINDS), loadConfig({}))).toEqual([]);
   }, 60_000);
 
   it("(2) a session moves: its holders get the new time at SEQUENCE 1", async () => {

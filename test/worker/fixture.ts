@@ -3,6 +3,7 @@
  * loopback that records (and can refuse) what it receives, unique Redis prefixes, and an
  * in-process worker wired to the real composer and mailer.
  */
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { stringify } from "yaml";
+import { KINDS } from "../../jobs/index.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
@@ -260,6 +262,7 @@ export function inProcessWorker(o: {
 }): RunningWorker {
   return startWorker({
     paths: o.paths,
+    kinds: KINDS,
     config: o.config,
     settings: testSettings(o.settings),
     log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),

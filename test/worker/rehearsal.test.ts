@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
@@ -52,14 +53,15 @@ describe("convene rehearse", () => {
     const run = () =>
       rehearse({
         path: fx.dir,
+        kinds: KINDS,
         config,
         settings: loadWorkerSettings({}),
         log: createLogger({ level: "silent", pretty: false }),
       });
     const r = await run();
     const planned = plan(
-      loadEventOrThrow(fx.dir),
-      loadEventOrThrow(fx.dir).registrations,
+      loadEventOrThrow(fx.dir, KINDS),
+      loadEventOrThrow(fx.dir, KINDS).registrations,
       DateTime.utc(),
     );
     expect(planned.map((s) => s.step).sort()).toEqual([

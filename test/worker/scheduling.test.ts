@@ -2,6 +2,7 @@ import { Worker as BullWorker, UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { Controls } from "../../src/store/control.js";
@@ -224,7 +225,7 @@ describe("scheduler and re-checks", () => {
     }
     expect(smtp.received.every((r) => r.sendId.startsWith("mini.late."))).toBe(true);
 
-    const def = loadEventOrThrow(fx.dir);
+    const def = loadEventOrThrow(fx.dir, KINDS);
     const now = DateTime.utc();
     const { status, failures } = computeStatus(
       def,

@@ -3,12 +3,14 @@
  * silent, or refuses a recipient: real Redis, real SMTP servers (and raw TCP servers that
  * misbehave) on loopback.
  */
+
 import { createServer, type Server, type Socket } from "node:net";
 import { Worker as BullWorker, UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
 import type { Config } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
@@ -139,6 +141,7 @@ function loggedWorker(o: {
   );
   const w = startWorker({
     paths: o.paths,
+    kinds: KINDS,
     config: o.config,
     settings: testSettings(o.settings),
     log,
