@@ -33,7 +33,7 @@ const SHOTS = join(ROOT, "test-output", "screenshots");
 
 let dir: string;
 let run: Run;
-let planned: { id: string; step: string }[];
+let planned: { id: string; step: string; due: string }[];
 let outbox: string;
 
 beforeAll(async () => {
@@ -46,7 +46,7 @@ beforeAll(async () => {
     timeoutMs: 280_000,
   });
   const p = await runCliBuilt(["plan", "events/ca-lmi-2017", "--json"], { cwd: dir, env });
-  planned = JSON.parse(p.stdout) as { id: string; step: string }[];
+  planned = JSON.parse(p.stdout) as { id: string; step: string; due: string }[];
   outbox = join(dir, "outbox", "ca-lmi-2017-rehearsal");
 }, 300_000);
 afterAll(() => {
@@ -66,14 +66,14 @@ describe("the first rehearsal, with no Redis running", () => {
 
   it("reports progress in a few plain lines when not on a terminal", () => {
     const lines = run.stderr.trim().split("\n");
-    expect(
-      lines.some((l) =>
-        /^Rehearsing 787 sends at \d+ moments, from Mon May 15 2017, 9:00 AM PDT\.$/.test(l),
-      ),
-    ).toBe(true);
+    // Derived from the campaign, so adding a step to it changes nothing here.
+    const steps = new Set(planned.map((s) => s.step));
+    expect(lines).toContain(
+      `Rehearsing ${planned.length} sends at ${new Set(planned.map((s) => s.due)).size} moments, from Mon May 15 2017, 9:00 AM PDT.`,
+    );
     expect(
       lines.filter((l) => /^ {2}[a-z0-9-]+: \d+ of \d+ sent \(\d+:\d\d\)$/.test(l)),
-    ).toHaveLength(8);
+    ).toHaveLength(steps.size);
     expect(lines.at(-1)).toMatch(/^Rehearsal finished in \d+:\d\d\.$/);
     expect(lines.length).toBeLessThan(15);
   });

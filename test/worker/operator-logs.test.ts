@@ -9,7 +9,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
+import { loadEventOrThrow } from "../../src/model/load.js";
+import { plan } from "../../src/planner/plan.js";
 import {
   deletePrefix,
   letterStep,
@@ -196,8 +200,11 @@ describe("convene worker: logs an operator can read", () => {
     expect(await exitWithin(p, 15_000)).toBe(0);
     expect(p.lines.length, p.lines.join("\n")).toBeLessThan(20);
     const summary = p.lines.find((l) => l.includes('"msg":"ca-lmi-2017: '));
+    // As many as the planner makes of the bundled campaign (all past), however many steps it has.
+    const def = loadEventOrThrow(join(ROOT, "events/ca-lmi-2017"), KINDS);
+    const n = plan(def, def.registrations, DateTime.utc()).length;
     expect(summary).toContain(
-      "ca-lmi-2017: 787 planned, 787 missed (past their window), next due —",
+      `ca-lmi-2017: ${n} planned, ${n} missed (past their window), next due —`,
     );
   }, 90_000);
 
