@@ -37,8 +37,8 @@ import { isFinal, type LedgerRecord, matchState, type TransitionRequest } from "
 import type { DefinitionCache } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { jobData, jobOptions, lostJobs, type SendJobData } from "./queue.js";
-import { mergeRegistrations } from "./replan.js";
-import { whyNotPlanned } from "./runtime.js";
+import { mergeRegistrations, whyNotPlanned } from "./replan.js";
+
 import type { WorkerSettings } from "./settings.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
