@@ -17,11 +17,12 @@ import type { Config } from "../config.js";
 import { createStores, type Stores } from "../store/index.js";
 import { connectRedis } from "../store/redis.js";
 import { backoffStrategy } from "./backoff.js";
+import { calendarUpdates } from "./calendar-updates.js";
 import { DefinitionCache } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { RedisErrorLog } from "./error-log.js";
+import type { KindProcessor } from "./kind.js";
 import { KINDS } from "./kinds.js";
-import { calendarLifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { createQueue, QUEUE_NAME, type SendJobData } from "./queue.js";
 import { createProcessor } from "./runtime.js";
@@ -92,6 +93,13 @@ async function liftSmtpHalt(stores: Stores, queue: Queue<SendJobData>, log: Logg
     { since: halt.at, smtpUrl: halt.server, response: halt.reply },
     "sending resumes after the SMTP authentication failure (a worker that sends was started)",
   );
+}
+
+/** The kind whose sends carry calendar items: the one whose processor renders a calendar. */
+function calendarCarrier(
+  kinds: ReadonlyMap<string, KindProcessor>,
+): KindProcessor["kind"] | undefined {
+  return [...kinds.values()].find((k) => k.calendar !== undefined)?.kind;
 }
 
 /** Routes a connection's error and ready events to the throttled log. */
@@ -202,7 +210,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         queue,
         settings,
         log,
-        lifecycle: o.lifecycle ?? calendarLifecycle(stores.calendar, log),
+        lifecycle: o.lifecycle ?? calendarUpdates(stores.calendar, log, calendarCarrier(KINDS)),
         ...(o.clock ? { now: o.clock } : {}),
       },
       o.paths,
