@@ -130,11 +130,24 @@ export function mailboxGone(code: number, reply: string): boolean {
  */
 export function connectionFailed(e: unknown): boolean {
   const err = asSmtpError(e);
+  return neverConnected(err) || setupTimedOut(err) || setupRefused(err);
+}
+
+/** Refused, unreachable or DNS: the socket never opened. */
+function neverConnected(err: SmtpError): boolean {
   if (err.code === "EDNS" || NEVER_CONNECTED.has(err.code ?? "")) return true;
-  if (err.code === "ECONNECTION" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
-  if (err.code === "ESOCKET" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
-  if (err.code === "ETIMEDOUT" && SETUP_TIMEOUTS.has(err.timeoutType ?? "")) return true;
-  if (err.code === "ECONNECTION" && err.message === POOL_GAVE_UP) return true;
+  const wrapped = err.code === "ECONNECTION" || err.code === "ESOCKET";
+  return wrapped && NEVER_CONNECTED.has(err.originalCode ?? "");
+}
+
+/** A connect or greeting timeout, or a close before the greeting. */
+function setupTimedOut(err: SmtpError): boolean {
+  if (err.code === "ETIMEDOUT") return SETUP_TIMEOUTS.has(err.timeoutType ?? "");
+  return err.code === "ECONNECTION" && err.message === POOL_GAVE_UP;
+}
+
+/** A 5xx to the greeting or to a command of session setup. */
+function setupRefused(err: SmtpError): boolean {
   const code = replyCode(err);
   return code !== undefined && code >= 500 && SETUP_COMMANDS.has((err.command ?? "").toUpperCase());
 }
