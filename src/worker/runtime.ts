@@ -36,7 +36,7 @@ import { EventFolderChanged } from "../model/paths.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
 import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
-import type { DefinitionCache } from "./definitions.js";
+import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import type { CheckContext, KindProcessor } from "./kind.js";
 import type { SendJobData } from "./queue.js";
@@ -161,7 +161,11 @@ interface Composed {
 const OPEN: readonly FromState[] = CLAIMABLE;
 
 /** Ends the attempt: the job waits in BullMQ's delayed set and runs again after `ms`. */
-async function delayJob(job: Job<SendJobData>, token: string | undefined, ms: number) {
+async function delayJob(
+  job: Job<SendJobData>,
+  token: string | undefined,
+  ms: number,
+): Promise<never> {
   await job.moveToDelayed(Date.now() + ms, token);
   throw new DelayedError();
 }
@@ -189,10 +193,11 @@ class SendAttempt {
 
   async run(): Promise<void> {
     if (!(await this.decideFromLedger())) return;
-    const ctx = await this.context();
-    if (!ctx)
+    const loaded = await this.definition();
+    if (!loaded)
       throw new Error(`event ${this.d.event}: definition at ${this.dir} could not be loaded`);
     if (!(await this.control())) return;
+    const ctx = await this.context(loaded);
     const kind = this.deps.kinds.get(this.d.kind);
     if (!kind) throw new UnrecoverableError(`no processor for message kind "${this.d.kind}"`);
     const send = await this.recheck(kind, ctx);
@@ -208,10 +213,12 @@ class SendAttempt {
     return this.deps.defs.dirOf(this.d.event) ?? this.d.dir;
   }
 
-  /** The one context every step and every kind hook sees, or undefined with no definition. */
-  private async context(): Promise<CheckContext | undefined> {
-    const { loaded } = await this.deps.defs.loadSettled(this.dir);
-    if (!loaded) return undefined;
+  private async definition(): Promise<LoadedEvent | undefined> {
+    return (await this.deps.defs.loadSettled(this.dir)).loaded;
+  }
+
+  /** The one context the re-checks, the composer and every kind hook see. */
+  private async context(loaded: LoadedEvent): Promise<CheckContext> {
     const { stores } = this.deps;
     const registrations = await registrationsFor(stores, loaded, this.d);
     return { data: this.d, loaded, registrations, now: this.now, stores };
@@ -255,7 +262,7 @@ class SendAttempt {
   }
 
   private delay(ms: number): Promise<never> {
-    return delayJob(this.job, this.token, ms) as Promise<never>;
+    return delayJob(this.job, this.token, ms);
   }
 
   /** Step 1: whether the ledger leaves this send to be sent (see the file's header). */
@@ -469,9 +476,10 @@ class SendAttempt {
 
   /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
   private async redoAfterSent(sequence: number): Promise<void> {
-    const ctx = await this.context();
+    const loaded = await this.definition();
     const kind = this.deps.kinds.get(this.d.kind);
-    if (!ctx || !kind || !hooks.hasAfterSent(kind)) return this.afterSentDone();
+    if (!loaded || !kind || !hooks.hasAfterSent(kind)) return this.afterSentDone();
+    const ctx = await this.context(loaded);
     const send = hooks.sendOf(kind, ctx) ?? sendOfJob(this.d);
     const calendar = await hooks.calendar(kind, ctx, send);
     // The SEQUENCE recorded is the one that was sent, not the item's current one.
@@ -496,7 +504,7 @@ class SendAttempt {
     await this.deps.stores.ledger.transition(this.d.event, this.d.id, ["sending"], {
       state: "scheduled",
       due: Date.parse(send.due),
-      ...(o.response !== undefined ? { response: o.response } : {}),
+      ...("response" in o ? { response: o.response } : {}),
     });
     return this.wait(o, e, attempts);
   }
@@ -522,12 +530,12 @@ class SendAttempt {
   ): Promise<never> {
     const { log, settings, queue, stores } = this.deps;
     const trouble = this.shared.smtpTrouble;
+    if (o.waits === "restart") return rethrow(e);
     if (o.waits === "retry") {
-      if (o.failure)
-        log.warn(
-          { send: this.d.id, attempt: this.job.attemptsMade + 1, of: attempts, response: o.reply },
-          "send failed temporarily; will retry",
-        );
+      log.warn(
+        { send: this.d.id, attempt: this.job.attemptsMade + 1, of: attempts, response: o.reply },
+        "send failed temporarily; will retry",
+      );
       return rethrow(e);
     }
     if (o.waits === "slow-down") {
@@ -538,8 +546,8 @@ class SendAttempt {
       await queue.rateLimit(settings.slowDownMs);
       await stores.smtp.slowDown(settings.slowDownMs);
     }
-    if (o.waits === "unreachable" && o.failure) await trouble.unreachable(o.failure, this.d.id);
-    if (o.waits === "halt" && o.failure) await trouble.halt(o.failure);
+    if (o.waits === "unreachable") await trouble.unreachable(o.failure, this.d.id);
+    if (o.waits === "halt") await trouble.halt(o.failure);
     throw Worker.RateLimitError();
   }
 }

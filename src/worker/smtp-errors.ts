@@ -206,8 +206,9 @@ export function classify(e: unknown): Failure {
  *  - `unconfirmed`: acceptance unknown, attempts left: marked and retried (the error rethrown).
  *  - `failed`: decided for good (UnrecoverableError). `unconfirmed` when it may have been
  *    delivered all the same; `suppress` when the mailbox does not exist.
- *  - `unclaim`: nothing went out; back to scheduled. `waits` says how the job waits: `retry`
- *    (rethrown, BullMQ's backoff), or a queue-wide wait: `slow-down`, `unreachable`, `halt`.
+ *  - `unclaim`: nothing went out; back to scheduled. `waits` says how the job waits: `restart`
+ *    (a shutdown closed the pool: the next worker sends it), `retry` (BullMQ's backoff), or a
+ *    queue-wide wait: `slow-down`, `unreachable`, `halt`.
  */
 export type FailureOutcome =
   | { state: "unconfirmed"; reason: string; reply: string }
@@ -220,14 +221,15 @@ export type FailureOutcome =
       unconfirmed?: true;
       suppress?: { code: number };
     }
+  | { state: "unclaim"; waits: "restart"; reply: string }
   | {
       state: "unclaim";
-      reply: string;
-      response?: string;
       waits: "retry" | "slow-down" | "unreachable" | "halt";
+      reply: string;
+      response: string;
       /** The SMTP reply code, when the server answered. */
       code?: number;
-      failure?: Failure;
+      failure: Failure;
     };
 
 export interface AttemptCount {
@@ -299,6 +301,6 @@ export function failureOutcome(e: unknown, a: AttemptCount): FailureOutcome {
   const reply = (e as Error)?.message ?? String(e);
   if (acceptanceUnknown(e)) return unknownAcceptance(reply, a);
   // Never handed to a connection (shutdown): nothing went out; the restart sends it.
-  if (poolClosed(e)) return { state: "unclaim", reply, waits: "retry" };
+  if (poolClosed(e)) return { state: "unclaim", waits: "restart", reply };
   return classifiedOutcome(classify(e), a);
 }

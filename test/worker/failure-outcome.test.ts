@@ -25,9 +25,9 @@ describe("failureOutcome", () => {
     });
   });
 
-  it("a pool closed at shutdown: unclaimed and retried, nothing recorded as the reply", () => {
+  it("a pool closed at shutdown: unclaimed for the restart, nothing recorded as the reply", () => {
     const o = failureOutcome(smtpError("Connection pool was closed"), LAST);
-    expect(o).toEqual({ state: "unclaim", reply: "Connection pool was closed", waits: "retry" });
+    expect(o).toEqual({ state: "unclaim", waits: "restart", reply: "Connection pool was closed" });
   });
 
   it("a 550 to RCPT TO fails at once and suppresses the address; one to DATA does not", () => {
