@@ -16,7 +16,8 @@
  *     only one process wins; the loser leaves the state alone). Claiming after the wait keeps
  *     sends that are only queued for a pooled connection out of `sending`, so a shutdown cannot
  *     strand them there.
- *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures:
+ *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures, as failureOutcome() in
+ *     smtp-errors.ts decides them:
  *     acceptance unknown (a timeout or lost connection after the message went out) →
  *     `unconfirmed` (marked) and retried, `failed` (still marked) on the last attempt; otherwise
  *     by classify(): permanent → failed (+ suppression when the mailbox does not exist);
@@ -25,6 +26,8 @@
  *     attempt used; auth → back to scheduled, the queue is paused for every worker and one error
  *     is logged (nothing is retried until a worker restarts); transient → back to scheduled and
  *     BullMQ retries with backoff, until the last attempt, which records failed.
+ *
+ * Each numbered step is a method of SendAttempt, one per job attempt, sharing its context.
  */
 import { Sema } from "async-sema";
 import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from "bullmq";
