@@ -13,6 +13,17 @@ export interface Keys {
   registrations(event: string): string;
   /** Hash: field `*` (whole event) or a step id → `paused` | `cancelled`. */
   control(event: string): string;
+  /**
+   * Hash: calendar item id → JSON {sequence, contentSequence, fingerprint, snapshot, cancelled},
+   * written with reconcile's result (calendar-state.ts). The invite lifecycle keeps three hashes
+   * per event, so that reconcile, running while the worker records deliveries, never overwrites
+   * one; in the other two a field is `<item id>\n<lowercased email>`.
+   */
+  calendarItems(event: string): string;
+  /** Hash: item id \n email → JSON DeliveryRecord, written by the worker once SMTP accepted. */
+  calendarDelivered(event: string): string;
+  /** Hash: item id \n email → JSON IssuedRecord, written with reconcile's result. */
+  calendarIssued(event: string): string;
   /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
   suppressed(): string;
   /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
@@ -31,6 +42,9 @@ export function keys(prefix: string): Keys {
     pending: (event) => `${prefix}:pending:${event}`,
     registrations: (event) => `${prefix}:reg:${event}`,
     control: (event) => `${prefix}:ctl:${event}`,
+    calendarItems: (event) => `${prefix}:calendar:${event}:items`,
+    calendarDelivered: (event) => `${prefix}:calendar:${event}:delivered`,
+    calendarIssued: (event) => `${prefix}:calendar:${event}:issued`,
     suppressed: () => `${prefix}:suppressed`,
     bullPrefix: () => `${prefix}:bull`,
     smtpBackoff: () => `${prefix}:smtp:backoff`,
