@@ -2,7 +2,8 @@
  * Every Redis key convene writes, in one place. All start with the configured prefix
  * (`CONVENE_PREFIX`, default `convene`) so two deployments, or two test files, can share a Redis.
  * Per-event keys carry the event id; the event id is a slug (lowercase, digits, dashes), so it
- * never contains the `:` separator.
+ * never contains the `:` separator. A rehearsal runs under a prefix of its own
+ * (`<prefix>-rehearsal-<event>`, worker/rehearsal.ts), wiped with deletePrefix before it starts.
  */
 export interface Keys {
   /** Hash: send id → compact JSON ledger record (see ledger.ts). One hash per event. */
@@ -34,6 +35,8 @@ export interface Keys {
   smtpHalt(): string;
   /** String, epoch ms until which the server asked every worker to slow down (421/450/451). */
   smtpSlowDown(): string;
+  /** String "1", gone after 10 s: a rehearsal writes it to learn that this Redis takes writes. */
+  writableProbe(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -50,5 +53,6 @@ export function keys(prefix: string): Keys {
     smtpBackoff: () => `${prefix}:smtp:backoff`,
     smtpHalt: () => `${prefix}:smtp:halt`,
     smtpSlowDown: () => `${prefix}:smtp:slowdown`,
+    writableProbe: () => `${prefix}:writable`,
   };
 }
