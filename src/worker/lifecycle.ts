@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { reconcile } from "../calendar/lifecycle.js";
-import type { CalendarStateStore } from "../calendar/state-store.js";
+import type { CalendarStateStore } from "../store/calendar-state.js";
 import type { LifecycleHook } from "./scheduler.js";
 
 /**
