@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { type CalendarStateStore, RedisCalendarStateStore } from "../calendar/state-store.js";
+import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-state.js";
 import { ControlStore } from "./control.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { reconcile } from "../calendar/lifecycle.js";
-import type { CalendarStateStore } from "../calendar/state-store.js";
 import type { MessageKind } from "../model/schema.js";
+import type { CalendarStateStore } from "../store/calendar-state.js";
 import type { LifecycleHook } from "./scheduler.js";
 
 /**

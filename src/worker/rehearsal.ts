@@ -23,6 +23,7 @@ import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import { type LedgerRecord, STATES } from "../store/ledger.js";
+import { checkWritable, deletePrefix } from "../store/prefix.js";
 import { withRedis } from "../store/redis.js";
 import type { Logger } from "./logger.js";
 import type { SendJobData } from "./queue.js";
@@ -80,15 +81,10 @@ async function wipePrefix(redisUrl: string, prefix: string): Promise<void> {
   await withRedis(redisUrl, async (redis) => {
     // A Redis that cannot be written (a read-only replica, a full disk) is named here, once,
     // before the worker starts and every one of its connections reports the same error.
-    await redis.set(`${prefix}:writable`, "1", "PX", 10_000).catch((e: Error) => {
+    await checkWritable(redis, prefix).catch((e: Error) => {
       throw new Error(`cannot write to Redis at ${redactUrl(redisUrl)}: ${e.message}`);
     });
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deletePrefix(redis, prefix);
   });
 }
 

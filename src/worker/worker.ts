@@ -10,12 +10,11 @@
  * fire after a restart.
  */
 import { type Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { DateTime } from "luxon";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Config } from "../config.js";
 import { createStores, type Stores } from "../store/index.js";
-import { connectRedis } from "../store/redis.js";
+import { connectRedis, type Redis } from "../store/redis.js";
 import { backoffStrategy } from "./backoff.js";
 import { calendarUpdates } from "./calendar-updates.js";
 import { DefinitionCache } from "./definitions.js";

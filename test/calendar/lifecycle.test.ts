@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { buildInvite } from "../../src/calendar/invite.js";
 import { type CalendarSend, reconcile } from "../../src/calendar/lifecycle.js";
-import { RedisCalendarStateStore } from "../../src/calendar/state-store.js";
 import { itemUid } from "../../src/calendar/uid.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import type { EventDefinition } from "../../src/model/types.js";
 import { plan } from "../../src/planner/plan.js";
 import { type Send, sendId } from "../../src/planner/send.js";
+import { RedisCalendarStateStore } from "../../src/store/calendar-state.js";
 import { CA_LMI } from "./fixture.js";
 import { expectChecklist, instantOf, parseIcs } from "./ics-checklist.js";
 
