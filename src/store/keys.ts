@@ -25,6 +25,8 @@ export interface Keys {
   calendarDelivered(event: string): string;
   /** Hash: item id \n email → JSON IssuedRecord, written with reconcile's result. */
   calendarIssued(event: string): string;
+  /** Set of `<step>@<due epoch ms>`: step occurrences whose "done" line was logged (reports.ts). */
+  stepsReported(event: string): string;
   /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
   suppressed(): string;
   /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
@@ -48,6 +50,7 @@ export function keys(prefix: string): Keys {
     calendarItems: (event) => `${prefix}:calendar:${event}:items`,
     calendarDelivered: (event) => `${prefix}:calendar:${event}:delivered`,
     calendarIssued: (event) => `${prefix}:calendar:${event}:issued`,
+    stepsReported: (event) => `${prefix}:reported:${event}`,
     suppressed: () => `${prefix}:suppressed`,
     bullPrefix: () => `${prefix}:bull`,
     smtpBackoff: () => `${prefix}:smtp:backoff`,

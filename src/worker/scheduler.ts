@@ -47,6 +47,7 @@ import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from ".
 import { mergeRegistrations, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
+import { completedOccurrences, occurrenceLine } from "./step-report.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
 export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] };
@@ -493,7 +494,27 @@ export class Scheduler {
       (s) => t.controls.of(s) === "cancelled",
     );
     log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
+    await this.reportCompleted(t);
     return summary;
+  }
+
+  /** One line per step occurrence finished since an earlier tick, logged by one scheduler. */
+  private async reportCompleted(t: TickInput): Promise<void> {
+    const { stores, log } = this.deps;
+    for (const r of completedOccurrences(t.candidates, t.ledger.records, t.nowMs)) {
+      if (!(await stores.reports.claim(t.ev, r.key))) continue;
+      log.info(
+        {
+          event: t.ev,
+          step: r.step,
+          due: r.due,
+          planned: r.planned,
+          ...r.counts,
+          tookMs: r.tookMs,
+        },
+        occurrenceLine(r),
+      );
+    }
   }
 
   /** The moves that went through (compare-and-set: a processor may have moved first). */
