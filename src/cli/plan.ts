@@ -6,7 +6,11 @@ import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import { UsageError } from "./errors.js";
 
-/** ISO instants from the command line; without an offset they are read in the event's zone. */
+/**
+ * ISO instants from the command line; without an offset they are read in the event's zone.
+ * That zone is known only after the event has loaded, so this runs in the action rather than as
+ * a commander argParser (see options.ts); a bad value is still a usage error (exit 2).
+ */
 export function parseInstantOption(
   value: string | undefined,
   zone: string,
