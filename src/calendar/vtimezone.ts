@@ -150,17 +150,28 @@ function blockOffset(obs: Observance[], ms: number): number {
 const parsed = new Map<string, Observance[] | null>();
 
 /**
+ * The UTC offset (minutes) the zone's VTIMEZONE block gives an instant, by our own reading of
+ * its rules; undefined when there is no block or it has a shape we do not read.
+ */
+export function blockOffsetAt(zone: string, ms: number): number | undefined {
+  const block = vtimezone(zone);
+  if (!block) return undefined;
+  if (!parsed.has(zone)) parsed.set(zone, parseObservances(block));
+  const obs = parsed.get(zone);
+  return obs ? blockOffset(obs, ms) : undefined;
+}
+
+/**
  * True when the zone's VTIMEZONE gives every instant the same UTC offset as Luxon, so that a
  * client reading the TZID'd wall time arrives at the same instant.
  */
 export function zoneRulesAgree(zone: string, instants: readonly DateTime[]): boolean {
-  const block = vtimezone(zone);
-  if (!block) return false;
-  if (!parsed.has(zone)) parsed.set(zone, parseObservances(block));
-  const obs = parsed.get(zone);
-  if (!obs) return false;
   const z = IANAZone.create(zone);
-  return instants.every((t) => blockOffset(obs, t.toMillis()) === z.offset(t.toMillis()));
+  return instants.every((t) => {
+    const ms = t.toMillis();
+    const offset = blockOffsetAt(zone, ms);
+    return offset !== undefined && offset === z.offset(ms);
+  });
 }
 
 /**
