@@ -112,16 +112,19 @@ export function writeEvent(o: {
 /**
  * Triggers have minute precision except the `registration` anchor, which has the registration's
  * own instant. So a step "due in `inSeconds`" is anchored on a registration recorded
- * (60 - inSeconds) seconds ago, with a one-minute offset.
+ * (60 - inSeconds) seconds ago, with a one-minute offset. `now`: a test clock's time, for tests
+ * that move the clock themselves (test/support/clock.ts).
  */
 export function dueSoon(
   inSeconds: number,
   team = "t1",
+  now: DateTime = DateTime.utc(),
 ): {
   registration: { team: string; at: DateTime };
   due: DateTime;
 } {
-  const at = DateTime.utc()
+  const at = now
+    .toUTC()
     .minus({ seconds: 60 - inSeconds })
     .startOf("second");
   return { registration: { team, at }, due: at.plus({ minutes: 1 }) };
