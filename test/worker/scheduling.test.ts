@@ -1,5 +1,4 @@
 import { Worker as BullWorker, UnrecoverableError } from "bullmq";
-import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -13,12 +12,12 @@ import { wakeDueJobs } from "../../src/worker/wake.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import { reach, TestClock } from "../support/clock.js";
 import {
+  connectTestRedis,
   deletePrefix,
   dueSoon,
   inProcessWorker,
   letterStep,
   people,
-  REDIS_URL,
   shiftedClock,
   startSmtp,
   testConfig,
@@ -282,7 +281,7 @@ describe("lost jobs are found and re-queued", () => {
     // One job ends in BullMQ's failed set before any claim (what an exception before the claim
     // on the last attempt, or a job stalled too often, leaves behind)…
     await (await queue.getJob(failedId))?.promote();
-    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const conn = connectTestRedis({ maxRetriesPerRequest: null });
     const taker = new BullWorker(QUEUE_NAME, null, {
       connection: conn,
       prefix: `${prefix}:bull`,
