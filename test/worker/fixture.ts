@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import { type Config, loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
-import { createLogger } from "../../src/worker/logger.js";
+import { createLogger, type Logger } from "../../src/worker/logger.js";
 import { loadWorkerSettings, type WorkerSettings } from "../../src/worker/settings.js";
 import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
 import { eventDirFrom } from "../support/event-dir.js";
@@ -249,12 +249,14 @@ export function inProcessWorker(o: {
   scheduler?: boolean;
   processors?: boolean;
   clock?: () => DateTime;
+  /** Where the worker logs; silent unless CONVENE_TEST_LOG names a level. */
+  log?: Logger;
 }): RunningWorker {
   return startWorker({
     paths: o.paths,
     config: o.config,
     settings: testSettings(o.settings),
-    log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
+    log: o.log ?? createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
     scheduler: o.scheduler ?? true,
     processors: o.processors ?? true,
     cron: "0 0 1 1 *",
