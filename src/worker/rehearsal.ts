@@ -20,7 +20,7 @@ import type { Mailer } from "../mail/transport.js";
 import { loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import { type LedgerRecord, STATES } from "../store/ledger.js";
 import { checkWritable, deletePrefix } from "../store/prefix.js";
@@ -220,8 +220,9 @@ export function buildReport(
     });
   }
   for (const [id, rec] of ledger) {
-    if (seen.has(id) || !id.startsWith(`${def.event.id}.`)) continue;
-    const step = id.slice(def.event.id.length + 1, id.lastIndexOf("."));
+    const parsed = parseSendId(id);
+    if (seen.has(id) || parsed?.event !== def.event.id) continue;
+    const step = parsed.step;
     const due = new Date(rec.due ?? rec.firstAt).toISOString();
     const reason = reasonOf(rec.state, rec, undefined, zone);
     rows.push({

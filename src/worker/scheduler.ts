@@ -31,7 +31,7 @@ import { findEventDirs } from "../model/load.js";
 import { formatProblem, isError } from "../model/problems.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import type { Stores } from "../store/index.js";
 import {
@@ -453,7 +453,7 @@ export class Scheduler {
     if (!gone.length) return [];
     const recs = await stores.ledger.getMany(ev, gone);
     return gone.map((id) => {
-      const step = id.slice(ev.length + 1, id.lastIndexOf("."));
+      const step = parseSendId(id)?.step ?? "";
       const recipient = recs.get(id)?.recipient ?? "";
       return { id, ...whyNotPlanned(loaded, { step, recipient }, registered) };
     });

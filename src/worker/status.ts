@@ -13,7 +13,7 @@
 import type { DateTime } from "luxon";
 import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import { type LedgerRecord, STATES, type State } from "../store/ledger.js";
 
@@ -148,11 +148,6 @@ function rememberedFailure(id: string, step: string, rec: LedgerRecord): Failure
   };
 }
 
-/** The step part of a send id (`<event>.<step>.<hash>`). */
-function stepOfId(ev: string, id: string): string {
-  return id.slice(ev.length + 1, id.lastIndexOf("."));
-}
-
 /** Ledger records of this event that the plan no longer has, with their step. */
 function remembered(
   ev: string,
@@ -160,8 +155,10 @@ function remembered(
   seen: ReadonlySet<string>,
 ): { id: string; step: string; rec: LedgerRecord }[] {
   const out: { id: string; step: string; rec: LedgerRecord }[] = [];
-  for (const [id, rec] of ledger)
-    if (!seen.has(id) && id.startsWith(`${ev}.`)) out.push({ id, step: stepOfId(ev, id), rec });
+  for (const [id, rec] of ledger) {
+    const parsed = parseSendId(id);
+    if (!seen.has(id) && parsed?.event === ev) out.push({ id, step: parsed.step, rec });
+  }
   return out;
 }
 
