@@ -9,7 +9,8 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY jobs ./jobs
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+# npm run build, not tsc alone: it also copies the store's Lua scripts next to the compiled code.
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -15,7 +15,6 @@ import { registerStatus } from "./cli/status.js";
 import { registerSuppress } from "./cli/suppress.js";
 import { registerValidate } from "./cli/validate.js";
 import { registerWorker } from "./cli/worker.js";
-import "./mail/validate-hook.js";
 import { packageRoot } from "./model/paths.js";
 import { resolveRedisUrl } from "./store/redis.js";
 

@@ -2,6 +2,8 @@
  * Runtime settings from the environment, read in one place. Defaults are what a newcomer needs:
  * the local Redis and an outbox folder instead of SMTP.
  */
+import { z } from "zod";
+
 export interface Config {
   /** `REDIS_URL`, default redis://127.0.0.1:6379. */
   redisUrl: string;
@@ -65,37 +67,61 @@ const SMTP_EXAMPLE = "smtp://user:password@relay.example.org:587";
  * named, instead of each send failing with "Invalid URL" while the worker keeps running. The
  * value holds the password: messages show it redacted, or not at all when it does not parse.
  */
-function smtpUrlOf(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.SMTP_URL;
-  if (!raw) return undefined;
+function smtpUrlProblem(raw: string): string | undefined {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new ConfigError(
-      `SMTP_URL is not a URL (like ${SMTP_EXAMPLE}); its value is not shown because it may hold a password`,
-    );
+    return `SMTP_URL is not a URL (like ${SMTP_EXAMPLE}); its value is not shown because it may hold a password`;
   }
   if (u.protocol !== "smtp:" && u.protocol !== "smtps:")
-    throw new ConfigError(
-      `SMTP_URL must start with smtp:// or smtps:// (like ${SMTP_EXAMPLE}), not ${redactUrl(raw)}`,
-    );
-  if (!u.hostname)
-    throw new ConfigError(`SMTP_URL names no host (like ${SMTP_EXAMPLE}): ${redactUrl(raw)}`);
-  return raw;
+    return `SMTP_URL must start with smtp:// or smtps:// (like ${SMTP_EXAMPLE}), not ${redactUrl(raw)}`;
+  if (!u.hostname) return `SMTP_URL names no host (like ${SMTP_EXAMPLE}): ${redactUrl(raw)}`;
+  return undefined;
 }
 
+/** An unset variable and an empty one both mean "use the default", as in a compose file's `X=`. */
+const orDefault = (dflt: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => v || dflt);
+
+const setOrUnset = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined);
+
+const envSchema = z.object({
+  REDIS_URL: orDefault("redis://127.0.0.1:6379"),
+  CONVENE_PREFIX: orDefault("convene"),
+  SMTP_URL: setOrUnset.superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : smtpUrlProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
+  OUTBOX_DIR: orDefault("outbox"),
+  // Not a number, or not above 0, means unlimited, as documented for SEND_RATE=0.
+  SEND_RATE: z.coerce
+    .number()
+    .catch(0)
+    .transform((n) => Math.max(n, 0)),
+  UNSUBSCRIBE_SECRET: orDefault(DEV_UNSUBSCRIBE_SECRET),
+  UNSUBSCRIBE_URL: setOrUnset,
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const rate = Number(env.SEND_RATE ?? 0);
-  const smtpUrl = smtpUrlOf(env);
+  const r = envSchema.safeParse(env);
+  // Only SMTP_URL can fail; its message is written for the organizer, so it is shown as is.
+  if (!r.success) throw new ConfigError(r.error.issues[0]?.message ?? "bad environment");
+  const e = r.data;
   return {
-    redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
-    prefix: env.CONVENE_PREFIX || "convene",
-    ...(smtpUrl ? { smtpUrl } : {}),
-    outboxDir: env.OUTBOX_DIR || "outbox",
-    sendRate: Number.isFinite(rate) && rate > 0 ? rate : 0,
-    unsubscribeSecret: env.UNSUBSCRIBE_SECRET || DEV_UNSUBSCRIBE_SECRET,
-    ...(env.UNSUBSCRIBE_URL ? { unsubscribeUrl: env.UNSUBSCRIBE_URL } : {}),
+    redisUrl: e.REDIS_URL,
+    prefix: e.CONVENE_PREFIX,
+    ...(e.SMTP_URL ? { smtpUrl: e.SMTP_URL } : {}),
+    outboxDir: e.OUTBOX_DIR,
+    sendRate: e.SEND_RATE,
+    unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
+    ...(e.UNSUBSCRIBE_URL ? { unsubscribeUrl: e.UNSUBSCRIBE_URL } : {}),
   };
 }
 

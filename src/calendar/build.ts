@@ -10,7 +10,9 @@ import ical, {
   ICalAttendeeRole,
   ICalAttendeeStatus,
   ICalAttendeeType,
+  type ICalCalendar,
   ICalCalendarMethod,
+  type ICalEvent,
   ICalEventStatus,
   ICalEventTransparency,
 } from "ical-generator";
@@ -107,45 +109,7 @@ export function buildIcs(input: IcsInput): string {
     ...(input.name ? { name: input.name } : {}),
   });
   const stamp = input.stamp.toUTC();
-
-  for (const e of input.events) {
-    const ev = cal.createEvent({
-      id: e.uid,
-      // Replaced below; the library requires a start up front.
-      start: stamp,
-      sequence: e.sequence,
-      stamp,
-      summary: e.summary,
-      status: ICalEventStatus[e.status],
-      ...(e.description ? { description: e.description } : {}),
-      ...(e.location ? { location: e.location } : {}),
-      ...(e.url ? { url: e.url } : {}),
-      ...(e.transparent ? { transparency: ICalEventTransparency.TRANSPARENT } : {}),
-    });
-    if (e.when.type === "all-day") {
-      ev.allDay(true);
-      ev.start(dateValue(e.when.startDate));
-      ev.end(dateValue(e.when.endDate));
-    } else {
-      const instants = e.when.end ? [e.when.start, e.when.end] : [e.when.start];
-      // Luxon values, never native Dates: with a Date plus a timezone ical-generator takes
-      // the wall time from the server's TZ.
-      const zone = writeInZone(input.zone, instants) ? input.zone : "UTC";
-      if (zone !== "UTC") ev.timezone(zone);
-      ev.start(e.when.start.setZone(zone));
-      ev.end(e.when.end ? e.when.end.setZone(zone) : null);
-    }
-    if (e.organizer) ev.organizer({ name: safeCn(e.organizer.name), email: e.organizer.email });
-    for (const a of e.attendees ?? [])
-      ev.createAttendee({
-        email: a.email,
-        name: safeCn(a.name),
-        role: ICalAttendeeRole.REQ,
-        status: ICalAttendeeStatus.NEEDSACTION,
-        type: ICalAttendeeType.INDIVIDUAL,
-        rsvp: true,
-      });
-  }
+  for (const e of input.events) addEvent(cal, e, input.zone, stamp);
 
   const lines = unfold(cal.toString()).map((line) =>
     // ical-generator writes ATTENDEE values as `MAILTO:` but ORGANIZER as `mailto:`; the
@@ -156,22 +120,68 @@ export function buildIcs(input: IcsInput): string {
   return fold(lines);
 }
 
+function addEvent(cal: ICalCalendar, e: VEventInput, zone: string, stamp: DateTime): void {
+  const ev = cal.createEvent({
+    id: e.uid,
+    // Replaced below; the library requires a start up front.
+    start: stamp,
+    sequence: e.sequence,
+    stamp,
+    summary: e.summary,
+    status: ICalEventStatus[e.status],
+    ...(e.description ? { description: e.description } : {}),
+    ...(e.location ? { location: e.location } : {}),
+    ...(e.url ? { url: e.url } : {}),
+    ...(e.transparent ? { transparency: ICalEventTransparency.TRANSPARENT } : {}),
+  });
+  setWhen(ev, e.when, zone);
+  if (e.organizer) ev.organizer({ name: safeCn(e.organizer.name), email: e.organizer.email });
+  for (const a of e.attendees ?? [])
+    ev.createAttendee({
+      email: a.email,
+      name: safeCn(a.name),
+      role: ICalAttendeeRole.REQ,
+      status: ICalAttendeeStatus.NEEDSACTION,
+      type: ICalAttendeeType.INDIVIDUAL,
+      rsvp: true,
+    });
+}
+
+function setWhen(ev: ICalEvent, when: VEventWhen, eventZone: string): void {
+  if (when.type === "all-day") {
+    ev.allDay(true);
+    ev.start(dateValue(when.startDate));
+    ev.end(dateValue(when.endDate));
+    return;
+  }
+  const instants = when.end ? [when.start, when.end] : [when.start];
+  // Luxon values, never native Dates: with a Date plus a timezone ical-generator takes
+  // the wall time from the server's TZ.
+  const zone = writeInZone(eventZone, instants) ? eventZone : "UTC";
+  if (zone !== "UTC") ev.timezone(zone);
+  ev.start(when.start.setZone(zone));
+  ev.end(when.end ? when.end.setZone(zone) : null);
+}
+
 /** Invariants no calendar may leave convene without; a failure is a bug, not bad input. */
 function check(lines: string[]): void {
   const zones = new Set(lines.filter((l) => l.startsWith("TZID:")).map((l) => l.slice(5)));
   let inTimezone = false;
   for (const l of lines) {
-    const name = propName(l);
     if (l === "BEGIN:VTIMEZONE") inTimezone = true;
     if (l === "END:VTIMEZONE") inTimezone = false;
     // VTIMEZONE observances are local times by definition.
-    if (inTimezone) continue;
-    if (name === "DTSTAMP" && !/^DTSTAMP:\d{8}T\d{6}Z$/.test(l))
-      throw new Error(`calendar: DTSTAMP must be UTC: ${l}`);
-    const tzid = /;TZID=([^;:]+)/.exec(l)?.[1];
-    if (tzid && (isUtcZone(tzid) || !zones.has(tzid)))
-      throw new Error(`calendar: ${name} uses TZID=${tzid} without a VTIMEZONE`);
-    if (/^(DTSTART|DTEND)(;TZID=[^:;]+)?:\d{8}T\d{6}$/.test(l) && !l.includes("TZID="))
-      throw new Error(`calendar: floating time in ${l}`);
+    if (!inTimezone) checkLine(l, zones);
   }
+}
+
+function checkLine(l: string, zones: Set<string>): void {
+  const name = propName(l);
+  if (name === "DTSTAMP" && !/^DTSTAMP:\d{8}T\d{6}Z$/.test(l))
+    throw new Error(`calendar: DTSTAMP must be UTC: ${l}`);
+  const tzid = /;TZID=([^;:]+)/.exec(l)?.[1];
+  if (tzid && (isUtcZone(tzid) || !zones.has(tzid)))
+    throw new Error(`calendar: ${name} uses TZID=${tzid} without a VTIMEZONE`);
+  if (/^(DTSTART|DTEND)(;TZID=[^:;]+)?:\d{8}T\d{6}$/.test(l) && !l.includes("TZID="))
+    throw new Error(`calendar: floating time in ${l}`);
 }

@@ -5,7 +5,7 @@
  */
 import type { DateTime } from "luxon";
 import type { CalendarItem } from "../model/items.js";
-import type { EventSpec, Speaker } from "../model/schema.js";
+import type { DaySpec, EventSpec, RelatedSpec, Speaker } from "../model/schema.js";
 import type { IcsStatus } from "./build.js";
 import { itemsOf } from "./items-of.js";
 
@@ -124,18 +124,8 @@ function paragraphs(...parts: (string | undefined | false)[]): string | undefine
 export function itemDescription(event: EventSpec, item: CalendarItem): string | undefined {
   const src = item.source;
   switch (src.kind) {
-    case "day": {
-      const agenda = dayAgenda(event, item.id);
-      const first = firstTimed(itemsOf(event), item.id);
-      return paragraphs(
-        src.day.audience && `For: ${src.day.audience}`,
-        src.day.description ?? (agenda.length ? undefined : event.description),
-        agenda.length > 0 &&
-          first &&
-          `Agenda (times in ${zoneLabel(event, first)}):\n${agenda.join("\n")}`,
-        event.links?.["event-page"] && `More: ${event.links["event-page"]}`,
-      );
-    }
+    case "day":
+      return dayDescription(event, item.id, src.day);
     case "session":
       return paragraphs(
         speakersText(src.session.speakers) && `Speakers: ${speakersText(src.session.speakers)}`,
@@ -157,20 +147,36 @@ export function itemDescription(event: EventSpec, item: CalendarItem): string | 
         src.series.registrationUrl && `Register: ${src.series.registrationUrl}`,
       );
     }
-    case "related": {
-      const r = src.related;
-      return paragraphs(
-        r.theme && `Theme: ${r.theme}`,
-        r.hosts && `Hosted by ${r.hosts}`,
-        r.description,
-        r.note,
-        r.cost,
-        r.contact &&
-          `Contact: ${r.contact.name ? `${r.contact.name} <${r.contact.email}>` : r.contact.email}`,
-        r.url,
-      );
-    }
+    case "related":
+      return relatedDescription(src.related);
   }
+}
+
+function dayDescription(event: EventSpec, id: string, day: DaySpec): string | undefined {
+  const agenda = dayAgenda(event, id);
+  const first = firstTimed(itemsOf(event), id);
+  return paragraphs(
+    day.audience && `For: ${day.audience}`,
+    // The event's description stands in only for a day with nothing of its own to say.
+    day.description ?? (agenda.length ? undefined : event.description),
+    agenda.length > 0 &&
+      first &&
+      `Agenda (times in ${zoneLabel(event, first)}):\n${agenda.join("\n")}`,
+    event.links?.["event-page"] && `More: ${event.links["event-page"]}`,
+  );
+}
+
+function relatedDescription(r: RelatedSpec): string | undefined {
+  return paragraphs(
+    r.theme && `Theme: ${r.theme}`,
+    r.hosts && `Hosted by ${r.hosts}`,
+    r.description,
+    r.note,
+    r.cost,
+    r.contact &&
+      `Contact: ${r.contact.name ? `${r.contact.name} <${r.contact.email}>` : r.contact.email}`,
+    r.url,
+  );
 }
 
 /** The item's URL property, when the definition has one worth linking. */

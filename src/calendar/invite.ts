@@ -4,6 +4,7 @@
  * of an iTIP message share one UID; a single VEVENT is the simplest way to keep that true).
  */
 import { DateTime } from "luxon";
+import type { CalendarItem } from "../model/items.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import { buildIcs, type VEventInput, type VEventWhen } from "./build.js";
 import { itemDescription, itemUrl } from "./describe.js";
@@ -35,6 +36,40 @@ function whenFrom(s: ItemSnapshot, zone: string, method: "REQUEST" | "CANCEL"): 
   return end > start ? { type: "timed", start, end } : { type: "timed", start };
 }
 
+type InviteOptions = Parameters<typeof buildInvite>[1];
+
+/**
+ * What the invite describes: the item as it is now, or for a CANCEL of an item gone from the
+ * definition, as it was last sent. A REQUEST for something that cannot be attended is a bug in
+ * the caller, so it throws with the reason rather than inviting to nothing.
+ */
+function snapshotToSend(
+  o: InviteOptions,
+  item: CalendarItem | undefined,
+  live: ItemSnapshot | undefined,
+): ItemSnapshot {
+  if (o.method === "REQUEST" && (!live || live.status === "CANCELLED"))
+    throw new Error(`calendar item "${o.itemId}" cannot be invited: it is ${notInvitable(item)}`);
+  const snap = live ?? o.last;
+  if (!snap)
+    throw new Error(
+      `calendar item "${o.itemId}" is not in the definition: pass its last snapshot to cancel it`,
+    );
+  return snap;
+}
+
+function notInvitable(item: CalendarItem | undefined): string {
+  if (!item) return "not in the definition";
+  return item.when.type === "tbd" ? "not dated yet (TBD)" : "cancelled";
+}
+
+function checkParties(o: InviteOptions, organizerEmail: string): void {
+  if (o.recipient.email.toLowerCase() === organizerEmail.toLowerCase())
+    throw new Error(`the organizer (${organizerEmail}) cannot be an attendee of their own invite`);
+  if (!Number.isInteger(o.sequence) || o.sequence < 0)
+    throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${o.sequence}`);
+}
+
 export function buildInvite(
   def: EventDefinition,
   o: {
@@ -58,21 +93,13 @@ export function buildInvite(
   const ev = def.event;
   const all = itemsOf(ev);
   const item = all.find((i) => i.id === o.itemId);
-  const live = item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined;
-  if (o.method === "REQUEST" && (!live || live.status === "CANCELLED"))
-    throw new Error(
-      `calendar item "${o.itemId}" cannot be invited: it is ${!item ? "not in the definition" : item.when.type === "tbd" ? "not dated yet (TBD)" : "cancelled"}`,
-    );
-  const snap = live ?? o.last;
-  if (!snap)
-    throw new Error(
-      `calendar item "${o.itemId}" is not in the definition: pass its last snapshot to cancel it`,
-    );
+  const snap = snapshotToSend(
+    o,
+    item,
+    item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined,
+  );
   const organizer = o.held?.organizer ?? ev.organizer;
-  if (o.recipient.email.toLowerCase() === organizer.email.toLowerCase())
-    throw new Error(`the organizer (${organizer.email}) cannot be an attendee of their own invite`);
-  if (!Number.isInteger(o.sequence) || o.sequence < 0)
-    throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${o.sequence}`);
+  checkParties(o, organizer.email);
 
   const uid = o.held?.uid ?? itemUid(ev, o.itemId);
   const cancel = o.method === "CANCEL";

@@ -23,6 +23,7 @@
  *  - Every issued version is above what that recipient had, so clients always accept it.
  */
 import { DateTime } from "luxon";
+import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
 import { type Send, sendId } from "../planner/send.js";
 import type { InviteBasis } from "./basis.js";
@@ -153,20 +154,31 @@ function endOf(s: ItemSnapshot | undefined): DateTime | undefined {
 
 const key = (item: string, email: string) => `${item}\n${email.toLowerCase()}`;
 
-export function reconcile(
+/** What every item's reconciliation reads: the definition and the plan, indexed. */
+interface Inputs {
+  def: EventDefinition;
+  all: ReturnType<typeof itemsOf>;
+  byId: Map<string, ReturnType<typeof itemsOf>[number]>;
+  /** The planner's sends that carry a calendar item. */
+  withItem: Send[];
+  /** The first planned send per item and recipient. */
+  plannedByKey: Map<string, Send>;
+  people: Map<string, EventDefinition["audiences"][string][number]>;
+  /** The kind the caller says carries calendar items, when neither plan nor step tells. */
+  carrier: MessageKind | undefined;
+  now: DateTime;
+}
+
+function inputsOf(
   def: EventDefinition,
   planned: readonly Send[],
-  state: CalendarState,
   now: DateTime,
-): Reconciliation {
-  const ev = def.event;
-  const all = itemsOf(ev);
-  const byId = new Map(all.map((i) => [i.id, i]));
-  const plannedCal = planned.filter(
-    (s) => s.kind === "calendar-invite" && s.item && s.event === ev.id,
-  );
+  carrier: MessageKind | undefined,
+): Inputs {
+  const all = itemsOf(def.event);
+  const withItem = planned.filter((s) => s.item && s.event === def.event.id);
   const plannedByKey = new Map<string, Send>();
-  for (const s of plannedCal) {
+  for (const s of withItem) {
     const k = key(s.item as string, s.recipient);
     if (!plannedByKey.has(k)) plannedByKey.set(k, s);
   }
@@ -175,131 +187,277 @@ export function reconcile(
       .flat()
       .map((r) => [r.email.toLowerCase(), r]),
   );
+  return {
+    def,
+    all,
+    byId: new Map(all.map((i) => [i.id, i])),
+    withItem,
+    plannedByKey,
+    people,
+    carrier,
+    now,
+  };
+}
 
-  const next: CalendarState = { items: {} };
-  const updates: CalendarSend[] = [];
-  const cancellations: CalendarSend[] = [];
-  const firstInvites: Send[] = [];
-  const changes: ItemChange[] = [];
+/** One item as the definition has it now. */
+interface ItemNow {
+  id: string;
+  item: ReturnType<typeof itemsOf>[number] | undefined;
+  /** Undefined while the item is gone or TBD. */
+  snap: ItemSnapshot | undefined;
+  /** Defined, timed and not cancelled: attendees should hold it. */
+  live: boolean;
+  fp: string | undefined;
+}
 
+function itemNow(id: string, x: Inputs): ItemNow {
+  const item = x.byId.get(id);
+  const snap =
+    item && item.when.type !== "tbd" ? itemSnapshot(x.def.event, item, x.all) : undefined;
+  return {
+    id,
+    item,
+    snap,
+    live: !!snap && snap.status !== "CANCELLED",
+    fp: snap ? fingerprint(snap) : undefined,
+  };
+}
+
+/** What happened to a known item since attendees were last told. */
+interface Verdict {
+  /** Live with new content, or back after a cancel: holders get a REQUEST. */
+  changed: boolean;
+  /** Removed, cancelled or back to TBD: holders get a CANCEL. */
+  gone: boolean;
+  everSent: boolean;
+}
+
+function verdictOf(prev: ItemState, now: ItemNow): Verdict {
+  // An unknown fingerprint is adopted, not treated as a change: the worker renders every
+  // invite from the current definition, so whatever was delivered matches it.
+  const known = prev.fingerprint !== "";
+  return {
+    changed: now.live && ((known && now.fp !== prev.fingerprint) || prev.cancelled),
+    gone: !now.live && !prev.cancelled,
+    everSent: Object.values(prev.recipients).some((r) => r.delivered || r.issued),
+  };
+}
+
+/** First invites: the planner's version-0 sends to recipients who have nothing for the item. */
+function firstInvites(id: string, prev: ItemState | undefined, x: Inputs): Send[] {
+  return x.withItem.filter(
+    (s) => s.item === id && s.version === 0 && !prev?.recipients[s.recipient.toLowerCase()],
+  );
+}
+
+/** An item seen for the first time: remembered at SEQUENCE 0 while it is live. */
+function firstSeen(now: ItemNow): ItemState | undefined {
+  if (!now.live || !now.snap || !now.fp) return undefined;
+  return {
+    sequence: 0,
+    contentSequence: 0,
+    fingerprint: now.fp,
+    snapshot: now.snap,
+    cancelled: false,
+    recipients: {},
+  };
+}
+
+/** A message reconcile owes one recipient of an item. */
+interface Action {
+  email: string;
+  step: string;
+  method: CalendarMethod;
+  /** The version the recipient has (delivered or issued). */
+  had: number;
+}
+
+/**
+ * The transition for one recipient, from the last version they were sent:
+ *  - cancel: the item is gone (removed, cancelled, TBD) or they are no longer planned for it,
+ *    and they hold it;
+ *  - re-issue: they were cancelled and the item is live and planned for them again;
+ *  - update: they hold it and its content changed, or their copy predates the current content
+ *    (a first invite rendered before a change and delivered after it);
+ *  - nothing otherwise.
+ */
+function methodFor(
+  last: IssuedRecord,
+  o: { live: boolean; inPlan: boolean; changed: boolean; contentSequence: number },
+): CalendarMethod | undefined {
+  const holds = last.method === "REQUEST";
+  if (!o.live || !o.inPlan) return holds ? "CANCEL" : undefined;
+  if (!holds) return "REQUEST";
+  if (o.changed || last.version < o.contentSequence) return "REQUEST";
+  return undefined;
+}
+
+function actionsFor(prev: ItemState, now: ItemNow, v: Verdict, x: Inputs): Action[] {
+  const actions: Action[] = [];
+  for (const [email, r] of Object.entries(prev.recipients)) {
+    const last = latest(r);
+    if (!last) continue;
+    const method = methodFor(last, {
+      live: now.live,
+      inPlan: x.plannedByKey.has(key(now.id, email)),
+      changed: v.changed,
+      contentSequence: prev.contentSequence,
+    });
+    if (method) actions.push({ email, step: last.step, method, had: last.version });
+  }
+  return actions;
+}
+
+/**
+ * The item's next SEQUENCE: one up for a change or removal once someone has it, and always above
+ * what every recipient being written to had, so clients accept it.
+ */
+function nextSequence(prev: ItemState, v: Verdict, actions: readonly Action[]): number {
+  const base = (v.changed || v.gone) && v.everSent ? prev.sequence + 1 : prev.sequence;
+  return Math.max(base, ...actions.map((a) => a.had + 1));
+}
+
+function nextItemState(prev: ItemState, now: ItemNow, v: Verdict, sequence: number): ItemState {
+  const snapshot = now.live && now.snap ? now.snap : prev.snapshot;
+  return {
+    sequence,
+    contentSequence: v.changed ? sequence : prev.contentSequence,
+    fingerprint: now.live && now.fp ? now.fp : prev.fingerprint,
+    ...(snapshot ? { snapshot } : {}),
+    cancelled: !now.live,
+    recipients: { ...prev.recipients },
+  };
+}
+
+function reasonOf(prev: ItemState, now: ItemNow, v: Verdict): ChangeReason {
+  if (!v.gone) return prev.cancelled ? "restored" : "changed";
+  if (!now.item) return "removed";
+  return now.item.when.type === "tbd" ? "tbd" : "cancelled";
+}
+
+/** The change to report, or undefined when neither changed nor gone. */
+function changeOf(
+  prev: ItemState,
+  now: ItemNow,
+  v: Verdict,
+  sequence: number,
+): ItemChange | undefined {
+  if (!v.changed && !v.gone) return undefined;
+  const reason = reasonOf(prev, now, v);
+  const fields =
+    reason === "changed" && now.snap && prev.snapshot ? changedFields(prev.snapshot, now.snap) : [];
+  return { item: now.id, reason, fields, from: prev.sequence, to: sequence };
+}
+
+/** How long an update or CANCEL may wait: until the item ends, at least an hour, else a day. */
+function expiryOf(item: ItemState, now: DateTime): DateTime {
+  const end = endOf(item.snapshot);
+  return end && end > now.plus({ hours: 1 }) ? end : now.plus({ days: 1 });
+}
+
+/**
+ * The kind of the send an update belongs to, from data rather than a literal (jobs/ decides
+ * which kind carries calendar items): the recipient's planned send, else any planned send of
+ * the item, else the caller's `carrier`, else the step's own kind.
+ */
+function kindFor(step: string, planned: Send | undefined, item: string, x: Inputs): MessageKind {
+  const kind =
+    planned?.kind ??
+    x.withItem.find((s) => s.item === item)?.kind ??
+    x.carrier ??
+    x.def.campaign.steps.find((s) => s.id === step)?.kind;
+  if (!kind) throw new Error(`calendar item ${item}: no kind known for its update to step ${step}`);
+  return kind;
+}
+
+/** The update or CANCEL for one action, at the item's new SEQUENCE. */
+function issuedSend(
+  a: Action,
+  o: { prev: ItemState; item: ItemState; id: string; fields: string[]; expires: DateTime },
+  x: Inputs,
+): CalendarSend {
+  const ev = x.def.event;
+  const planned = x.plannedByKey.get(key(o.id, a.email));
+  const person = x.people.get(a.email);
+  const delivered = o.prev.recipients[a.email]?.delivered;
+  const step = planned?.step ?? a.step;
+  const team = planned?.team ?? person?.team ?? delivered?.team;
+  return {
+    id: sendId({ event: ev.id, step, recipient: a.email, item: o.id, version: o.item.sequence }),
+    event: ev.id,
+    step,
+    kind: kindFor(step, planned, o.id, x),
+    recipient: planned?.recipient ?? person?.email ?? a.email,
+    name: planned?.name ?? person?.name ?? delivered?.name ?? a.email,
+    ...(team ? { team } : {}),
+    item: o.id,
+    version: o.item.sequence,
+    due: x.now.toUTC().toISO() as string,
+    dueLocal: x.now.setZone(ev.timezone).toISO() as string,
+    zone: ev.timezone,
+    expires: o.expires.toUTC().toISO() as string,
+    method: a.method,
+    // `fields` compare with the content last issued: only a holder of that content is told
+    // what changed; one who missed an earlier update gets the current version without a list.
+    ...(a.method === "REQUEST" && o.fields.length && a.had >= o.prev.contentSequence
+      ? { changed: o.fields }
+      : {}),
+  };
+}
+
+/** A known item: its transitions, the sends they issue, and what to remember. */
+function reconcileKnown(prev: ItemState, now: ItemNow, x: Inputs, out: Reconciliation): void {
+  const v = verdictOf(prev, now);
+  const actions = actionsFor(prev, now, v, x);
+  const item = nextItemState(prev, now, v, nextSequence(prev, v, actions));
+  out.state.items[now.id] = item;
+  const change = changeOf(prev, now, v, item.sequence);
+  if (change) out.changes.push(change);
+  const expires = expiryOf(item, x.now);
+  const o = { prev, item, id: now.id, fields: change?.fields ?? [], expires };
+  for (const a of actions) {
+    const send = issuedSend(a, o, x);
+    (a.method === "REQUEST" ? out.updates : out.cancellations).push(send);
+    item.recipients[a.email] = {
+      ...item.recipients[a.email],
+      issued: { step: send.step, version: item.sequence, method: a.method },
+    };
+  }
+}
+
+/**
+ * The updates and cancellations due now (see the rules above). `carrier` is the kind that
+ * carries calendar items, for an update to a step that is gone and no longer planned.
+ */
+export function reconcile(
+  def: EventDefinition,
+  planned: readonly Send[],
+  state: CalendarState,
+  now: DateTime,
+  carrier?: MessageKind,
+): Reconciliation {
+  const x = inputsOf(def, planned, now, carrier);
+  const out: Reconciliation = {
+    updates: [],
+    cancellations: [],
+    firstInvites: [],
+    changes: [],
+    state: { items: {} },
+  };
   const ids = [
-    ...new Set([...Object.keys(state.items), ...plannedCal.map((s) => s.item as string)]),
+    ...new Set([...Object.keys(state.items), ...x.withItem.map((s) => s.item as string)]),
   ].sort();
   for (const id of ids) {
     const prev = state.items[id];
-    const item = byId.get(id);
-    const snap = item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined;
-    const live = !!snap && snap.status !== "CANCELLED";
-    const fp = snap ? fingerprint(snap) : undefined;
-
-    for (const s of plannedCal)
-      if (s.item === id && s.version === 0 && !prev?.recipients[s.recipient.toLowerCase()])
-        firstInvites.push(s);
-
-    if (!prev) {
-      if (live && snap && fp)
-        next.items[id] = {
-          sequence: 0,
-          contentSequence: 0,
-          fingerprint: fp,
-          snapshot: snap,
-          cancelled: false,
-          recipients: {},
-        };
-      continue;
-    }
-
-    const everSent = Object.values(prev.recipients).some((r) => r.delivered || r.issued);
-    // An unknown fingerprint is adopted, not treated as a change: the worker renders every
-    // invite from the current definition, so whatever was delivered matches it.
-    const known = prev.fingerprint !== "";
-    const changed = live && ((known && fp !== prev.fingerprint) || prev.cancelled);
-    const gone = !live && !prev.cancelled;
-
-    const actions: { email: string; step: string; method: CalendarMethod; had: number }[] = [];
-    for (const [email, r] of Object.entries(prev.recipients)) {
-      const last = latest(r);
-      if (!last) continue;
-      const holds = last.method === "REQUEST";
-      const inPlan = plannedByKey.has(key(id, email));
-      let method: CalendarMethod | undefined;
-      if (!live || !inPlan) method = holds ? "CANCEL" : undefined;
-      else if (!holds) method = "REQUEST";
-      else if (changed || last.version < prev.contentSequence) method = "REQUEST";
-      if (method) actions.push({ email, step: last.step, method, had: last.version });
-    }
-
-    const base = (changed || gone) && everSent ? prev.sequence + 1 : prev.sequence;
-    const sequence = Math.max(base, ...actions.map((a) => a.had + 1));
-    const item_: ItemState = {
-      sequence,
-      contentSequence: changed ? sequence : prev.contentSequence,
-      fingerprint: live && fp ? fp : prev.fingerprint,
-      ...(live && snap ? { snapshot: snap } : prev.snapshot ? { snapshot: prev.snapshot } : {}),
-      cancelled: !live,
-      recipients: { ...prev.recipients },
-    };
-    next.items[id] = item_;
-
-    let fields: string[] = [];
-    if (changed || gone) {
-      const reason: ChangeReason = gone
-        ? !item
-          ? "removed"
-          : item.when.type === "tbd"
-            ? "tbd"
-            : "cancelled"
-        : prev.cancelled
-          ? "restored"
-          : "changed";
-      fields =
-        reason === "changed" && snap && prev.snapshot ? changedFields(prev.snapshot, snap) : [];
-      changes.push({
-        item: id,
-        reason,
-        fields,
-        from: prev.sequence,
-        to: sequence,
-      });
-    }
-
-    const end = endOf(item_.snapshot);
-    const expires = end && end > now.plus({ hours: 1 }) ? end : now.plus({ days: 1 });
-    for (const a of actions) {
-      const planned_ = plannedByKey.get(key(id, a.email));
-      const person = people.get(a.email);
-      const step = planned_?.step ?? a.step;
-      const team = planned_?.team ?? person?.team ?? prev.recipients[a.email]?.delivered?.team;
-      const send: CalendarSend = {
-        id: sendId({ event: ev.id, step, recipient: a.email, item: id, version: sequence }),
-        event: ev.id,
-        step,
-        kind: "calendar-invite",
-        recipient: planned_?.recipient ?? person?.email ?? a.email,
-        name:
-          planned_?.name ?? person?.name ?? prev.recipients[a.email]?.delivered?.name ?? a.email,
-        ...(team ? { team } : {}),
-        item: id,
-        version: sequence,
-        due: now.toUTC().toISO() as string,
-        dueLocal: now.setZone(ev.timezone).toISO() as string,
-        zone: ev.timezone,
-        expires: expires.toUTC().toISO() as string,
-        method: a.method,
-        // `fields` compare with the content last issued: only a holder of that content is told
-        // what changed; one who missed an earlier update gets the current version without a list.
-        ...(a.method === "REQUEST" && fields.length && a.had >= prev.contentSequence
-          ? { changed: fields }
-          : {}),
-      };
-      (a.method === "REQUEST" ? updates : cancellations).push(send);
-      item_.recipients[a.email] = {
-        ...item_.recipients[a.email],
-        issued: { step, version: sequence, method: a.method },
-      };
+    const current = itemNow(id, x);
+    out.firstInvites.push(...firstInvites(id, prev, x));
+    if (prev) reconcileKnown(prev, current, x, out);
+    else {
+      const first = firstSeen(current);
+      if (first) out.state.items[id] = first;
     }
   }
-  return { updates, cancellations, firstInvites, changes, state: next };
+  return out;
 }
 
 /**

@@ -10,11 +10,11 @@
  * Luxon's (which knows the history); where they differ the builder writes that event in UTC
  * instead, which every client reads the same way.
  *
- * The rule evaluation is hand-written because the one library that does it (ical.js) is a
- * dev dependency here; the library's blocks use only one shape of rule (STANDARD/DAYLIGHT with
- * DTSTART and an optional `RRULE:FREQ=YEARLY;BYMONTH=m;BYDAY=nDD`), which is all this handles,
- * and anything else makes the check fail safe (UTC output).
+ * The block's rules are evaluated by ical.js (ICAL.Timezone), as a client would read them. It
+ * replaced a hand-written RRULE reader after giving the same offsets in every zone the examples
+ * and the DST cases use (test/calendar/tidy-vtimezone-icaljs.test.ts).
  */
+import ICAL from "ical.js";
 import { DateTime, IANAZone } from "luxon";
 import { tzlib_get_ical_block } from "timezones-ical-library";
 
@@ -40,127 +40,53 @@ export function vtimezone(zone: string): string | null {
   return blocks.get(zone) ?? null;
 }
 
-interface Observance {
-  /** Minutes east of UTC before and after the onset. */
-  from: number;
-  to: number;
-  /** Local wall time of the first onset, e.g. 1970-03-08T02:00. */
-  start: { year: number; month: number; day: number; hour: number; minute: number };
-  rule?: { month: number; nth: number; weekday: number };
-}
+const icalZones = new Map<string, ICAL.Timezone | null>();
 
-const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
-
-function offsetMinutes(s: string): number {
-  const m = /^([+-])(\d{2})(\d{2})$/.exec(s);
-  if (!m) throw new Error(`bad offset ${s}`);
-  return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-}
-
-function parseObservances(block: string): Observance[] | null {
-  const out: Observance[] = [];
-  const parts = block.split(/\r\nBEGIN:(?:STANDARD|DAYLIGHT)\r\n/).slice(1);
-  for (const part of parts) {
-    const props = new Map<string, string>();
-    for (const line of part.split("\r\n")) {
-      const i = line.indexOf(":");
-      if (i > 0) props.set(line.slice(0, i), line.slice(i + 1));
+/** The zone's block as ical.js reads it, or null when there is none or it does not parse. */
+function icalZone(zone: string): ICAL.Timezone | null {
+  if (!icalZones.has(zone)) {
+    const block = vtimezone(zone);
+    let tz: ICAL.Timezone | null = null;
+    try {
+      const cal = new ICAL.Component(
+        ICAL.parse(`BEGIN:VCALENDAR\r\n${block}\r\nEND:VCALENDAR\r\n`),
+      );
+      const component = cal.getFirstSubcomponent("vtimezone");
+      if (block && component) tz = new ICAL.Timezone(component);
+    } catch {
+      // An unreadable block fails safe: zoneRulesAgree says no, and the event is written in UTC.
     }
-    const from = props.get("TZOFFSETFROM");
-    const to = props.get("TZOFFSETTO");
-    const start = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})\d{2}$/.exec(props.get("DTSTART") ?? "");
-    if (!from || !to || !start) return null;
-    const o: Observance = {
-      from: offsetMinutes(from),
-      to: offsetMinutes(to),
-      start: {
-        year: Number(start[1]),
-        month: Number(start[2]),
-        day: Number(start[3]),
-        hour: Number(start[4]),
-        minute: Number(start[5]),
-      },
-    };
-    const rrule = props.get("RRULE");
-    if (rrule) {
-      const r = /^FREQ=YEARLY;BYMONTH=(\d+);BYDAY=(-?\d)(MO|TU|WE|TH|FR|SA|SU)$/.exec(rrule);
-      if (!r) return null;
-      o.rule = {
-        month: Number(r[1]),
-        nth: Number(r[2]),
-        weekday: WEEKDAYS.indexOf(r[3] as string) + 1,
-      };
-    }
-    if ([...props.keys()].some((k) => k === "RDATE")) return null;
-    out.push(o);
+    icalZones.set(zone, tz);
   }
-  return out.length ? out : null;
+  return icalZones.get(zone) ?? null;
 }
 
-const onsets = new WeakMap<Observance, Map<number, number | null>>();
-
-/** The UTC millisecond at which an observance begins in a given year, or null (memoized). */
-function onset(o: Observance, year: number): number | null {
-  let byYear = onsets.get(o);
-  if (!byYear) {
-    byYear = new Map();
-    onsets.set(o, byYear);
-  }
-  if (!byYear.has(year)) byYear.set(year, computeOnset(o, year));
-  return byYear.get(year) ?? null;
+/**
+ * The UTC offset (minutes) the zone's VTIMEZONE block gives the instant's wall time in the zone,
+ * which is what a client reading `TZID=<zone>:<wall time>` does; undefined without a block.
+ */
+export function blockOffsetAt(zone: string, ms: number): number | undefined {
+  const tz = icalZone(zone);
+  if (!tz) return undefined;
+  const w = DateTime.fromMillis(ms, { zone });
+  const wall = new ICAL.Time(
+    { year: w.year, month: w.month, day: w.day, hour: w.hour, minute: w.minute, second: w.second },
+    tz,
+  );
+  return tz.utcOffset(wall) / 60;
 }
-
-function computeOnset(o: Observance, year: number): number | null {
-  const { hour, minute } = o.start;
-  let local: DateTime;
-  if (!o.rule) {
-    if (year !== o.start.year) return null;
-    local = DateTime.fromObject({ ...o.start }, { zone: "UTC" });
-  } else {
-    if (year < o.start.year) return null;
-    const first = DateTime.fromObject({ year, month: o.rule.month, day: 1 }, { zone: "UTC" });
-    let day: DateTime;
-    if (o.rule.nth > 0) {
-      const shift = (o.rule.weekday - first.weekday + 7) % 7;
-      day = first.plus({ days: shift + 7 * (o.rule.nth - 1) });
-    } else {
-      const last = first.endOf("month").startOf("day");
-      const shift = (last.weekday - o.rule.weekday + 7) % 7;
-      day = last.minus({ days: shift + 7 * (-o.rule.nth - 1) });
-    }
-    local = day.set({ hour, minute });
-  }
-  // The onset's wall time is read with the offset in force before it (TZOFFSETFROM).
-  return local.toMillis() - o.from * 60_000;
-}
-
-/** The UTC offset (minutes) that a VTIMEZONE block assigns to an instant. */
-function blockOffset(obs: Observance[], ms: number): number {
-  const year = new Date(ms).getUTCFullYear();
-  let best: { at: number; to: number } | undefined;
-  for (const o of obs)
-    for (const y of [year - 1, year, year + 1]) {
-      const at = onset(o, y);
-      if (at !== null && at <= ms && (!best || at > best.at)) best = { at, to: o.to };
-    }
-  // Before the first onset the zone is at the earliest observance's TZOFFSETFROM.
-  return best?.to ?? obs[0]?.from ?? 0;
-}
-
-const parsed = new Map<string, Observance[] | null>();
 
 /**
  * True when the zone's VTIMEZONE gives every instant the same UTC offset as Luxon, so that a
  * client reading the TZID'd wall time arrives at the same instant.
  */
 export function zoneRulesAgree(zone: string, instants: readonly DateTime[]): boolean {
-  const block = vtimezone(zone);
-  if (!block) return false;
-  if (!parsed.has(zone)) parsed.set(zone, parseObservances(block));
-  const obs = parsed.get(zone);
-  if (!obs) return false;
   const z = IANAZone.create(zone);
-  return instants.every((t) => blockOffset(obs, t.toMillis()) === z.offset(t.toMillis()));
+  return instants.every((t) => {
+    const ms = t.toMillis();
+    const offset = blockOffsetAt(zone, ms);
+    return offset !== undefined && offset === z.offset(ms);
+  });
 }
 
 /**

@@ -6,8 +6,13 @@ import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import { UsageError } from "./errors.js";
+import { textTable } from "./text-table.js";
 
-/** ISO instants from the command line; without an offset they are read in the event's zone. */
+/**
+ * ISO instants from the command line; without an offset they are read in the event's zone.
+ * That zone is known only after the event has loaded, so this runs in the action rather than as
+ * a commander argParser (see options.ts); a bad value is still a usage error (exit 2).
+ */
 export function parseInstantOption(
   value: string | undefined,
   zone: string,
@@ -92,12 +97,8 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
   const cols = mixed
     ? (["local", "zone", "utc", "step", "kind", "audience"] as const)
     : (["local", "utc", "step", "kind", "audience"] as const);
-  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))]));
-  const lines = all.map((r, i) =>
-    [
-      ...cols.map((c) => r[c].padEnd(width[c] as number)),
-      i === 0 ? "RECIPIENTS" : String(r.recipients),
-    ].join("  "),
+  const lines = textTable(
+    all.map((r, i) => [...cols.map((c) => r[c]), i === 0 ? "RECIPIENTS" : String(r.recipients)]),
   );
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   const times = mixed ? "local times in each row's zone" : `times in ${def.event.timezone}`;

@@ -10,6 +10,22 @@ import type { EventDefinition } from "../model/types.js";
 import { withStores } from "../store/index.js";
 import { action, UsageError } from "./errors.js";
 import { parseInstantOption } from "./plan.js";
+import { terminalDraw } from "./rehearse-progress.js";
+
+/**
+ * "Recording registrations: 12,500 of 50,000" redrawn in place on a terminal (log-update, as
+ * rehearse does), for files big enough to take a moment; nothing when piped, where only the
+ * result line belongs.
+ */
+function importProgress(total: number, stream: NodeJS.WriteStream) {
+  if (!stream.isTTY || total < 1_000) return { update: () => undefined, stop: () => undefined };
+  const draw = terminalDraw(stream);
+  const n = (x: number) => x.toLocaleString("en-US");
+  return {
+    update: (done: number) => draw(`Recording registrations: ${n(done)} of ${n(total)}`),
+    stop: () => draw.done(),
+  };
+}
 
 function teamsOf(def: EventDefinition): Set<string> {
   return new Set(
@@ -56,12 +72,10 @@ export function registerRegistrations(program: Command, kinds: KindRegistry): vo
               message: `team: "${r.team}" is not a team in any audience of ${def.event.id}`,
             });
         if (problems.length) throw new DefinitionError(problems);
-        const recorded = await withStores(loadConfig(), async (stores) => {
-          let n = 0;
-          for (const r of regs)
-            if (await stores.registrations.record(def.event.id, r.team, r.registeredAt)) n++;
-          return n;
-        });
+        const progress = importProgress(regs.length, process.stderr);
+        const recorded = await withStores(loadConfig(), (stores) =>
+          stores.registrations.recordMany(def.event.id, regs, progress.update),
+        ).finally(progress.stop);
         const kept = regs.length - recorded;
         process.stdout.write(
           `${recorded} registration${recorded === 1 ? "" : "s"} recorded for ${def.event.id}` +

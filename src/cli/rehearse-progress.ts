@@ -31,8 +31,8 @@ function frame(p: RehearsalProgress, zone: string, since: number): string {
   ].join("\n");
 }
 
-function ttyView(stream: NodeJS.WriteStream, zone: string): ProgressView {
-  const since = Date.now();
+/** log-update on `stream`, sized even when the terminal does not say its size. */
+export function terminalDraw(stream: NodeJS.WriteStream): ReturnType<typeof createLogUpdate> {
   // A pseudo-terminal without a size (script, some CI runners) reports 0 rows, and log-update
   // would clip every frame to nothing.
   const sized = Object.assign(Object.create(stream) as NodeJS.WriteStream, {
@@ -40,7 +40,12 @@ function ttyView(stream: NodeJS.WriteStream, zone: string): ProgressView {
     columns: stream.columns || 80,
     write: stream.write.bind(stream),
   });
-  const draw = createLogUpdate(sized);
+  return createLogUpdate(sized);
+}
+
+function ttyView(stream: NodeJS.WriteStream, zone: string): ProgressView {
+  const since = Date.now();
+  const draw = terminalDraw(stream);
   let last: RehearsalProgress | undefined;
   // The elapsed timer moves while a long moment (hundreds of messages) is being sent.
   const timer = setInterval(() => last && draw(frame(last, zone, since)), 500);

@@ -5,9 +5,9 @@ import type { KindRegistry } from "../kind.js";
 import { composeWith, recipientOf } from "../mail/compose.js";
 import { smtpMailer } from "../mail/transport.js";
 import { loadEventOrThrow } from "../model/load.js";
-import { isEmail } from "../model/schema.js";
 import type { Recipient } from "../model/types.js";
 import { action, UsageError } from "./errors.js";
+import { emailAddress } from "./options.js";
 import { findStep, previewSend } from "./preview.js";
 
 export function registerSendTest(program: Command, kinds: KindRegistry): void {
@@ -16,7 +16,7 @@ export function registerSendTest(program: Command, kinds: KindRegistry): void {
     .description("send one real message of a step to an address of yours, through SMTP_URL")
     .argument("<event>", "an event directory or its event.yaml")
     .requiredOption("--step <id>", "the campaign step")
-    .requiredOption("--to <email>", "where the test goes (instead of the recipient)")
+    .requiredOption("--to <email>", "where the test goes (instead of the recipient)", emailAddress)
     .option("--recipient <email>", "whose message to send (default: the step's first recipient)")
     .action(
       action(async (path: string, opts: { step: string; to: string; recipient?: string }) => {
@@ -24,7 +24,6 @@ export function registerSendTest(program: Command, kinds: KindRegistry): void {
         if (!config.smtpUrl)
           throw new UsageError("SMTP_URL is not set: send-test sends real mail through SMTP");
         requireUnsubscribeSecret();
-        if (!isEmail(opts.to)) throw new UsageError(`--to "${opts.to}" is not an e-mail address`);
         const def = loadEventOrThrow(path, kinds);
         const step = findStep(def, opts.step);
         const send = previewSend(def, step, {

@@ -9,6 +9,7 @@ import { STATES } from "../store/ledger.js";
 import { mergeRegistrations } from "../worker/replan.js";
 import { computeStatus, type EventStatus, type Failure } from "../worker/status.js";
 import { action, UsageError } from "./errors.js";
+import { textTable } from "./text-table.js";
 
 interface StatusOpts {
   step?: string;
@@ -27,15 +28,7 @@ export function tableWidth(wide: boolean | undefined, piped = Number.POSITIVE_IN
 }
 
 function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((v, c) => v.padEnd(widths[c] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return textTable(rows).join("\n");
 }
 
 function nextDueText(iso: string | null, zone: string): string {
@@ -88,31 +81,26 @@ function narrowText(s: EventStatus, zone: string, width: number): string {
   const nextW = withNext ? 20 : 0;
   const fixed = stepW + 2 + 7 + 2 + 5 + 2 + (withNext ? 2 + nextW : 0);
   const otherW = Math.max(12, width - fixed);
-  const line = (step: string, planned: string, sent: string, other: string, next: string) =>
-    [
-      step.padEnd(stepW),
-      planned.padStart(7),
-      sent.padStart(5),
-      withNext ? other.padEnd(otherW) : other,
-      ...(withNext ? [next] : []),
-    ]
-      .join("  ")
-      .trimEnd();
-  const out = [line("STEP", "PLANNED", "SENT", "OTHER STATES", "NEXT DUE")];
+  const rows = [["STEP", "PLANNED", "SENT", "OTHER STATES", "NEXT DUE"]];
   for (const st of s.steps) {
     const [first = "-", ...more] = wrapParts(otherStates(st), otherW);
-    out.push(
-      line(
-        clipped(st.step, stepW),
-        String(st.planned),
-        String(st.states.sent),
-        first,
-        nextDueText(st.nextDue, zone),
-      ),
-    );
-    for (const m of more) out.push(line("", "", "", m, ""));
+    rows.push([
+      clipped(st.step, stepW),
+      String(st.planned),
+      String(st.states.sent),
+      first,
+      nextDueText(st.nextDue, zone),
+    ]);
+    for (const m of more) rows.push(["", "", "", m, ""]);
   }
-  return `${out.join("\n")}\n`;
+  // Fixed widths, not the cells': the layout is planned to fit `width` before any row is seen.
+  const lines = textTable(withNext ? rows : rows.map((r) => r.slice(0, 4)), [
+    { width: stepW },
+    { width: 7, align: "right" },
+    { width: 5, align: "right" },
+    { width: otherW },
+  ]);
+  return `${lines.join("\n")}\n`;
 }
 
 /**

@@ -4,6 +4,10 @@ import { isEmail } from "../model/schema.js";
 import { withStores } from "../store/index.js";
 import { action, UsageError } from "./errors.js";
 
+/**
+ * Not a commander argParser: one runs per value and stops at the first bad one, while this
+ * names every bad address of the list at once.
+ */
 function checkAddresses(emails: string[]): void {
   const bad = emails.filter((e) => !isEmail(e));
   if (bad.length) throw new UsageError(`not an e-mail address: ${bad.join(", ")}`);

@@ -1,20 +1,19 @@
 import type { Command } from "commander";
 import type { KindRegistry } from "../kind.js";
+import { checkTemplates } from "../mail/check.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, formatProblem, isError, type Problem } from "../model/problems.js";
+import type { EventDefinition } from "../model/types.js";
+
+/** A check that needs the event loaded first; each module that adds one is imported here. */
+type EventCheck = (def: EventDefinition) => Promise<Problem[]>;
 
 /**
- * Extra checks other modules contribute (template rendering, for one), run on a loaded event.
- * Kept as a hook list so validation grows with the system without this file knowing it all.
+ * Named here rather than registered by the modules themselves, so the CLI depends on mail and
+ * not the other way round, and validation cannot silently lose a check by a missed import.
  */
-export type EventCheck = (
-  def: NonNullable<ReturnType<typeof loadEvent>["definition"]>,
-) => Promise<Problem[]>;
-const extraChecks: EventCheck[] = [];
-export function addEventCheck(check: EventCheck): void {
-  extraChecks.push(check);
-}
+const EVENT_CHECKS: readonly EventCheck[] = [(def) => checkTemplates(def)];
 
 export async function validatePaths(
   paths: string[],
@@ -27,7 +26,7 @@ export async function validatePaths(
     const r = loadEvent(dir, kinds);
     problems.push(...r.problems);
     if (r.definition)
-      for (const check of extraChecks) problems.push(...(await check(r.definition)));
+      for (const check of EVENT_CHECKS) problems.push(...(await check(r.definition)));
   }
   return { events: dirs.length, problems };
 }

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import cron from "node-cron";
 import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
 import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
@@ -7,17 +6,18 @@ import { createMailer } from "../mail/transport.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, isError } from "../model/problems.js";
-import { createLogger } from "../worker/logger.js";
-import { durationOption, loadWorkerSettings } from "../worker/settings.js";
+import { createLogger, type Logger } from "../worker/logger.js";
+import { loadWorkerSettings } from "../worker/settings.js";
 import { startWorker } from "../worker/worker.js";
 import { action, UsageError } from "./errors.js";
+import { cronExpression, durationArg, wholeNumberAtLeast } from "./options.js";
 
 interface WorkerOpts {
   cron: string;
   scheduler: boolean;
   schedulerOnly?: boolean;
-  concurrency?: string;
-  horizon?: string;
+  concurrency?: number;
+  horizon?: number;
 }
 
 /**
@@ -31,6 +31,19 @@ function requireLoadableEvents(paths: string[], dirs: string[], kinds: KindRegis
   if (problems.length) throw new DefinitionError(problems);
 }
 
+/** Refuses a start that could do nothing or would fail later; gives the event directories. */
+function checkStart(paths: string[], opts: WorkerOpts, kinds: KindRegistry): string[] {
+  if (opts.schedulerOnly && !opts.scheduler)
+    throw new UsageError("--scheduler-only and --no-scheduler leave nothing to do");
+  const dirs = findEventDirs(paths);
+  if (opts.scheduler && dirs.length === 0)
+    throw new UsageError(`no event directories found in ${paths.join(", ")}`);
+  if (opts.scheduler) requireLoadableEvents(paths, dirs, kinds);
+  // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
+  if (!opts.schedulerOnly) requireUnsubscribeSecret();
+  return dirs;
+}
+
 /** A fatal Redis reply was logged: close what can be closed, briefly, and exit 1. */
 function exitOnFatal(close: () => Promise<void>): void {
   const done = () => process.exit(1);
@@ -38,43 +51,62 @@ function exitOnFatal(close: () => Promise<void>): void {
   close().then(done, done);
 }
 
+function stopper(
+  log: Logger,
+  running: { close: () => Promise<void> },
+  shutdownMs: number,
+): (signal: string) => void {
+  return (signal) => {
+    log.info({ signal }, "shutting down");
+    // Bounded: if closing itself hangs (Redis unreachable), exit anyway.
+    setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, shutdownMs + 4_000).unref();
+    running.close().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (e: Error) => {
+        log.error({ err: e.message }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+}
+
 export function registerWorker(program: Command, kinds: KindRegistry): void {
   program
     .command("worker")
     .description("run the scheduler and the senders: every send goes out at its moment, once")
     .argument("[paths...]", "event directories or folders of events", ["events"])
-    .option("--cron <expression>", "when the scheduler re-plans (node-cron syntax)", "* * * * *")
+    .option(
+      "--cron <expression>",
+      "when the scheduler re-plans (node-cron syntax)",
+      cronExpression,
+      "* * * * *",
+    )
     .option("--no-scheduler", "only send; another process schedules")
     .option("--scheduler-only", "only schedule; other processes send")
-    .option("--concurrency <n>", "sends in progress at once in this process (default 10)")
-    .option("--horizon <duration>", "queue sends due within this time (default 1h)")
+    .option(
+      "--concurrency <n>",
+      "sends in progress at once in this process (default 10)",
+      wholeNumberAtLeast(1),
+    )
+    .option(
+      "--horizon <duration>",
+      "queue sends due within this time (default 1h)",
+      durationArg("--horizon"),
+    )
     .action(
       action(async (paths: string[], opts: WorkerOpts) => {
-        if (!cron.validate(opts.cron))
-          throw new UsageError(`--cron "${opts.cron}" is not a cron expression (like "* * * * *")`);
-        if (opts.schedulerOnly && !opts.scheduler)
-          throw new UsageError("--scheduler-only and --no-scheduler leave nothing to do");
-        const dirs = findEventDirs(paths);
-        if (opts.scheduler && dirs.length === 0)
-          throw new UsageError(`no event directories found in ${paths.join(", ")}`);
-        if (opts.scheduler) requireLoadableEvents(paths, dirs, kinds);
-        // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
-        if (!opts.schedulerOnly) requireUnsubscribeSecret();
+        const dirs = checkStart(paths, opts, kinds);
         const config = loadConfig();
         const settings = loadWorkerSettings(process.env, config.sendRate);
-        if (opts.concurrency !== undefined) {
-          const n = Number(opts.concurrency);
-          if (!Number.isInteger(n) || n < 1)
-            throw new UsageError(`--concurrency "${opts.concurrency}" must be a whole number ≥ 1`);
-          settings.concurrency = n;
-        }
-        if (opts.horizon !== undefined) {
-          try {
-            settings.horizonMs = durationOption(opts.horizon, "--horizon");
-          } catch (e) {
-            throw new UsageError((e as Error).message);
-          }
-        }
+        // The flags win over the environment.
+        if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
+        if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
         const log = createLogger();
         const running = startWorker({
           paths,
@@ -102,24 +134,7 @@ export function registerWorker(program: Command, kinds: KindRegistry): void {
           },
           "convene worker started",
         );
-        const stop = (signal: string) => {
-          log.info({ signal }, "shutting down");
-          // Bounded: if closing itself hangs (Redis unreachable), exit anyway.
-          setTimeout(() => {
-            log.error("shutdown took too long; exiting");
-            process.exit(1);
-          }, settings.shutdownMs + 4_000).unref();
-          running.close().then(
-            () => {
-              log.info("stopped");
-              process.exit(0);
-            },
-            (e: Error) => {
-              log.error({ err: e.message }, "error while stopping");
-              process.exit(1);
-            },
-          );
-        };
+        const stop = stopper(log, running, settings.shutdownMs);
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
         await running.ready;

@@ -66,21 +66,26 @@ function stringOf(c: unknown): string | undefined {
 /** The calendar an invite carries, from nodemailer's icalEvent or an attached .ics. */
 export function icsOf(msg: Mail.Options): string | undefined {
   const ev = msg.icalEvent;
-  if (ev && typeof ev === "object") {
-    const s = stringOf((ev as { content?: unknown }).content);
+  const fromEvent =
+    ev && typeof ev === "object" ? stringOf((ev as { content?: unknown }).content) : undefined;
+  return (
+    fromEvent ||
+    firstContent(
+      msg.attachments,
+      (a) => Boolean(a.filename) && String(a.filename).endsWith(".ics"),
+    ) ||
+    firstContent(msg.alternatives, (a) => String(a.contentType ?? "").startsWith("text/calendar"))
+  );
+}
+
+/** The first non-empty text content among the parts that match. */
+function firstContent<P extends { content?: unknown }>(
+  parts: readonly P[] | undefined,
+  matches: (part: P) => boolean,
+): string | undefined {
+  for (const p of parts ?? []) {
+    const s = matches(p) ? stringOf(p.content) : undefined;
     if (s) return s;
-  }
-  for (const a of msg.attachments ?? []) {
-    if (a.filename && String(a.filename).endsWith(".ics")) {
-      const s = stringOf(a.content);
-      if (s) return s;
-    }
-  }
-  for (const a of msg.alternatives ?? []) {
-    if (String(a.contentType ?? "").startsWith("text/calendar")) {
-      const s = stringOf(a.content);
-      if (s) return s;
-    }
   }
   return undefined;
 }

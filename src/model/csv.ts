@@ -108,57 +108,63 @@ export function parseRecipients(file: string, text: string, problems: Problem[])
   const seen = new Map<string, number>();
   const out: Recipient[] = [];
   for (const row of rows) {
-    const v = row.values;
-    const at = (col: string, message: string) =>
+    const found = recipientProblems(row, header, seen);
+    for (const [col, message] of found)
       problems.push({
         file,
         line: row.line,
         col: fieldColumn(row.raw, header.indexOf(col)),
         message: `${col}: ${message}`,
       });
-    let ok = true;
-    for (const col of header) {
-      const problem = fieldProblem(col, v[col] ?? "");
-      if (problem) {
-        at(col, problem);
-        ok = false;
-      }
-    }
-    const email = (v.email ?? "").trim();
-    const bad = emailProblem(email);
-    if (bad) {
-      at("email", `${shown(email)} ${bad}`);
-      ok = false;
-    }
-    if (!v.name) {
-      at("name", "is empty");
-      ok = false;
-    }
-    if (v.timezone && !isValidZone(v.timezone)) {
-      at("timezone", `"${v.timezone}" is not an IANA time zone`);
-      ok = false;
-    }
-    const key = email.toLowerCase();
-    const dup = seen.get(key);
-    if (dup !== undefined) {
-      at("email", `${email} is listed twice (first on line ${dup}); each person is mailed once`);
-      ok = false;
-    }
-    seen.set(key, row.line);
-    if (!ok) continue;
-    const fields: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) if (!KNOWN.includes(k)) fields[k] = val;
-    const r: Recipient = {
-      email,
-      name: v.name as string,
-      fields,
-      source: { file, line: row.line },
-    };
-    for (const k of ["team", "role", "timezone", "organization", "title", "salutation"] as const)
-      if (v[k]) r[k] = v[k];
-    out.push(r);
+    if (found.length === 0) out.push(toRecipient(file, row));
   }
   return out;
+}
+
+/** A problem with one column of a row: the column and what is wrong with its value. */
+type ColumnProblem = [col: string, message: string];
+
+/**
+ * Every problem of a row is reported, not just the first, so one run of `validate` lists all
+ * there is to fix. `seen` remembers each address (even on a bad row) to catch the second copy.
+ */
+function recipientProblems(row: Row, header: string[], seen: Map<string, number>): ColumnProblem[] {
+  const v = row.values;
+  const found: ColumnProblem[] = [];
+  for (const col of header) {
+    const problem = fieldProblem(col, v[col] ?? "");
+    if (problem) found.push([col, problem]);
+  }
+  const email = (v.email ?? "").trim();
+  const bad = emailProblem(email);
+  if (bad) found.push(["email", `${shown(email)} ${bad}`]);
+  if (!v.name) found.push(["name", "is empty"]);
+  if (v.timezone && !isValidZone(v.timezone))
+    found.push(["timezone", `"${v.timezone}" is not an IANA time zone`]);
+  const key = email.toLowerCase();
+  const dup = seen.get(key);
+  if (dup !== undefined)
+    found.push([
+      "email",
+      `${email} is listed twice (first on line ${dup}); each person is mailed once`,
+    ]);
+  seen.set(key, row.line);
+  return found;
+}
+
+function toRecipient(file: string, row: Row): Recipient {
+  const v = row.values;
+  const fields: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (!KNOWN.includes(k)) fields[k] = val;
+  const r: Recipient = {
+    email: (v.email ?? "").trim(),
+    name: v.name as string,
+    fields,
+    source: { file, line: row.line },
+  };
+  for (const k of ["team", "role", "timezone", "organization", "title", "salutation"] as const)
+    if (v[k]) r[k] = v[k];
+  return r;
 }
 
 /**

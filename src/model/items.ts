@@ -97,95 +97,134 @@ function sessionEnd(day: DaySpec, index: number): string | undefined {
   return s.end ?? day.sessions?.[index + 1]?.start ?? day.end;
 }
 
+/**
+ * Ids are claimed in one fixed order (days with their sessions and tracks, then cohort sessions,
+ * then related events) because a clash is settled by suffixing the later one: changing the order
+ * would rename items, and so change ICS UIDs, across runs.
+ */
 export function calendarItems(event: EventSpec): CalendarItem[] {
-  const zone = event.timezone;
-  const items: CalendarItem[] = [];
   const used = new Set<string>();
+  return [
+    ...event.days.flatMap((day) => dayItems(event, day, used)),
+    ...(event.series ?? []).flatMap((series) => seriesItems(event, series, used)),
+    ...(event.related ?? []).map((r) => relatedItem(event, r, used)),
+  ];
+}
 
-  for (const day of event.days) {
-    const id = uniqueId(dayId(day), used);
-    const dayStatus = day.status ?? "confirmed";
-    items.push({
-      id,
-      title: day.title ?? event.title,
-      status: dayStatus,
-      when:
-        day.start && day.end
-          ? timed(day.date, day.start, day.end, zone)
-          : { type: "all-day", startDate: day.date, lastDate: day.date },
-      location: venueText(event, day.room),
-      source: { kind: "day", day },
-    });
-    for (const [i, session] of (day.sessions ?? []).entries()) {
-      const sid = uniqueId(`${id}-${session.id ?? slug(session.title)}`, used);
-      const end = sessionEnd(day, i);
-      const status = dayStatus === "cancelled" ? "cancelled" : (session.status ?? dayStatus);
-      const when: ItemWhen =
-        end && end > session.start
-          ? timed(day.date, session.start, end, zone)
-          : timed(day.date, session.start, session.start, zone);
-      items.push({
-        id: sid,
-        parent: id,
-        title: session.title,
-        status,
-        when,
-        location: venueText(event, session.room ?? day.room),
-        source: { kind: "session", day, session },
-      });
-      for (const track of session.tracks ?? []) {
-        items.push({
-          id: uniqueId(`${sid}-${track.id ?? slug(track.title)}`, used),
-          parent: sid,
-          title: track.title,
-          status,
-          when,
-          location: venueText(event, track.room),
-          source: { kind: "track", day, session, track },
-        });
-      }
-    }
-  }
+function dayItems(event: EventSpec, day: DaySpec, used: Set<string>): CalendarItem[] {
+  const id = uniqueId(dayId(day), used);
+  const status = day.status ?? "confirmed";
+  const dayItem: CalendarItem = {
+    id,
+    title: day.title ?? event.title,
+    status,
+    when:
+      day.start && day.end
+        ? timed(day.date, day.start, day.end, event.timezone)
+        : { type: "all-day", startDate: day.date, lastDate: day.date },
+    location: venueText(event, day.room),
+    source: { kind: "day", day },
+  };
+  const sessions = (day.sessions ?? []).flatMap((session, i) =>
+    sessionItems(event, { day, id, status }, session, i, used),
+  );
+  return [dayItem, ...sessions];
+}
 
-  for (const series of event.series ?? []) {
-    for (const cohort of series.cohorts) {
-      const cohortZone = cohort.timezone ?? zone;
-      for (const cs of cohort.sessions) {
-        const def = series.sessions.find((s) => s.number === cs.session);
-        const title = `${series.title}: ${cohort.name}, Session ${cs.session}${def ? ` – ${def.title}` : ""}`;
-        let when: ItemWhen;
-        if (cs.date === "TBD") when = { type: "tbd" };
-        else if (cs.start && cs.end && !cs.endDate)
-          when = timed(cs.date, cs.start, cs.end, cohortZone);
-        else when = { type: "all-day", startDate: cs.date, lastDate: cs.endDate ?? cs.date };
-        items.push({
-          id: uniqueId(`${series.id}-${cohort.id}-${cs.session}`, used),
-          title,
-          status: cs.status ?? "confirmed",
-          when,
-          location: placeText(cs.location ?? cohort.location),
-          ...(cohort.timezone ? { zone: cohort.timezone } : {}),
-          source: { kind: "cohort-session", series, cohortId: cohort.id, number: cs.session },
-        });
-      }
-    }
-  }
+interface ParentDay {
+  day: DaySpec;
+  id: string;
+  status: Status;
+}
 
-  for (const r of event.related ?? []) {
-    let when: ItemWhen;
-    if (!r.startDate || r.startDate === "TBD") when = { type: "tbd" };
-    else if (r.start && r.end && !r.endDate) when = timed(r.startDate, r.start, r.end, zone);
-    else when = { type: "all-day", startDate: r.startDate, lastDate: r.endDate ?? r.startDate };
-    items.push({
-      id: uniqueId(r.id, used),
-      title: r.title,
-      status: "confirmed",
+function sessionItems(
+  event: EventSpec,
+  parent: ParentDay,
+  session: SessionSpec,
+  index: number,
+  used: Set<string>,
+): CalendarItem[] {
+  const { day } = parent;
+  const sid = uniqueId(`${parent.id}-${session.id ?? slug(session.title)}`, used);
+  // A cancelled day cancels everything on it, whatever the session says.
+  const status = parent.status === "cancelled" ? "cancelled" : (session.status ?? parent.status);
+  const when = sessionWhen(day, session, index, event.timezone);
+  const sessionItem: CalendarItem = {
+    id: sid,
+    parent: parent.id,
+    title: session.title,
+    status,
+    when,
+    location: venueText(event, session.room ?? day.room),
+    source: { kind: "session", day, session },
+  };
+  const tracks = (session.tracks ?? []).map(
+    (track): CalendarItem => ({
+      id: uniqueId(`${sid}-${track.id ?? slug(track.title)}`, used),
+      parent: sid,
+      title: track.title,
+      status,
       when,
-      location: placeText(r.venue),
-      source: { kind: "related", related: r },
-    });
-  }
-  return items;
+      location: venueText(event, track.room),
+      source: { kind: "track", day, session, track },
+    }),
+  );
+  return [sessionItem, ...tracks];
+}
+
+/** A session with no usable end becomes a zero-length entry rather than a negative one. */
+function sessionWhen(day: DaySpec, session: SessionSpec, index: number, zone: string): ItemWhen {
+  const end = sessionEnd(day, index);
+  return end && end > session.start
+    ? timed(day.date, session.start, end, zone)
+    : timed(day.date, session.start, session.start, zone);
+}
+
+function seriesItems(event: EventSpec, series: SeriesSpec, used: Set<string>): CalendarItem[] {
+  return series.cohorts.flatMap((cohort) =>
+    cohort.sessions.map((cs): CalendarItem => {
+      const def = series.sessions.find((s) => s.number === cs.session);
+      const title = `${series.title}: ${cohort.name}, Session ${cs.session}${def ? ` – ${def.title}` : ""}`;
+      return {
+        id: uniqueId(`${series.id}-${cohort.id}-${cs.session}`, used),
+        title,
+        status: cs.status ?? "confirmed",
+        when: datedWhen(
+          cs.date === "TBD" ? undefined : cs.date,
+          cs,
+          cohort.timezone ?? event.timezone,
+        ),
+        location: placeText(cs.location ?? cohort.location),
+        ...(cohort.timezone ? { zone: cohort.timezone } : {}),
+        source: { kind: "cohort-session", series, cohortId: cohort.id, number: cs.session },
+      };
+    }),
+  );
+}
+
+function relatedItem(event: EventSpec, r: RelatedSpec, used: Set<string>): CalendarItem {
+  return {
+    id: uniqueId(r.id, used),
+    title: r.title,
+    status: "confirmed",
+    when: datedWhen(r.startDate === "TBD" ? undefined : r.startDate, r, event.timezone),
+    location: placeText(r.venue),
+    source: { kind: "related", related: r },
+  };
+}
+
+/**
+ * Cohort sessions and related events share one rule: timed only when both times are given on a
+ * single day, since a multi-day span with times has no one-entry ICS form we want to send.
+ */
+function datedWhen(
+  date: string | undefined,
+  times: { start?: string; end?: string; endDate?: string },
+  zone: string,
+): ItemWhen {
+  if (!date) return { type: "tbd" };
+  if (times.start && times.end && !times.endDate) return timed(date, times.start, times.end, zone);
+  return { type: "all-day", startDate: date, lastDate: times.endDate ?? date };
 }
 
 /** The instant an item starts, or undefined while its date is TBD. */

@@ -97,30 +97,13 @@ export class YamlSource {
    * `key` is true we point at the key of the pair rather than its value (unknown keys).
    */
   locate(path: readonly PathKey[], opts: { key?: boolean } = {}): { line: number; col: number } {
-    let node: unknown = this.doc.contents;
-    let best: Node | null = (this.doc.contents as Node | null) ?? null;
+    let at: Step = { node: this.doc.contents, best: (this.doc.contents as Node | null) ?? null };
     for (const [i, raw] of path.entries()) {
       const k = typeof raw === "symbol" ? String(raw) : raw;
-      const last = i === path.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find(
-          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(k),
-        );
-        if (!pair) break;
-        if (last && opts.key && isScalar(pair.key)) {
-          best = pair.key;
-          break;
-        }
-        node = pair.value;
-        if (node) best = node as Node;
-        else if (isScalar(pair.key)) best = pair.key;
-      } else if (isSeq(node) && typeof k === "number") {
-        node = node.items[k];
-        if (!node) break;
-        best = node as Node;
-      } else break;
+      at = stepInto(at, k, Boolean(opts.key) && i === path.length - 1);
+      if (at.done) break;
     }
-    const offset = best?.range?.[0] ?? 0;
+    const offset = at.best?.range?.[0] ?? 0;
     return this.lines.linePos(offset);
   }
 
@@ -128,6 +111,36 @@ export class YamlSource {
     const { line, col } = this.locate(path, opts);
     return { file: this.file, line, col, message };
   }
+}
+
+/**
+ * Where a walk down a path has got to: the node at the path so far, the nearest node that has
+ * a source range (what `locate` reports), and whether the walk can go no further.
+ */
+interface Step {
+  node: unknown;
+  best: Node | null;
+  done?: boolean;
+}
+
+/** One key further down; a missing key or a scalar in the way ends the walk where it is. */
+function stepInto(at: Step, k: string | number, wantKey: boolean): Step {
+  const { node, best } = at;
+  if (isMap(node)) {
+    const pair = node.items.find(
+      (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(k),
+    );
+    if (!pair) return { node, best, done: true };
+    if (wantKey && isScalar(pair.key)) return { node, best: pair.key, done: true };
+    // `key:` with nothing after it has no value node; its key is the closest place to point.
+    const value = pair.value as Node | null;
+    return { node: value, best: value ?? (isScalar(pair.key) ? pair.key : best) };
+  }
+  if (isSeq(node) && typeof k === "number") {
+    const item = node.items[k] as Node | undefined;
+    return item ? { node: item, best: item } : { node: item, best, done: true };
+  }
+  return { node, best, done: true };
 }
 
 /** The first collection nested deeper than MAX_YAML_DEPTH, found without recursion. */

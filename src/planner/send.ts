@@ -53,3 +53,19 @@ export function sendId(k: SendKey): string {
     .slice(0, 16);
   return `${k.event}.${k.step}.${h}`;
 }
+
+export interface ParsedSendId {
+  event: string;
+  step: string;
+  /** The 16 hex digits that stand for recipient, item and version. */
+  hash: string;
+}
+
+/**
+ * The event and step a send id names. Event and step ids are slugs (letters, digits, dashes:
+ * model/schema.ts), so an id has exactly two dots; anything else is not a send id.
+ */
+export function parseSendId(id: string): ParsedSendId | undefined {
+  const m = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.([0-9a-f]{16})$/.exec(id);
+  return m ? { event: m[1] as string, step: m[2] as string, hash: m[3] as string } : undefined;
+}

@@ -36,6 +36,19 @@ interface Anchor {
   date: string;
 }
 
+/** `item:<id>`: the item's start; TBD items (and unknown ids) have no anchor yet. */
+function itemAnchor(name: string, ctx: TriggerContext): Anchor | undefined {
+  const tz = ctx.event.timezone;
+  const item = ctx.items.get(name.replace(/^item:/, ""));
+  if (!item || item.when.type === "tbd") return undefined;
+  const instant = itemStart(item, tz) as DateTime;
+  const date =
+    item.when.type === "all-day"
+      ? item.when.startDate
+      : (instant.setZone(tz).toISODate() as string);
+  return { instant, date };
+}
+
 function anchorOf(name: string, ctx: TriggerContext): Anchor | undefined {
   const ev = ctx.event;
   const tz = ev.timezone;
@@ -67,16 +80,8 @@ function anchorOf(name: string, ctx: TriggerContext): Anchor | undefined {
         instant: ctx.registeredAt,
         date: ctx.registeredAt.setZone(ctx.zone).toISODate() as string,
       };
-    default: {
-      const item = ctx.items.get(name.replace(/^item:/, ""));
-      if (!item || item.when.type === "tbd") return undefined;
-      const instant = itemStart(item, tz) as DateTime;
-      const date =
-        item.when.type === "all-day"
-          ? item.when.startDate
-          : (instant.setZone(tz).toISODate() as string);
-      return { instant, date };
-    }
+    default:
+      return itemAnchor(name, ctx);
   }
 }
 

@@ -27,11 +27,15 @@ export function safeUrl(value: unknown): string {
   }
 }
 
-/** "A", "A and B", "A, B, and C": the serial comma, as in the letter's coalition sentence. */
+/**
+ * The letters are American English, so the locale is fixed rather than the server's: en-US
+ * writes the serial comma, as in the letter's coalition sentence.
+ */
+const serialList = new Intl.ListFormat("en-US", { style: "long", type: "conjunction" });
+
+/** "A", "A and B", "A, B, and C". */
 export function listText(items: unknown): string {
-  const xs = (Array.isArray(items) ? items : []).map(String).filter(Boolean);
-  if (xs.length <= 2) return xs.join(" and ");
-  return `${xs.slice(0, -1).join(", ")}, and ${xs[xs.length - 1]}`;
+  return serialList.format((Array.isArray(items) ? items : []).map(String).filter(Boolean));
 }
 
 hb.registerHelper("url", (v: unknown) => safeUrl(v));

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import { defineScripts } from "./scripts.js";
 
 /** `*` stands for the whole event. */
 export const WHOLE_EVENT = "*";
@@ -15,7 +16,9 @@ export class ControlStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    defineScripts(redis);
+  }
 
   async get(event: string): Promise<Controls> {
     return new Controls(
@@ -25,23 +28,12 @@ export class ControlStore {
 
   async pause(event: string, step = WHOLE_EVENT): Promise<void> {
     // A cancelled step stays cancelled; pausing it changes nothing.
-    await this.redis.eval(
-      "if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'cancelled' then redis.call('HSET', KEYS[1], ARGV[1], 'paused') end",
-      1,
-      this.keys.control(event),
-      step,
-    );
+    await this.redis.controlPause(this.keys.control(event), step);
   }
 
   /** Returns false when the target is cancelled (and so cannot resume). */
   async resume(event: string, step = WHOLE_EVENT): Promise<boolean> {
-    const r = await this.redis.eval(
-      "local v = redis.call('HGET', KEYS[1], ARGV[1]) if v == 'cancelled' then return 0 end redis.call('HDEL', KEYS[1], ARGV[1]) return 1",
-      1,
-      this.keys.control(event),
-      step,
-    );
-    return r === 1;
+    return (await this.redis.controlResume(this.keys.control(event), step)) === 1;
   }
 
   async cancel(event: string, step = WHOLE_EVENT): Promise<void> {

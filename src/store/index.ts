@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
-import { type CalendarStateStore, RedisCalendarStateStore } from "../calendar/state-store.js";
+import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-state.js";
 import { ControlStore } from "./control.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
 import { withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
+import { StepReports } from "./reports.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
 
@@ -19,6 +20,8 @@ export interface Stores {
   smtp: SmtpHealth;
   /** The calendar part's invite lifecycle state (SEQUENCE per item, who holds which version). */
   calendar: CalendarStateStore;
+  /** Step occurrences whose completion has been logged. */
+  reports: StepReports;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -31,6 +34,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     control: new ControlStore(redis, k),
     smtp: new SmtpHealth(redis, k),
     calendar: new RedisCalendarStateStore(redis, prefix),
+    reports: new StepReports(redis, k),
   };
 }
 

@@ -2,7 +2,8 @@
  * Every Redis key convene writes, in one place. All start with the configured prefix
  * (`CONVENE_PREFIX`, default `convene`) so two deployments, or two test files, can share a Redis.
  * Per-event keys carry the event id; the event id is a slug (lowercase, digits, dashes), so it
- * never contains the `:` separator.
+ * never contains the `:` separator. A rehearsal runs under a prefix of its own
+ * (`<prefix>-rehearsal-<event>`, worker/rehearsal.ts), wiped with deletePrefix before it starts.
  */
 export interface Keys {
   /** Hash: send id → compact JSON ledger record (see ledger.ts). One hash per event. */
@@ -13,6 +14,19 @@ export interface Keys {
   registrations(event: string): string;
   /** Hash: field `*` (whole event) or a step id → `paused` | `cancelled`. */
   control(event: string): string;
+  /**
+   * Hash: calendar item id → JSON {sequence, contentSequence, fingerprint, snapshot, cancelled},
+   * written with reconcile's result (calendar-state.ts). The invite lifecycle keeps three hashes
+   * per event, so that reconcile, running while the worker records deliveries, never overwrites
+   * one; in the other two a field is `<item id>\n<lowercased email>`.
+   */
+  calendarItems(event: string): string;
+  /** Hash: item id \n email → JSON DeliveryRecord, written by the worker once SMTP accepted. */
+  calendarDelivered(event: string): string;
+  /** Hash: item id \n email → JSON IssuedRecord, written with reconcile's result. */
+  calendarIssued(event: string): string;
+  /** Set of `<step>@<due epoch ms>`: step occurrences whose "done" line was logged (reports.ts). */
+  stepsReported(event: string): string;
   /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
   suppressed(): string;
   /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
@@ -23,6 +37,8 @@ export interface Keys {
   smtpHalt(): string;
   /** String, epoch ms until which the server asked every worker to slow down (421/450/451). */
   smtpSlowDown(): string;
+  /** String "1", gone after 10 s: a rehearsal writes it to learn that this Redis takes writes. */
+  writableProbe(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -31,10 +47,15 @@ export function keys(prefix: string): Keys {
     pending: (event) => `${prefix}:pending:${event}`,
     registrations: (event) => `${prefix}:reg:${event}`,
     control: (event) => `${prefix}:ctl:${event}`,
+    calendarItems: (event) => `${prefix}:calendar:${event}:items`,
+    calendarDelivered: (event) => `${prefix}:calendar:${event}:delivered`,
+    calendarIssued: (event) => `${prefix}:calendar:${event}:issued`,
+    stepsReported: (event) => `${prefix}:reported:${event}`,
     suppressed: () => `${prefix}:suppressed`,
     bullPrefix: () => `${prefix}:bull`,
     smtpBackoff: () => `${prefix}:smtp:backoff`,
     smtpHalt: () => `${prefix}:smtp:halt`,
     smtpSlowDown: () => `${prefix}:smtp:slowdown`,
+    writableProbe: () => `${prefix}:writable`,
   };
 }

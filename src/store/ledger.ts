@@ -21,13 +21,15 @@
  *   again) sending ──► sent. Each such move counts `unconfirmed` on the record, which is never
  *   cleared: a send that ends `sent` with it may have been delivered twice, and status says so.
  *
- * Every move is a compare-and-set in a Lua script: it only happens if the current state is one of
- * the allowed `from` states. That is what makes "scheduled → sending" a claim only one worker
- * process can win, so several workers never send the same message twice.
+ * Every move is a compare-and-set in a Lua script (scripts/ledgerTransition-2.lua): it only
+ * happens if the current state is one of the allowed `from` states. That is what makes
+ * "scheduled → sending" a claim only one worker process can win, so several workers never send
+ * the same message twice.
  */
 import type { Redis } from "ioredis";
 import type { MessageKind } from "../model/schema.js";
 import type { Keys } from "./keys.js";
+import { defineScripts } from "./scripts.js";
 
 export const STATES = [
   "scheduled",
@@ -160,7 +162,7 @@ function clip(s: string | null | undefined): string | null | undefined {
 function toPatch(p: Patch): Record<string, unknown> {
   const out: Record<string, unknown> = { s: p.state };
   const set = (k: string, v: unknown) => {
-    // cjson has no undefined; `false` marks "delete this field" in the script below.
+    // cjson has no undefined; `false` marks "delete this field" in ledgerTransition-2.lua.
     if (v === null) out[k] = false;
     else if (v !== undefined) out[k] = v;
   };
@@ -194,49 +196,6 @@ export function decode(json: string): LedgerRecord {
   };
 }
 
-/**
- * KEYS: ledger hash, pending hash. ARGV: id, "|allowed|from|states|", patch JSON, now ms,
- * counters to bump ("a": attempts, "u": unconfirmed attempts). Keeps the pending index (scheduled
- * sends and their due time) in step with the record, in the same atomic call. The unplanned
- * mark (`x`) lives only as long as the skip that set it: every move clears it unless it sets it.
- */
-const TRANSITION = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local rec
-if cur then rec = cjson.decode(cur) else rec = { s = 'none' } end
-local from = rec.s
-if from == 'skipped' and rec.x then from = 'unplanned' end
-if not string.find(ARGV[2], '|' .. from .. '|', 1, true) then return { 0, from } end
-local patch = cjson.decode(ARGV[3])
-rec.x = nil
-for k, v in pairs(patch) do
-  if v == false then rec[k] = nil else rec[k] = v end
-end
-local now = tonumber(ARGV[4])
-if string.find(ARGV[5], 'a', 1, true) then rec.n = (rec.n or 0) + 1 end
-if string.find(ARGV[5], 'u', 1, true) then rec.u = (rec.u or 0) + 1 end
-rec.t = now
-if not rec.q then rec.q = now end
-if rec.s ~= 'scheduled' then rec.d = nil end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
-if rec.s == 'scheduled' then
-  redis.call('HSET', KEYS[2], ARGV[1], rec.d or 0)
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-return { 1, from }
-`;
-
-type TransitionFn = (
-  ledgerKey: string,
-  pendingKey: string,
-  id: string,
-  allowed: string,
-  patch: string,
-  now: string,
-  counters: string,
-) => Promise<[number, string]>;
-
 export interface TransitionRequest {
   id: string;
   from: readonly FromState[];
@@ -252,8 +211,7 @@ export class Ledger {
     private readonly keys: Keys,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!(redis as unknown as { conveneTransition?: unknown }).conveneTransition)
-      redis.defineCommand("conveneTransition", { numberOfKeys: 2, lua: TRANSITION });
+    defineScripts(redis);
   }
 
   private args(event: string, r: TransitionRequest) {
@@ -275,8 +233,7 @@ export class Ledger {
     from: readonly FromState[],
     patch: Patch,
   ): Promise<TransitionResult> {
-    const fn = (this.redis as unknown as { conveneTransition: TransitionFn }).conveneTransition;
-    const [ok, prev] = await fn.apply(this.redis, [...this.args(event, { id, from, patch })]);
+    const [ok, prev] = await this.redis.ledgerTransition(...this.args(event, { id, from, patch }));
     return { ok: ok === 1, from: prev as FromState };
   }
 
@@ -289,10 +246,7 @@ export class Ledger {
     for (let i = 0; i < reqs.length; i += 1000) {
       const pipe = this.redis.pipeline();
       const chunk = reqs.slice(i, i + 1000);
-      for (const r of chunk)
-        (pipe as unknown as { conveneTransition: (...a: string[]) => void }).conveneTransition(
-          ...this.args(event, r),
-        );
+      for (const r of chunk) pipe.ledgerTransition(...this.args(event, r));
       const res = (await pipe.exec()) ?? [];
       for (const [err, v] of res) {
         if (err) throw err;

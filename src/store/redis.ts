@@ -2,7 +2,13 @@ import { Redis, type RedisOptions } from "ioredis";
 import { redactUrl } from "../config.js";
 import { answersPing, embeddedRedis } from "./embedded.js";
 
+/** For code outside the store that only passes a connection along (to BullMQ, to the stores). */
+export type { Redis };
+
 /**
+ * Every connection convene opens, BullMQ's included: the worker hands these to its Queue and
+ * Worker rather than letting BullMQ build its own from a URL.
+ *
  * Two kinds of connection. Long-running processes (the worker) keep retrying through a Redis
  * restart, which is what BullMQ requires (`maxRetriesPerRequest: null`). One-shot commands (the
  * CLI) give up quickly with a readable message instead of hanging while an organizer waits.

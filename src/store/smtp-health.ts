@@ -13,20 +13,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-
-/** KEYS: backoff hash. ARGV: now ms, base ms, cap ms. Returns the wait still to run, in ms. */
-const CONNECTION_FAILED = `
-local now = tonumber(ARGV[1])
-local base = tonumber(ARGV[2])
-local cap = tonumber(ARGV[3])
-local untilMs = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if now < untilMs then return untilMs - now end
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local wait = math.min(cap, base * 2 ^ (n - 1))
-redis.call('HSET', KEYS[1], 'until', now + wait)
-redis.call('PEXPIRE', KEYS[1], math.floor(cap * 2 + wait))
-return math.floor(wait)
-`;
+import { defineScripts } from "./scripts.js";
 
 export interface Halt {
   /** ISO instant. */
@@ -43,16 +30,12 @@ export class SmtpHealth {
     private readonly keys: Keys,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!(redis as unknown as { conveneConnFailed?: unknown }).conveneConnFailed)
-      redis.defineCommand("conveneConnFailed", { numberOfKeys: 1, lua: CONNECTION_FAILED });
+    defineScripts(redis);
   }
 
   /** Records a failure to reach the server; returns how long the queue must wait (ms). */
   async connectionFailed(baseMs: number, maxMs: number): Promise<number> {
-    const fn = (this.redis as unknown as { conveneConnFailed: (...a: string[]) => Promise<number> })
-      .conveneConnFailed;
-    const wait = await fn.call(
-      this.redis,
+    const wait = await this.redis.smtpConnectionFailed(
       this.keys.smtpBackoff(),
       String(this.clock()),
       String(Math.max(1, baseMs)),

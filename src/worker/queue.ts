@@ -4,9 +4,9 @@
  * must hold for all mail together: BullMQ's limiter and rate-limit are per queue.
  */
 import { type JobsOptions, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { MessageKind } from "../model/schema.js";
 import type { Send } from "../planner/send.js";
+import type { Redis } from "../store/redis.js";
 import { BACKOFF_TYPE } from "./backoff.js";
 import type { WorkerSettings } from "./settings.js";
 

@@ -21,9 +21,10 @@ import type { Mailer } from "../mail/transport.js";
 import { loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import { type LedgerRecord, STATES } from "../store/ledger.js";
+import { checkWritable, deletePrefix } from "../store/prefix.js";
 import { withRedis } from "../store/redis.js";
 import type { Logger } from "./logger.js";
 import type { SendJobData } from "./queue.js";
@@ -82,15 +83,10 @@ async function wipePrefix(redisUrl: string, prefix: string): Promise<void> {
   await withRedis(redisUrl, async (redis) => {
     // A Redis that cannot be written (a read-only replica, a full disk) is named here, once,
     // before the worker starts and every one of its connections reports the same error.
-    await redis.set(`${prefix}:writable`, "1", "PX", 10_000).catch((e: Error) => {
+    await checkWritable(redis, prefix).catch((e: Error) => {
       throw new Error(`cannot write to Redis at ${redactUrl(redisUrl)}: ${e.message}`);
     });
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deletePrefix(redis, prefix);
   });
 }
 
@@ -226,8 +222,9 @@ export function buildReport(
     });
   }
   for (const [id, rec] of ledger) {
-    if (seen.has(id) || !id.startsWith(`${def.event.id}.`)) continue;
-    const step = id.slice(def.event.id.length + 1, id.lastIndexOf("."));
+    const parsed = parseSendId(id);
+    if (seen.has(id) || parsed?.event !== def.event.id) continue;
+    const step = parsed.step;
     const due = new Date(rec.due ?? rec.firstAt).toISOString();
     const reason = reasonOf(rec.state, rec, undefined, zone);
     rows.push({

@@ -1,6 +1,7 @@
 import type { Registration } from "../model/types.js";
 import { type Instant, plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
+import type { Stores } from "../store/index.js";
 import type { LoadedEvent } from "./definitions.js";
 
 export interface SendRef {
@@ -43,4 +44,45 @@ export function mergeRegistrations(
 ): Registration[] {
   const all = [...fromFile, ...fromStore];
   return team === undefined ? all : all.filter((r) => r.team === team);
+}
+
+/** The recipient's team in the send's step, if the step and recipient are still defined. */
+function teamOf(loaded: LoadedEvent, d: Pick<SendRef, "step" | "recipient">): string | undefined {
+  const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
+  return step ? loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase())?.team : undefined;
+}
+
+/** The registrations a processor re-checks one send with: its recipient's team's, file and Redis. */
+export async function registrationsFor(
+  stores: Pick<Stores, "registrations">,
+  loaded: LoadedEvent,
+  d: Pick<SendRef, "step" | "recipient"> & { event: string },
+): Promise<Registration[]> {
+  const team = teamOf(loaded, d);
+  return mergeRegistrations(
+    loaded.def.registrations,
+    team ? await stores.registrations.forTeam(d.event, team) : [],
+    team,
+  );
+}
+
+/**
+ * The reason a once-planned send is no longer in the plan, in an organizer's words, and whether
+ * it is `unplanned`: removed (recipient, step) or otherwise no longer planned, which a later
+ * edit can undo before the send expires. A team that registered stays decided. Shared by the
+ * processor's re-check and the scheduler's sweep of sends the plan dropped.
+ */
+export function whyNotPlanned(
+  loaded: LoadedEvent,
+  d: { step: string; recipient: string },
+  registered: (team: string) => boolean,
+): { reason: string; unplanned: boolean } {
+  const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
+  if (!step) return { reason: `step ${d.step} was removed from the campaign`, unplanned: true };
+  const r = loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase());
+  if (!r)
+    return { reason: `${d.recipient} was removed from audience ${step.audience}`, unplanned: true };
+  if (step.when?.registered === false && r.team && registered(r.team))
+    return { reason: `team ${r.team} registered`, unplanned: false };
+  return { reason: "no longer planned (the definition changed)", unplanned: true };
 }

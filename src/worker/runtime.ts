@@ -16,7 +16,8 @@
  *     only one process wins; the loser leaves the state alone). Claiming after the wait keeps
  *     sends that are only queued for a pooled connection out of `sending`, so a shutdown cannot
  *     strand them there.
- *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures:
+ *  6. SMTP. Accepted → sent (reply and Message-ID recorded). Failures, as failureOutcome() in
+ *     smtp-errors.ts decides them:
  *     acceptance unknown (a timeout or lost connection after the message went out) →
  *     `unconfirmed` (marked) and retried, `failed` (still marked) on the last attempt; otherwise
  *     by classify(): permanent → failed (+ suppression when the mailbox does not exist);
@@ -25,7 +26,10 @@
  *     attempt used; auth → back to scheduled, the queue is paused for every worker and one error
  *     is logged (nothing is retried until a worker restarts); transient → back to scheduled and
  *     BullMQ retries with backoff, until the last attempt, which records failed.
+ *
+ * Each numbered step is a method of SendAttempt, one per job attempt, sharing its context.
  */
+import { Sema } from "async-sema";
 import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
@@ -39,9 +43,9 @@ import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../s
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import type { SendJobData } from "./queue.js";
-import { mergeRegistrations, replanOne } from "./replan.js";
+import { registrationsFor, replanOne, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
-import { acceptanceUnknown, classify, type Failure, poolClosed } from "./smtp-errors.js";
+import { type Failure, type FailureOutcome, failureOutcome } from "./smtp-errors.js";
 
 export interface RuntimeDeps {
   stores: Stores;
@@ -79,26 +83,17 @@ export function smtpSlots(mailer: Pick<Mailer, "kind">, smtpUrl: string | undefi
 }
 
 /**
- * A counting semaphore. Hand-written (a dozen lines) because none of the installed packages has
- * one and p-limit-style wrappers would hide the release point, which here must come after the
- * ledger records SMTP's answer.
+ * A gate of `size` SMTP slots: waits for one, and gives back its release. async-sema rather than
+ * p-limit: the release must come after the ledger records SMTP's answer, not when a wrapped
+ * function returns. Unlimited needs no gate (Sema keeps one token object per slot).
  */
-class Slots {
-  private used = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.used >= this.size) await new Promise<void>((r) => this.waiting.push(r));
-    else this.used++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.used--;
-    };
-  }
+function smtpGate(size: number): () => Promise<() => void> {
+  if (!Number.isFinite(size)) return async () => () => undefined;
+  const sema = new Sema(size);
+  return async () => {
+    await sema.acquire();
+    return () => sema.release();
+  };
 }
 
 /** The job's own description of its send, when the definition no longer plans it. */
@@ -120,329 +115,455 @@ function sendOfJob(d: SendJobData): Send {
   };
 }
 
-export function createProcessor(deps: RuntimeDeps) {
-  const { stores, log } = deps;
-  const clock = deps.now ?? (() => DateTime.utc());
-  const slots = new Slots(smtpSlots(deps.mailer, deps.config.smtpUrl));
-  /**
-   * Where a send may be decided from: not yet sent, including a resend of an unconfirmed one and
-   * an unplanned skip that the current definition plans again.
-   */
-  const OPEN: readonly FromState[] = CLAIMABLE;
-  const smtpTrouble = smtpTroubleOf(deps);
+type CalendarOf = Awaited<ReturnType<NonNullable<Kind["calendar"]>>>;
 
-  return async function processSend(job: Job<SendJobData>, token?: string): Promise<void> {
-    const d = job.data;
-    const now = clock();
-
-    const record = async (
-      state: State,
-      reason: string | undefined,
-      from: readonly FromState[] = OPEN,
-      extra: Partial<Patch> = {},
-    ) => {
-      const r = await stores.ledger.transition(d.event, d.id, from, {
-        state,
-        recipient: d.recipient,
-        kind: d.kind,
-        ...(reason !== undefined ? { reason } : {}),
-        ...extra,
-      });
-      if (r.ok)
-        log[state === "sent" || state === "skipped" ? "info" : "warn"](
-          {
-            send: d.id,
-            step: d.step,
-            kind: d.kind,
-            recipient: d.recipient,
-            state,
-            ...(reason ? { reason } : {}),
-            ...(extra.response ? { response: extra.response } : {}),
-            attempt: job.attemptsMade + 1,
-          },
-          `send ${state}`,
-        );
-      else log.debug({ send: d.id, state: r.from }, "send already decided; job is a no-op");
-      return r;
-    };
-
-    const current = await stores.ledger.get(d.event, d.id);
-    if (current?.state === "sent" && current.afterSentPending !== undefined) {
-      await redoAfterSent(current.afterSentPending);
-      return;
-    }
-    if (current && isFinal(current)) {
-      log.debug({ send: d.id, state: current.state }, "stale job: send already decided");
-      return;
-    }
-    if (current?.state === "sending") {
-      // Cut off between claim and SMTP's answer (crash, stall, forced shutdown). Never lost: it is
-      // marked and sent again; if the first attempt did reach the server, this is the one
-      // duplicate the policy allows, and the marker says so.
-      await record(
-        "unconfirmed",
-        "an earlier attempt was cut off after it was claimed (crash, stall or forced shutdown); the server may have received it, so it is sent again and marked",
-        ["sending"],
-        { unconfirmed: true },
-      );
-    }
-
-    const dir = deps.defs.dirOf(d.event) ?? d.dir;
-    const { loaded } = await deps.defs.loadSettled(dir);
-    if (!loaded) throw new Error(`event ${d.event}: definition at ${dir} could not be loaded`);
-
-    const control = (await stores.control.get(d.event)).of(d.step);
-    if (control === "cancelled") {
-      await record("skipped", "step cancelled");
-      return;
-    }
-    if (control === "paused") {
-      await job.moveToDelayed(Date.now() + deps.settings.pauseRecheckMs, token);
-      throw new DelayedError();
-    }
-
-    const team = teamOf(loaded, d);
-    const registrations = mergeRegistrations(
-      loaded.def.registrations,
-      team ? await stores.registrations.forTeam(d.event, team) : [],
-      team,
-    );
-    const kind = deps.kinds.get(d.kind);
-    if (!kind) throw new UnrecoverableError(`no processor for message kind "${d.kind}"`);
-    const ctx: CheckContext = { data: d, loaded, registrations, now, stores };
+/**
+ * Every call into a kind's hooks (jobs/<kind>.ts), in one place: the kind interface is where
+ * kinds differ, so this is the only part of the runtime that knows its shape.
+ */
+const hooks = {
+  async skipReason(kind: Kind, ctx: CheckContext): Promise<string | undefined> {
     for (const check of kind.checks) {
       const reason = await check(ctx);
-      if (reason) {
-        await record("skipped", reason);
-        return;
-      }
+      if (reason) return reason;
     }
+    return undefined;
+  },
+  /** The send as the current definition has it (a kind may rebuild it from the job). */
+  sendOf(kind: Kind, ctx: CheckContext): Send | undefined {
+    return kind.fromJob?.(ctx) ?? replanOne(ctx.loaded, ctx.data, ctx.registrations, ctx.now);
+  },
+  async calendar(kind: Kind, ctx: CheckContext, send: Send) {
+    return kind.calendar ? await kind.calendar({ ...ctx, send }) : undefined;
+  },
+  hasAfterSent(kind: Kind): boolean {
+    return kind.afterSent !== undefined;
+  },
+  async afterSent(kind: Kind, ctx: CheckContext, send: Send, calendar?: CalendarOf) {
+    await kind.afterSent?.({ ...ctx, send, ...(calendar ? { calendar } : {}) });
+  },
+};
 
-    const send = kind.fromJob?.(ctx) ?? replanOne(loaded, d, registrations, now);
-    if (!send) {
-      // The cached definition may be up to a second old; a skip is worth a fresh look, since a
-      // recipient added back is why a skipped send gets queued again.
-      if ((await deps.defs.loadSettled(dir, true)).changed) {
-        await job.moveToDelayed(Date.now() + 1, token);
-        throw new DelayedError();
-      }
-      const registeredTeams = new Set(registrations.map((r) => r.team));
-      const why = whyNotPlanned(loaded, d, (t) => registeredTeams.has(t));
-      await record("skipped", why.reason, OPEN, { unplanned: why.unplanned });
-      return;
-    }
-    if (now.toMillis() > Date.parse(send.expires)) {
-      await record(
-        "missed",
-        `not sent by ${send.expires}, the end of its missed window (due ${send.due})`,
-      );
-      return;
-    }
-    const dueMs = Date.parse(send.due);
-    if (dueMs - now.toMillis() > EARLY_TOLERANCE_MS) {
-      // The definition moved this send later since the job was queued.
-      await stores.ledger.transition(d.event, d.id, OPEN, {
-        state: "scheduled",
+/** What every attempt of this process shares. */
+interface Shared {
+  deps: RuntimeDeps;
+  clock: () => DateTime;
+  slot: () => Promise<() => void>;
+  smtpTrouble: ReturnType<typeof smtpTroubleOf>;
+}
+
+interface Composed {
+  message: Awaited<ReturnType<Composer>>;
+  calendar: CalendarOf | undefined;
+}
+
+/**
+ * Where a send may be decided from: not yet sent, including a resend of an unconfirmed one and
+ * an unplanned skip that the current definition plans again.
+ */
+const OPEN: readonly FromState[] = CLAIMABLE;
+
+/** Ends the attempt: the job waits in BullMQ's delayed set and runs again after `ms`. */
+async function delayJob(
+  job: Job<SendJobData>,
+  token: string | undefined,
+  ms: number,
+): Promise<never> {
+  await job.moveToDelayed(Date.now() + ms, token);
+  throw new DelayedError();
+}
+
+/**
+ * One attempt at one send job, as named steps in order (see the file's header): decide from
+ * the ledger, control, re-check, compose, claim, deliver, record. A step that decides the send
+ * records it and answers false (or undefined); one that makes the job wait throws BullMQ's
+ * DelayedError or RateLimitError, as BullMQ expects.
+ */
+class SendAttempt {
+  private readonly d: SendJobData;
+  private readonly now: DateTime;
+  private readonly deps: RuntimeDeps;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly job: Job<SendJobData>,
+    private readonly token: string | undefined,
+  ) {
+    this.d = job.data;
+    this.now = shared.clock();
+    this.deps = shared.deps;
+  }
+
+  async run(): Promise<void> {
+    if (!(await this.decideFromLedger())) return;
+    const loaded = await this.definition();
+    if (!loaded)
+      throw new Error(`event ${this.d.event}: definition at ${this.dir} could not be loaded`);
+    if (!(await this.control())) return;
+    const ctx = await this.context(loaded);
+    const kind = this.deps.kinds.get(this.d.kind);
+    if (!kind) throw new UnrecoverableError(`no processor for message kind "${this.d.kind}"`);
+    const send = await this.recheck(kind, ctx);
+    if (!send) return;
+    const composed = await this.compose(kind, ctx, send);
+    if (!(await this.claimAndDeliver(kind, send, composed))) return;
+    if (!hooks.hasAfterSent(kind)) return;
+    await hooks.afterSent(kind, ctx, send, composed.calendar);
+    await this.afterSentDone();
+  }
+
+  private get dir(): string {
+    return this.deps.defs.dirOf(this.d.event) ?? this.d.dir;
+  }
+
+  private async definition(): Promise<LoadedEvent | undefined> {
+    return (await this.deps.defs.loadSettled(this.dir)).loaded;
+  }
+
+  /** The one context the re-checks, the composer and every kind hook see. */
+  private async context(loaded: LoadedEvent): Promise<CheckContext> {
+    const { stores } = this.deps;
+    const registrations = await registrationsFor(stores, loaded, this.d);
+    return { data: this.d, loaded, registrations, now: this.now, stores };
+  }
+
+  /** Moves the send in the ledger (compare-and-set from `from`) and logs the move it made. */
+  private async record(
+    state: State,
+    reason: string | undefined,
+    from: readonly FromState[] = OPEN,
+    extra: Partial<Patch> = {},
+  ) {
+    const d = this.d;
+    const r = await this.deps.stores.ledger.transition(d.event, d.id, from, {
+      state,
+      recipient: d.recipient,
+      kind: d.kind,
+      ...(reason !== undefined ? { reason } : {}),
+      ...extra,
+    });
+    if (r.ok) this.logRecorded(state, reason, extra.response);
+    else this.deps.log.debug({ send: d.id, state: r.from }, "send already decided; job is a no-op");
+    return r;
+  }
+
+  private logRecorded(state: State, reason: string | undefined, response?: string | null) {
+    const d = this.d;
+    this.deps.log[state === "sent" || state === "skipped" ? "info" : "warn"](
+      {
+        send: d.id,
+        step: d.step,
+        kind: d.kind,
         recipient: d.recipient,
-        due: dueMs,
-      });
-      await job.updateData({ ...d, due: send.due, expires: send.expires });
-      // BullMQ timestamps are real time; the clock may be shifted (tests), so delay relatively.
-      await job.moveToDelayed(Date.now() + (dueMs - now.toMillis()), token);
-      log.info({ send: d.id, due: send.due }, "send moved later by a definition change");
-      throw new DelayedError();
-    }
+        state,
+        ...(reason ? { reason } : {}),
+        ...(response ? { response } : {}),
+        attempt: this.job.attemptsMade + 1,
+      },
+      `send ${state}`,
+    );
+  }
 
-    const suppressed = await stores.suppressions.get(d.recipient);
-    if (suppressed) {
-      await record("suppressed", `address suppressed since ${suppressed.at}: ${suppressed.reason}`);
-      return;
-    }
+  private delay(ms: number): Promise<never> {
+    return delayJob(this.job, this.token, ms);
+  }
 
-    let message: Awaited<ReturnType<Composer>>;
-    let calendar: Awaited<ReturnType<NonNullable<Kind["calendar"]>>> | undefined;
+  /** Step 1: whether the ledger leaves this send to be sent (see the file's header). */
+  private async decideFromLedger(): Promise<boolean> {
+    const current = await this.deps.stores.ledger.get(this.d.event, this.d.id);
+    if (current?.state === "sent" && current.afterSentPending !== undefined) {
+      await this.redoAfterSent(current.afterSentPending);
+      return false;
+    }
+    if (current && isFinal(current)) {
+      this.deps.log.debug(
+        { send: this.d.id, state: current.state },
+        "stale job: send already decided",
+      );
+      return false;
+    }
+    if (current?.state === "sending") await this.cutOff();
+    return true;
+  }
+
+  /**
+   * Cut off between claim and SMTP's answer (crash, stall, forced shutdown). Never lost: it is
+   * marked and sent again; if the first attempt did reach the server, this is the one duplicate
+   * the policy allows, and the marker says so.
+   */
+  private async cutOff(): Promise<void> {
+    await this.record(
+      "unconfirmed",
+      "an earlier attempt was cut off after it was claimed (crash, stall or forced shutdown); the server may have received it, so it is sent again and marked",
+      ["sending"],
+      { unconfirmed: true },
+    );
+  }
+
+  /** Step 2: a cancelled step skips; a paused one waits. */
+  private async control(): Promise<boolean> {
+    const control = (await this.deps.stores.control.get(this.d.event)).of(this.d.step);
+    if (control === "cancelled") {
+      await this.record("skipped", "step cancelled");
+      return false;
+    }
+    if (control === "paused") await this.delay(this.deps.settings.pauseRecheckMs);
+    return true;
+  }
+
+  /** Step 3: the kind's checks, then the send as planned now; undefined once it is decided. */
+  private async recheck(kind: Kind, ctx: CheckContext): Promise<Send | undefined> {
+    const reason = await hooks.skipReason(kind, ctx);
+    if (reason) {
+      await this.record("skipped", reason);
+      return undefined;
+    }
+    const send = hooks.sendOf(kind, ctx);
+    if (!send) return this.unplanned(ctx);
+    if (await this.missed(send)) return undefined;
+    await this.delayIfMovedLater(send);
+    if (await this.suppressed()) return undefined;
+    return send;
+  }
+
+  private async unplanned(ctx: CheckContext): Promise<undefined> {
+    // The cached definition may be up to a second old; a skip is worth a fresh look, since a
+    // recipient added back is why a skipped send gets queued again.
+    if ((await this.deps.defs.loadSettled(this.dir, true)).changed) await this.delay(1);
+    const registeredTeams = new Set(ctx.registrations.map((r) => r.team));
+    const why = whyNotPlanned(ctx.loaded, this.d, (t) => registeredTeams.has(t));
+    await this.record("skipped", why.reason, OPEN, { unplanned: why.unplanned });
+    return undefined;
+  }
+
+  private async missed(send: Send): Promise<boolean> {
+    if (this.now.toMillis() <= Date.parse(send.expires)) return false;
+    await this.record(
+      "missed",
+      `not sent by ${send.expires}, the end of its missed window (due ${send.due})`,
+    );
+    return true;
+  }
+
+  /** The definition moved this send later since the job was queued: it waits for the new time. */
+  private async delayIfMovedLater(send: Send): Promise<void> {
+    const d = this.d;
+    const dueMs = Date.parse(send.due);
+    const aheadMs = dueMs - this.now.toMillis();
+    if (aheadMs <= EARLY_TOLERANCE_MS) return;
+    await this.deps.stores.ledger.transition(d.event, d.id, OPEN, {
+      state: "scheduled",
+      recipient: d.recipient,
+      due: dueMs,
+    });
+    await this.job.updateData({ ...d, due: send.due, expires: send.expires });
+    this.deps.log.info({ send: d.id, due: send.due }, "send moved later by a definition change");
+    // BullMQ timestamps are real time; the clock may be shifted (tests), so delay relatively.
+    await this.delay(aheadMs);
+  }
+
+  private async suppressed(): Promise<boolean> {
+    const s = await this.deps.stores.suppressions.get(this.d.recipient);
+    if (!s) return false;
+    await this.record("suppressed", `address suppressed since ${s.at}: ${s.reason}`);
+    return true;
+  }
+
+  /** Step 4, before the claim: a template error never leaves a send half-claimed. */
+  private async compose(kind: Kind, ctx: CheckContext, send: Send): Promise<Composed> {
     try {
-      calendar = kind.calendar ? await kind.calendar({ ...ctx, send }) : undefined;
-      message = await deps.composer(loaded.def, send, {
-        config: deps.config,
+      const calendar = await hooks.calendar(kind, ctx, send);
+      const message = await this.deps.composer(ctx.loaded.def, send, {
+        config: this.deps.config,
         ...(calendar ? { calendar } : {}),
-        now,
+        now: this.now,
       });
+      return { message, calendar };
     } catch (e) {
-      if (e instanceof EventFolderChanged) {
-        log.warn(
-          { send: d.id, reason: e.message, retryMs: FOLDER_RECHECK_MS },
-          "a file of the event changed since it was validated; the send waits for it",
-        );
-        await job.moveToDelayed(Date.now() + FOLDER_RECHECK_MS, token);
-        throw new DelayedError();
-      }
-      await record("failed", `could not build the message: ${(e as Error).message}`);
-      throw new UnrecoverableError((e as Error).message);
+      return this.composeFailed(e);
     }
+  }
 
-    const release = await slots.acquire();
-    let info: Awaited<ReturnType<Mailer["send"]>>;
+  private async composeFailed(e: unknown): Promise<never> {
+    if (e instanceof EventFolderChanged) {
+      this.deps.log.warn(
+        { send: this.d.id, reason: e.message, retryMs: FOLDER_RECHECK_MS },
+        "a file of the event changed since it was validated; the send waits for it",
+      );
+      return this.delay(FOLDER_RECHECK_MS);
+    }
+    await this.record("failed", `could not build the message: ${(e as Error).message}`);
+    throw new UnrecoverableError((e as Error).message);
+  }
+
+  /** Steps 5–7 inside one SMTP slot: claim, deliver, record. True once the ledger says sent. */
+  private async claimAndDeliver(kind: Kind, send: Send, composed: Composed): Promise<boolean> {
+    const release = await this.shared.slot();
     try {
-      // A shutdown began while this send waited for a slot: leave it unclaimed for the restart.
-      if (deps.queue.closing) throw new Error("worker shutting down; send not started");
-      // Sending stopped (AUTH failure) while this send waited: back to the paused queue.
-      if (await smtpTrouble.stillHalted()) throw Worker.RateLimitError();
-      // The server asked to slow down, or cannot be reached, while this send waited for a
-      // connection: the queue is waiting, so this send waits with it instead of trying anyway.
-      if ((await stores.smtp.waitingMs()) > 0) throw Worker.RateLimitError();
-      const claim = await stores.ledger.claim(d.event, d.id, d.recipient);
-      if (!claim.ok) {
-        // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died,
-        // its job's next attempt finds `sending` and handles it.
-        log.debug({ send: d.id, state: claim.from }, "claimed by another attempt; job is a no-op");
-        return;
-      }
-      try {
-        info = await deps.mailer.send(message);
-      } catch (e) {
-        await onFailure(e, send);
-        return;
-      }
-      // From any open state: the server accepted it, whatever a concurrent attempt recorded.
-      const done = await record("sent", undefined, ["sending", "unconfirmed", "scheduled"], {
-        response: info.response,
-        messageId: info.messageId,
-        ...(kind.afterSent ? { afterSentPending: calendar?.sequence ?? 0 } : {}),
-      });
-      if (!done.ok)
-        log.error({ send: d.id, state: done.from }, "sent, but the ledger had moved on");
-      await smtpTrouble.reachable();
+      await this.stillClearToSend();
+      if (!(await this.claim())) return false;
+      const info = await this.deliver(composed.message, send);
+      await this.recordSent(
+        info,
+        hooks.hasAfterSent(kind) ? (composed.calendar?.sequence ?? 0) : undefined,
+      );
+      return true;
     } finally {
       release();
     }
-    if (kind.afterSent) {
-      await kind.afterSent({ ...ctx, send, ...(calendar ? { calendar } : {}) });
-      await afterSentDone();
-    }
+  }
 
-    async function afterSentDone(): Promise<void> {
-      await stores.ledger.transition(d.event, d.id, ["sent"], {
-        state: "sent",
-        afterSentPending: null,
-      });
-    }
+  /** What may have happened while this send waited for a slot; each makes it wait unclaimed. */
+  private async stillClearToSend(): Promise<void> {
+    // A shutdown began: leave it unclaimed for the restart.
+    if (this.deps.queue.closing) throw new Error("worker shutting down; send not started");
+    // Sending stopped (AUTH failure): back to the paused queue.
+    if (await this.shared.smtpTrouble.stillHalted()) throw Worker.RateLimitError();
+    // The server asked to slow down, or cannot be reached: the queue is waiting, so this send
+    // waits with it instead of trying anyway.
+    if ((await this.deps.stores.smtp.waitingMs()) > 0) throw Worker.RateLimitError();
+  }
 
-    /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
-    async function redoAfterSent(sequence: number): Promise<void> {
-      const dir = deps.defs.dirOf(d.event) ?? d.dir;
-      const { loaded } = await deps.defs.loadSettled(dir);
-      const kind = deps.kinds.get(d.kind);
-      if (!loaded || !kind?.afterSent) return afterSentDone();
-      const team = teamOf(loaded, d);
-      const registrations = mergeRegistrations(
-        loaded.def.registrations,
-        team ? await stores.registrations.forTeam(d.event, team) : [],
-        team,
+  /** Step 5. Only one attempt wins; the loser leaves the state alone. */
+  private async claim(): Promise<boolean> {
+    const d = this.d;
+    const claim = await this.deps.stores.ledger.claim(d.event, d.id, d.recipient);
+    if (claim.ok) return true;
+    // Lost the race: the winner's `sending` (live or not) is left alone. If the winner died, its
+    // job's next attempt finds `sending` and handles it.
+    this.deps.log.debug(
+      { send: d.id, state: claim.from },
+      "claimed by another attempt; job is a no-op",
+    );
+    return false;
+  }
+
+  /** Step 6: SMTP. A failure is recorded and ends the attempt (see onFailure). */
+  private async deliver(message: Composed["message"], send: Send) {
+    try {
+      return await this.deps.mailer.send(message);
+    } catch (e) {
+      return this.onFailure(e, send);
+    }
+  }
+
+  /** Step 7. `afterSentPending`: the SEQUENCE an after-send step must still record. */
+  private async recordSent(
+    info: Awaited<ReturnType<Mailer["send"]>>,
+    afterSentPending: number | undefined,
+  ): Promise<void> {
+    // From any open state: the server accepted it, whatever a concurrent attempt recorded.
+    const done = await this.record("sent", undefined, ["sending", "unconfirmed", "scheduled"], {
+      response: info.response,
+      messageId: info.messageId,
+      ...(afterSentPending !== undefined ? { afterSentPending } : {}),
+    });
+    if (!done.ok)
+      this.deps.log.error(
+        { send: this.d.id, state: done.from },
+        "sent, but the ledger had moved on",
       );
-      const ctx: CheckContext = { data: d, loaded, registrations, now, stores };
-      const send = kind.fromJob?.(ctx) ?? replanOne(loaded, d, registrations, now) ?? sendOfJob(d);
-      // The SEQUENCE recorded is the one that was sent, not the item's current one.
-      const calendar = kind.calendar
-        ? { ...(await kind.calendar({ ...ctx, send })), sequence }
-        : undefined;
-      await kind.afterSent({ ...ctx, send, ...(calendar ? { calendar } : {}) });
-      log.info({ send: d.id }, "after-send step completed on retry");
-      await afterSentDone();
-    }
+    await this.shared.smtpTrouble.reachable();
+  }
 
-    async function onFailure(e: unknown, s: Send): Promise<never> {
-      const attempts = job.opts.attempts ?? 1;
-      const lastAttempt = job.attemptsMade + 1 >= attempts;
-      const reply = (e as Error)?.message ?? String(e);
-      const rethrow = (): never => {
-        throw e instanceof Error ? e : new Error(reply);
-      };
-      /** Nothing went out: the send waits, unclaimed, for its next attempt. */
-      const unclaim = (response?: string) =>
-        stores.ledger.transition(d.event, d.id, ["sending"], {
-          state: "scheduled",
-          due: Date.parse(s.due),
-          ...(response !== undefined ? { response } : {}),
-        });
-      if (acceptanceUnknown(e)) {
-        if (lastAttempt) {
-          // Decided: retrying forever would mail it again and again if the server does store it.
-          await record(
-            "failed",
-            `gave up after ${attempts} attempts; the last got no answer after the message was handed over, so it may have been delivered`,
-            ["sending"],
-            { unconfirmed: true, response: reply },
-          );
-          throw new UnrecoverableError(reply);
-        }
-        await record(
-          "unconfirmed",
-          "no answer from the mail server after the message was handed over; it may have been delivered, so it is sent again and marked",
-          ["sending"],
-          { unconfirmed: true, response: reply },
-        );
-        rethrow();
-      }
-      if (poolClosed(e)) {
-        // Never handed to a connection (shutdown): nothing went out; the restart sends it.
-        await unclaim();
-        rethrow();
-      }
-      const f = classify(e);
-      switch (f.kind) {
-        case "permanent": {
-          await record("failed", `rejected by the mail server (${f.code})`, ["sending"], {
-            response: f.reply,
-          });
-          if (f.suppress)
-            await stores.suppressions.add(
-              d.recipient,
-              `SMTP ${f.code} for send ${d.id}: ${f.reply}`.slice(0, 500),
-            );
-          throw new UnrecoverableError(f.reply);
-        }
-        case "slow-down": {
-          // Back to scheduled so the next attempt can claim it; the queue waits for everyone.
-          await unclaim(f.reply);
-          log.warn(
-            { send: d.id, code: f.code, response: f.reply, pauseMs: deps.settings.slowDownMs },
-            "mail server asks to slow down; pausing the queue",
-          );
-          await deps.queue.rateLimit(deps.settings.slowDownMs);
-          await stores.smtp.slowDown(deps.settings.slowDownMs);
-          throw Worker.RateLimitError();
-        }
-        case "connection": {
-          await unclaim(f.reply);
-          await smtpTrouble.unreachable(f, d.id);
-          throw Worker.RateLimitError();
-        }
-        case "auth": {
-          await unclaim(f.reply);
-          await smtpTrouble.halt(f);
-          throw Worker.RateLimitError();
-        }
-        case "transient": {
-          if (lastAttempt) {
-            await record("failed", `gave up after ${attempts} attempts`, ["sending"], {
-              response: f.reply,
-            });
-            throw new UnrecoverableError(f.reply);
-          }
-          await unclaim(f.reply);
-          log.warn(
-            { send: d.id, attempt: job.attemptsMade + 1, of: attempts, response: f.reply },
-            "send failed temporarily; will retry",
-          );
-          return rethrow();
-        }
-        default: {
-          await record("failed", f.reply, ["sending"]);
-          throw new UnrecoverableError(f.reply);
-        }
-      }
+  private async afterSentDone(): Promise<void> {
+    await this.deps.stores.ledger.transition(this.d.event, this.d.id, ["sent"], {
+      state: "sent",
+      afterSentPending: null,
+    });
+  }
+
+  /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
+  private async redoAfterSent(sequence: number): Promise<void> {
+    const loaded = await this.definition();
+    const kind = this.deps.kinds.get(this.d.kind);
+    if (!loaded || !kind || !hooks.hasAfterSent(kind)) return this.afterSentDone();
+    const ctx = await this.context(loaded);
+    const send = hooks.sendOf(kind, ctx) ?? sendOfJob(this.d);
+    const calendar = await hooks.calendar(kind, ctx, send);
+    // The SEQUENCE recorded is the one that was sent, not the item's current one.
+    await hooks.afterSent(kind, ctx, send, calendar ? { ...calendar, sequence } : undefined);
+    this.deps.log.info({ send: this.d.id }, "after-send step completed on retry");
+    await this.afterSentDone();
+  }
+
+  /** Carries out failureOutcome (smtp-errors.ts): the ledger, the queue, the job's end. */
+  private async onFailure(e: unknown, send: Send): Promise<never> {
+    const attempts = this.job.opts.attempts ?? 1;
+    const o = failureOutcome(e, { attempts, last: this.job.attemptsMade + 1 >= attempts });
+    if (o.state === "unconfirmed") {
+      await this.record("unconfirmed", o.reason, ["sending"], {
+        unconfirmed: true,
+        response: o.reply,
+      });
+      return rethrow(e);
     }
+    if (o.state === "failed") return this.failed(o);
+    // Nothing went out: the send waits, unclaimed, for its next attempt.
+    await this.deps.stores.ledger.transition(this.d.event, this.d.id, ["sending"], {
+      state: "scheduled",
+      due: Date.parse(send.due),
+      ...("response" in o ? { response: o.response } : {}),
+    });
+    return this.wait(o, e, attempts);
+  }
+
+  private async failed(o: Extract<FailureOutcome, { state: "failed" }>): Promise<never> {
+    await this.record("failed", o.reason, ["sending"], {
+      ...(o.unconfirmed ? { unconfirmed: true } : {}),
+      ...(o.response !== undefined ? { response: o.response } : {}),
+    });
+    if (o.suppress)
+      await this.deps.stores.suppressions.add(
+        this.d.recipient,
+        `SMTP ${o.suppress.code} for send ${this.d.id}: ${o.reply}`.slice(0, 500),
+      );
+    throw new UnrecoverableError(o.reply);
+  }
+
+  /** How an unclaimed send waits: its own retry, or the whole queue's. */
+  private async wait(
+    o: Extract<FailureOutcome, { state: "unclaim" }>,
+    e: unknown,
+    attempts: number,
+  ): Promise<never> {
+    const { log, settings, queue, stores } = this.deps;
+    const trouble = this.shared.smtpTrouble;
+    if (o.waits === "restart") return rethrow(e);
+    if (o.waits === "retry") {
+      log.warn(
+        { send: this.d.id, attempt: this.job.attemptsMade + 1, of: attempts, response: o.reply },
+        "send failed temporarily; will retry",
+      );
+      return rethrow(e);
+    }
+    if (o.waits === "slow-down") {
+      log.warn(
+        { send: this.d.id, code: o.code, response: o.reply, pauseMs: settings.slowDownMs },
+        "mail server asks to slow down; pausing the queue",
+      );
+      await queue.rateLimit(settings.slowDownMs);
+      await stores.smtp.slowDown(settings.slowDownMs);
+    }
+    if (o.waits === "unreachable") await trouble.unreachable(o.failure, this.d.id);
+    if (o.waits === "halt") await trouble.halt(o.failure);
+    throw Worker.RateLimitError();
+  }
+}
+
+function rethrow(e: unknown): never {
+  throw e instanceof Error ? e : new Error((e as Error)?.message ?? String(e));
+}
+
+export function createProcessor(deps: RuntimeDeps) {
+  const shared: Shared = {
+    deps,
+    clock: deps.now ?? (() => DateTime.utc()),
+    slot: smtpGate(smtpSlots(deps.mailer, deps.config.smtpUrl)),
+    smtpTrouble: smtpTroubleOf(deps),
+  };
+  return async function processSend(job: Job<SendJobData>, token?: string): Promise<void> {
+    await new SendAttempt(shared, job, token).run();
   };
 }
 
@@ -496,29 +617,4 @@ function smtpTroubleOf(deps: RuntimeDeps) {
     },
   };
   return trouble;
-}
-
-function teamOf(loaded: LoadedEvent, d: SendJobData): string | undefined {
-  const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
-  return step ? loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase())?.team : undefined;
-}
-
-/**
- * The reason a once-planned send is no longer in the plan, in an organizer's words, and whether
- * it is `unplanned`: removed (recipient, step) or otherwise no longer planned, which a later
- * edit can undo before the send expires. A team that registered stays decided.
- */
-export function whyNotPlanned(
-  loaded: LoadedEvent,
-  d: { step: string; recipient: string },
-  registered: (team: string) => boolean,
-): { reason: string; unplanned: boolean } {
-  const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
-  if (!step) return { reason: `step ${d.step} was removed from the campaign`, unplanned: true };
-  const r = loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase());
-  if (!r)
-    return { reason: `${d.recipient} was removed from audience ${step.audience}`, unplanned: true };
-  if (step.when?.registered === false && r.team && registered(r.team))
-    return { reason: `team ${r.team} registered`, unplanned: false };
-  return { reason: "no longer planned (the definition changed)", unplanned: true };
 }

@@ -31,15 +31,23 @@ import { findEventDirs } from "../model/load.js";
 import { formatProblem, isError } from "../model/problems.js";
 import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
+import type { Controls } from "../store/control.js";
 import type { Stores } from "../store/index.js";
-import { isFinal, type LedgerRecord, matchState, type TransitionRequest } from "../store/ledger.js";
-import type { DefinitionCache } from "./definitions.js";
+import {
+  type FromState,
+  isFinal,
+  type LedgerRecord,
+  matchState,
+  type TransitionRequest,
+} from "../store/ledger.js";
+import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
-import { jobData, jobOptions, lostJobs, type SendJobData } from "./queue.js";
-import { mergeRegistrations } from "./replan.js";
-import { whyNotPlanned } from "./runtime.js";
+import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from "./queue.js";
+import { mergeRegistrations, whyNotPlanned } from "./replan.js";
+
 import type { WorkerSettings } from "./settings.js";
+import { completedOccurrences, occurrenceLine } from "./step-report.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
 export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] };
@@ -78,75 +86,201 @@ export interface TickSummary {
   replanned: number;
 }
 
-/** What one tick does with one planned send, given its ledger record. */
-interface Decision {
-  move?: TransitionRequest;
-  remove?: boolean;
-  add?: boolean;
-  /** The job it should have is checked for loss (and re-queued). */
-  watch?: "scheduled" | "unconfirmed" | "sending";
-  retimed?: boolean;
-  replanned?: boolean;
+/** The states whose send should have a job that will run: its loss is checked every tick. */
+export type Watched = "scheduled" | "unconfirmed" | "sending";
+
+/**
+ * What the tick knows about the sends it decides on: their ledger records, which of the jobs
+ * they should have are lost, and the sends the ledger holds as scheduled that the plan no longer
+ * has (with the reason, see whyNotPlanned).
+ */
+export interface LedgerView {
+  records: ReadonlyMap<string, LedgerRecord>;
+  /** Sends `sending` for so long (wall clock) that their process must have died. */
+  stale: ReadonlySet<string>;
+  lost: ReadonlyMap<string, LostJob>;
+  dropped: readonly { id: string; reason: string; unplanned: boolean }[];
 }
 
-interface DecisionContext {
-  cancelled: boolean;
-  nowMs: number;
-  staleSending: (rec: LedgerRecord) => boolean;
+/**
+ * One ledger move of the tick. `rank` keeps the tick's order (plan order, then lost jobs, then
+ * dropped sends) across the lists, so apply issues them as one pass over the plan would.
+ */
+export interface Move {
+  rank: number;
+  move: TransitionRequest;
+  /** Its job goes too: a leftover (failed, or an old re-time) would block an add of its id. */
+  remove: boolean;
+}
+
+/** A send that gets a job once its move succeeded. */
+export interface Queueing extends Move {
+  send: PlannedSend;
+}
+
+export interface Requeue {
+  rank: number;
+  send: PlannedSend;
+  state: Watched;
+  job: LostJob;
+  /** For a scheduled send: the move its add waits on. Unconfirmed and sending keep their state. */
+  move?: TransitionRequest;
+  remove: boolean;
+}
+
+/** One tick's decisions for one event: pure data, carried out by apply. */
+export interface TickDecision {
+  /** Not queued yet, or an unplanned skip planned again (`replanned`). */
+  add: (Queueing & { replanned?: true })[];
+  /** Queued at a due time the definition has since moved. */
+  retime: Queueing[];
+  /** A cancelled step, or a send the plan dropped. */
+  skip: Move[];
+  /** Past its missed window. */
+  miss: Move[];
+  /** Its job was lost: queued again. */
+  requeue: Requeue[];
+}
+
+type One =
+  | {
+      to: "add" | "retime" | "skip" | "miss";
+      move: TransitionRequest;
+      remove: boolean;
+      replanned?: true;
+    }
+  | { to: "watch"; state: Watched }
+  | undefined;
+
+function moveTo(s: PlannedSend, from: FromState, patch: TransitionRequest["patch"]) {
+  return { id: s.id, from: [from], patch: { recipient: s.recipient, ...patch } };
+}
+
+/** A send still open in the ledger: cancelled, past its window, or (re)scheduled. */
+function decideOpen(s: PlannedSend, st: FromState, cancelled: boolean, nowMs: number): One {
+  const remove = st === "scheduled";
+  if (cancelled)
+    return {
+      to: "skip",
+      move: moveTo(s, st, { state: "skipped", reason: "step cancelled" }),
+      remove,
+    };
+  if (nowMs > Date.parse(s.expires)) {
+    // Removed and back too late: the removal stands, the send was never due while planned.
+    if (st === "unplanned") return undefined;
+    const reason = `not sent by ${s.expires}, the end of its missed window (due ${s.due})`;
+    return { to: "miss", move: moveTo(s, st, { state: "missed", reason }), remove };
+  }
+  return undefined;
+}
+
+function decideSchedule(s: PlannedSend, st: FromState, rec: LedgerRecord | undefined): One {
+  const due = Date.parse(s.due);
+  if (st === "scheduled" && rec?.due === due) return { to: "watch", state: "scheduled" };
+  const move = moveTo(s, st, { state: "scheduled", kind: s.kind, due, reason: null });
+  if (st === "unplanned") return { to: "add", move, remove: true, replanned: true };
+  if (st === "scheduled") return { to: "retime", move, remove: true };
+  return { to: "add", move, remove: false };
 }
 
 /**
  * The scheduler's rule for one planned send. Every ledger move is a compare-and-set from the
  * state seen here, so a processor that moved the send meanwhile wins and the move is dropped
- * (with its job add, see okIds in tickEvent).
+ * (with its job add, see apply).
  */
-export function decide(
+export function decideOne(
   s: PlannedSend,
   rec: LedgerRecord | undefined,
-  c: DecisionContext,
-): Decision {
+  c: { cancelled: boolean; nowMs: number; stale: boolean },
+): One {
   const st = matchState(rec);
-  if (st === "sending") return rec && c.staleSending(rec) ? { watch: "sending" } : {};
-  if (isFinal(rec)) return {};
+  if (st === "sending") return c.stale ? { to: "watch", state: "sending" } : undefined;
+  if (isFinal(rec)) return undefined;
   // unconfirmed: the processor owns it (its re-checks skip or miss it); it must have a job.
-  if (st === "unconfirmed") return { watch: "unconfirmed" };
-  const from = [st] as const;
-  if (c.cancelled)
-    return {
-      move: {
-        id: s.id,
-        from,
-        patch: { state: "skipped", recipient: s.recipient, reason: "step cancelled" },
-      },
-      remove: st === "scheduled",
-    };
-  if (c.nowMs > Date.parse(s.expires)) {
-    // Removed and back too late: the removal stands, the send was never due while planned.
-    if (st === "unplanned") return {};
-    return {
-      move: {
-        id: s.id,
-        from,
-        patch: {
-          state: "missed",
-          recipient: s.recipient,
-          reason: `not sent by ${s.expires}, the end of its missed window (due ${s.due})`,
-        },
-      },
-      remove: st === "scheduled",
-    };
-  }
-  const dueMs = Date.parse(s.due);
-  if (st === "scheduled" && rec?.due === dueMs) return { watch: "scheduled" };
-  const schedule: TransitionRequest = {
-    id: s.id,
-    from,
-    patch: { state: "scheduled", recipient: s.recipient, kind: s.kind, due: dueMs, reason: null },
+  if (st === "unconfirmed") return { to: "watch", state: "unconfirmed" };
+  if (c.cancelled || c.nowMs > Date.parse(s.expires))
+    return decideOpen(s, st, c.cancelled, c.nowMs);
+  return decideSchedule(s, st, rec);
+}
+
+function oneOf(
+  s: PlannedSend,
+  ledger: Pick<LedgerView, "records" | "stale">,
+  controls: Pick<Controls, "of">,
+  nowMs: number,
+): One {
+  return decideOne(s, ledger.records.get(s.id), {
+    cancelled: controls.of(s.step) === "cancelled",
+    nowMs,
+    stale: ledger.stale.has(s.id),
+  });
+}
+
+/** The sends whose job is checked for loss (see LedgerView.lost). */
+export function watchedIds(
+  candidates: readonly PlannedSend[],
+  ledger: Pick<LedgerView, "records" | "stale">,
+  controls: Pick<Controls, "of">,
+  nowMs: number,
+): string[] {
+  return candidates
+    .filter((s) => oneOf(s, ledger, controls, nowMs)?.to === "watch")
+    .map((s) => s.id);
+}
+
+/** A watched send whose job is lost: a scheduled one is moved (to itself) and re-added. */
+function requeueOf(rank: number, send: PlannedSend, state: Watched, job: LostJob): Requeue {
+  // A failed job keeps its id; BullMQ ignores an add over it until it is removed.
+  const remove = job === "failed";
+  if (state !== "scheduled") return { rank, send, state, job, remove };
+  const move = {
+    id: send.id,
+    from: ["scheduled"] as const,
+    patch: { state: "scheduled" as const, recipient: send.recipient, due: Date.parse(send.due) },
   };
-  // A leftover job (failed, or an old re-time) would block the add of the same id.
-  if (st === "unplanned") return { move: schedule, add: true, remove: true, replanned: true };
-  if (st === "scheduled") return { move: schedule, add: true, remove: true, retimed: true };
-  return { move: schedule, add: true };
+  return { rank, send, state, job, move, remove };
+}
+
+function droppedSkip(rank: number, d: LedgerView["dropped"][number]): Move {
+  return {
+    rank,
+    move: {
+      id: d.id,
+      from: ["scheduled"],
+      patch: { state: "skipped", reason: d.reason, unplanned: d.unplanned },
+    },
+    remove: true,
+  };
+}
+
+/**
+ * One tick for one event, without Redis: what becomes of each candidate (the planned sends
+ * inside the horizon, and those of cancelled steps), of each lost job and each dropped send.
+ */
+export function decide(
+  candidates: readonly PlannedSend[],
+  ledger: LedgerView,
+  controls: Pick<Controls, "of">,
+  nowMs: number,
+): TickDecision {
+  const out: TickDecision = { add: [], retime: [], skip: [], miss: [], requeue: [] };
+  const n = candidates.length;
+  candidates.forEach((send, rank) => {
+    const one = oneOf(send, ledger, controls, nowMs);
+    if (!one) return;
+    if (one.to === "watch") {
+      const job = ledger.lost.get(send.id);
+      if (job) out.requeue.push(requeueOf(n + rank, send, one.state, job));
+      return;
+    }
+    const { to, ...move } = one;
+    if (to === "add" || to === "retime") out[to].push({ rank, send, ...move });
+    else out[to].push({ rank, move: move.move, remove: move.remove });
+  });
+  ledger.dropped.forEach((d, i) => {
+    out.skip.push(droppedSkip(2 * n + i, d));
+  });
+  return out;
 }
 
 /**
@@ -226,7 +360,16 @@ export class Scheduler {
   }
 
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
-    const { stores, log, settings, queue } = this.deps;
+    const loaded = await this.loadDefinition(dir);
+    if (!loaded) return undefined;
+    const t = await this.load(loaded);
+    const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
+    return this.apply(dir, t, decision);
+  }
+
+  /** The event's definition, or undefined (logged) while it is broken or being written. */
+  private async loadDefinition(dir: string): Promise<LoadedEvent | undefined> {
+    const { log } = this.deps;
     const { loaded, problems: found, settlingMs } = await this.deps.defs.loadSettled(dir, true);
     const problems = found.filter(isError);
     if (problems.length)
@@ -236,15 +379,21 @@ export class Scheduler {
           ? "definition has problems; keeping the last good version"
           : "definition has problems; nothing scheduled for it",
       );
-    if (!loaded) {
-      if (settlingMs !== undefined)
-        log.info({ dir }, "event files are still being written; scheduling them next tick");
-      return undefined;
-    }
+    if (!loaded && settlingMs !== undefined)
+      log.info({ dir }, "event files are still being written; scheduling them next tick");
+    return loaded;
+  }
+
+  private clock(): DateTime {
+    return (this.deps.now ?? (() => DateTime.utc()))();
+  }
+
+  /** Everything decide needs, read from the plan, the ledger and the queue. */
+  private async load(loaded: LoadedEvent): Promise<TickInput> {
+    const { stores, settings } = this.deps;
     const def = loaded.def;
     const ev = def.event.id;
-    const clock = this.deps.now ?? (() => DateTime.utc());
-    const now = clock();
+    const now = this.clock();
     const nowMs = now.toMillis();
     const registrations = mergeRegistrations(
       def.registrations,
@@ -255,78 +404,45 @@ export class Scheduler {
     if (lifecycle) sends.push(...lifecycle.sends);
     const controls = await stores.control.get(ev);
     const horizonEnd = nowMs + settings.horizonMs;
-
     const candidates = sends.filter(
       (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
-    const ledger = await stores.ledger.getMany(
+    const records = await stores.ledger.getMany(
       ev,
       candidates.map((s) => s.id),
     );
-    const moves: TransitionRequest[] = [];
-    const adds: PlannedSend[] = [];
-    const removals = new Set<string>();
-    /** Sends that should have a job (scheduled, unconfirmed, stale sending): checked for loss. */
-    const watched: { send: PlannedSend; state: "scheduled" | "unconfirmed" | "sending" }[] = [];
-    const summary: TickSummary = {
-      event: ev,
-      planned: sends.length,
-      queued: 0,
-      retimed: 0,
-      missed: 0,
-      skipped: 0,
-      requeued: 0,
-      replanned: 0,
-    };
-
-    for (const s of candidates) {
-      const rec = ledger.get(s.id);
-      const d = decide(s, rec, {
-        cancelled: controls.of(s.step) === "cancelled",
-        nowMs,
-        staleSending: (r) => Date.now() - r.at > STALE_SENDING_LOCKS * settings.lockMs,
-      });
-      if (d.move) moves.push(d.move);
-      if (d.remove) removals.add(s.id);
-      if (d.add) adds.push(s);
-      if (d.watch) watched.push({ send: s, state: d.watch });
-      if (d.retimed) summary.retimed++;
-      if (d.replanned) summary.replanned++;
-    }
-
+    const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
     const lost = await lostJobs(
-      queue,
-      watched.map((w) => w.send.id),
+      this.deps.queue,
+      watchedIds(candidates, { records, stale }, controls, nowMs),
     );
-    /** Queued without a ledger move: the processor takes `sending` through its crash path. */
-    const forced: PlannedSend[] = [];
-    for (const { send: s, state } of watched) {
-      const why = lost.get(s.id);
-      if (!why) continue;
-      log.warn({ send: s.id, event: ev, job: why, state }, "send had lost its job; queued again");
-      summary.requeued++;
-      // A failed job keeps its id; BullMQ ignores an add over it until it is removed.
-      if (why === "failed") removals.add(s.id);
-      if (state !== "scheduled") {
-        // unconfirmed and sending stay as they are: the processor resends them, marked.
-        forced.push(s);
-        continue;
-      }
-      moves.push({
-        id: s.id,
-        from: ["scheduled"],
-        patch: { state: "scheduled", recipient: s.recipient, due: Date.parse(s.due) },
-      });
-      adds.push(s);
-    }
-
-    // Sends the ledger holds as scheduled that the plan no longer has: removed from the
-    // definition, or a reminder whose team has registered since.
-    const plannedIds = new Set(sends.map((s) => s.id));
     const registered = new Set(registrations.map((r) => r.team));
-    const pending = await stores.ledger.pending(ev);
+    const dropped = await this.dropped(loaded, sends, (t) => registered.has(t));
+    return {
+      ev,
+      sends,
+      candidates,
+      controls,
+      nowMs,
+      ledger: { records, stale, lost, dropped },
+      ...(lifecycle ? { commit: lifecycle.commit } : {}),
+    };
+  }
+
+  /**
+   * Sends the ledger holds as scheduled that the plan no longer has: removed from the
+   * definition, or a reminder whose team has registered since.
+   */
+  private async dropped(
+    loaded: LoadedEvent,
+    sends: readonly PlannedSend[],
+    registered: (team: string) => boolean,
+  ): Promise<LedgerView["dropped"]> {
+    const { stores, queue } = this.deps;
+    const ev = loaded.def.event.id;
+    const plannedIds = new Set(sends.map((s) => s.id));
     const gone: string[] = [];
-    for (const id of pending.keys()) {
+    for (const id of (await stores.ledger.pending(ev)).keys()) {
       if (plannedIds.has(id)) continue;
       // Calendar updates/cancellations are issued once, not re-planned; their processor checks
       // whether a newer version superseded them.
@@ -334,56 +450,165 @@ export class Scheduler {
       if (job && job.data.version > 0 && job.data.method) continue;
       gone.push(id);
     }
-    if (gone.length) {
-      const recs = await stores.ledger.getMany(ev, gone);
-      for (const id of gone) {
-        const step = id.slice(ev.length + 1, id.lastIndexOf("."));
-        const recipient = recs.get(id)?.recipient ?? "";
-        const why = whyNotPlanned(loaded, { step, recipient }, (t) => registered.has(t));
-        moves.push({
-          id,
-          from: ["scheduled"],
-          patch: { state: "skipped", reason: why.reason, unplanned: why.unplanned },
-        });
-        removals.add(id);
-      }
-    }
-
-    const results = await stores.ledger.transitionMany(ev, moves);
-    const okIds = new Set<string>();
-    moves.forEach((m, i) => {
-      if (!results[i]?.ok) return;
-      okIds.add(m.id);
-      const state = m.patch.state;
-      if (state === "missed") summary.missed++;
-      if (state === "skipped") summary.skipped++;
-      // Per send only at debug: the tick's summary line counts them (787 lines said nothing more).
-      if (state === "missed" || state === "skipped")
-        log.debug(
-          { send: m.id, event: ev, state, reason: m.patch.reason, recipient: m.patch.recipient },
-          `send ${state}`,
-        );
+    if (!gone.length) return [];
+    const recs = await stores.ledger.getMany(ev, gone);
+    return gone.map((id) => {
+      const step = parseSendId(id)?.step ?? "";
+      const recipient = recs.get(id)?.recipient ?? "";
+      return { id, ...whyNotPlanned(loaded, { step, recipient }, registered) };
     });
+  }
 
-    for (const id of removals) {
-      // A job that is active right now cannot be removed; its processor re-checks anyway.
-      await queue.remove(id).catch(() => 0);
+  /** Carries out the tick's decisions: ledger moves, job removals, job adds, then the summary. */
+  private async apply(dir: string, t: TickInput, d: TickDecision): Promise<TickSummary> {
+    const { log } = this.deps;
+    const summary = summaryOf(t, d);
+    for (const r of d.requeue)
+      log.warn(
+        { send: r.send.id, event: t.ev, job: r.job, state: r.state },
+        "send had lost its job; queued again",
+      );
+    const moves = byRank<Move | Requeue>([
+      ...d.add,
+      ...d.retime,
+      ...d.skip,
+      ...d.miss,
+      ...d.requeue,
+    ]);
+    const ok = await this.move(t.ev, moves, summary);
+    await this.removeJobs(moves.filter((m) => m.remove).map(jobIdOf));
+    const toAdd = [
+      ...byRank([...d.add, ...d.retime, ...d.requeue.filter((r) => r.move)])
+        .filter((q) => ok.has(q.send.id))
+        .map((q) => q.send),
+      // Queued without a ledger move: the processor takes `sending` through its crash path.
+      ...d.requeue.filter((r) => !r.move).map((r) => r.send),
+    ];
+    await this.addJobs(dir, toAdd);
+    summary.queued = toAdd.length;
+    await t.commit?.();
+    const next = nextDue(
+      t.sends,
+      t.ledger.records,
+      t.nowMs,
+      (s) => t.controls.of(s) === "cancelled",
+    );
+    log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
+    await this.reportCompleted(t);
+    return summary;
+  }
+
+  /** One line per step occurrence finished since an earlier tick, logged by one scheduler. */
+  private async reportCompleted(t: TickInput): Promise<void> {
+    const { stores, log } = this.deps;
+    for (const r of completedOccurrences(t.candidates, t.ledger.records, t.nowMs)) {
+      if (!(await stores.reports.claim(t.ev, r.key))) continue;
+      log.info(
+        {
+          event: t.ev,
+          step: r.step,
+          due: r.due,
+          planned: r.planned,
+          ...r.counts,
+          tookMs: r.tookMs,
+        },
+        occurrenceLine(r),
+      );
     }
-    const toAdd = [...adds.filter((s) => okIds.has(s.id)), ...forced];
-    for (let i = 0; i < toAdd.length; i += 500) {
-      const chunk = toAdd.slice(i, i + 500);
+  }
+
+  /** The moves that went through (compare-and-set: a processor may have moved first). */
+  private async move(
+    ev: string,
+    moves: readonly { move?: TransitionRequest }[],
+    summary: TickSummary,
+  ): Promise<Set<string>> {
+    const requests = moves.flatMap((m) => (m.move ? [m.move] : []));
+    const results = await this.deps.stores.ledger.transitionMany(ev, requests);
+    const ok = new Set<string>();
+    requests.forEach((m, i) => {
+      if (!results[i]?.ok) return;
+      ok.add(m.id);
+      this.countDecided(ev, m, summary);
+    });
+    return ok;
+  }
+
+  private countDecided(ev: string, m: TransitionRequest, summary: TickSummary): void {
+    const state = m.patch.state;
+    if (state !== "missed" && state !== "skipped") return;
+    summary[state]++;
+    // Per send only at debug: the tick's summary line counts them (787 lines said nothing more).
+    this.deps.log.debug(
+      { send: m.id, event: ev, state, reason: m.patch.reason, recipient: m.patch.recipient },
+      `send ${state}`,
+    );
+  }
+
+  private async removeJobs(ids: readonly string[]): Promise<void> {
+    for (const id of new Set(ids)) {
+      // A job that is active right now cannot be removed; its processor re-checks anyway.
+      await this.deps.queue.remove(id).catch(() => 0);
+    }
+  }
+
+  private async addJobs(dir: string, sends: readonly PlannedSend[]): Promise<void> {
+    const { queue, settings } = this.deps;
+    for (let i = 0; i < sends.length; i += 500) {
+      const chunk = sends.slice(i, i + 500);
       await queue.addBulk(
         chunk.map((s) => ({
           name: s.kind,
           data: jobData(s, dir),
-          opts: jobOptions(settings, s.id, Date.parse(s.due) - clock().toMillis()),
+          opts: jobOptions(settings, s.id, Date.parse(s.due) - this.clock().toMillis()),
         })),
       );
     }
-    summary.queued = toAdd.length;
-    await lifecycle?.commit();
-    const next = nextDue(sends, ledger, nowMs, (step) => controls.of(step) === "cancelled");
-    log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
-    return summary;
   }
+}
+
+/** What one tick read for one event (see Scheduler.load). */
+interface TickInput {
+  ev: string;
+  sends: readonly PlannedSend[];
+  candidates: readonly PlannedSend[];
+  controls: Controls;
+  nowMs: number;
+  ledger: LedgerView;
+  /** Stores the calendar state once its sends are queued (see LifecycleHook). */
+  commit?: () => Promise<void>;
+}
+
+/** The send a decision is about: its job has the send's id. */
+function jobIdOf(m: Move | Requeue): string {
+  return "send" in m ? m.send.id : m.move.id;
+}
+
+function byRank<T extends { rank: number }>(xs: readonly T[]): T[] {
+  return [...xs].sort((a, b) => a.rank - b.rank);
+}
+
+/** Sends `sending` since longer ago than `afterMs` (by the wall clock, as the ledger's `at`). */
+export function staleSending(
+  records: ReadonlyMap<string, LedgerRecord>,
+  wallMs: number,
+  afterMs: number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const [id, r] of records) if (r.state === "sending" && wallMs - r.at > afterMs) out.add(id);
+  return out;
+}
+
+/** The counts decide alone knows; missed, skipped and queued are counted as they happen. */
+function summaryOf(t: TickInput, d: TickDecision): TickSummary {
+  return {
+    event: t.ev,
+    planned: t.sends.length,
+    queued: 0,
+    retimed: d.retime.length,
+    missed: 0,
+    skipped: 0,
+    requeued: d.requeue.length,
+    replanned: d.add.filter((a) => a.replanned).length,
+  };
 }

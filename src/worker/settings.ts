@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { durationMillis, parseDuration } from "../model/time.js";
 
 /**
@@ -52,17 +53,30 @@ export interface SmtpTimeouts {
   socketMs: number;
 }
 
-export function smtpTimeouts(env: NodeJS.ProcessEnv = process.env): SmtpTimeouts {
-  return {
-    connectMs: num(env.CONVENE_SMTP_CONNECT_TIMEOUT_MS, 10_000),
-    greetingMs: num(env.CONVENE_SMTP_GREETING_TIMEOUT_MS, 10_000),
-    socketMs: num(env.CONVENE_SMTP_SOCKET_TIMEOUT_MS, 60_000),
-  };
-}
+/**
+ * A millisecond count or similar: a value that is not a number ≥ 0 (or is empty) falls back to
+ * the default instead of stopping the worker, as these tunables always have.
+ */
+const num = (dflt: number) =>
+  z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().nonnegative()).catch(dflt);
 
-function num(v: string | undefined, dflt: number): number {
-  const n = Number(v);
-  return v !== undefined && v !== "" && Number.isFinite(n) && n >= 0 ? n : dflt;
+/** A count of things (attempts, concurrent sends): whole, and at least `min`. */
+const count = (dflt: number, min: number) =>
+  num(dflt).transform((n) => Math.max(min, Math.floor(n)));
+
+const timeoutsSchema = z.object({
+  CONVENE_SMTP_CONNECT_TIMEOUT_MS: num(10_000),
+  CONVENE_SMTP_GREETING_TIMEOUT_MS: num(10_000),
+  CONVENE_SMTP_SOCKET_TIMEOUT_MS: num(60_000),
+});
+
+export function smtpTimeouts(env: NodeJS.ProcessEnv = process.env): SmtpTimeouts {
+  const e = timeoutsSchema.parse(env);
+  return {
+    connectMs: e.CONVENE_SMTP_CONNECT_TIMEOUT_MS,
+    greetingMs: e.CONVENE_SMTP_GREETING_TIMEOUT_MS,
+    socketMs: e.CONVENE_SMTP_SOCKET_TIMEOUT_MS,
+  };
 }
 
 export function durationOption(text: string, what: string): number {
@@ -71,25 +85,43 @@ export function durationOption(text: string, what: string): number {
   return durationMillis(d);
 }
 
+const settingsSchema = z.object({
+  CONVENE_ATTEMPTS: count(8, 1),
+  CONVENE_BACKOFF_MS: num(30_000),
+  CONVENE_BACKOFF_MAX_MS: num(30 * 60_000),
+  CONVENE_SLOWDOWN_MS: num(10_000),
+  // Unlike the numbers, a bad horizon stops the worker: it decides what gets queued at all.
+  CONVENE_HORIZON: z
+    .string()
+    .optional()
+    .transform((v) => (v ? durationOption(v, "CONVENE_HORIZON") : 3_600_000)),
+  CONVENE_PAUSE_RECHECK_MS: num(60_000),
+  CONVENE_SHUTDOWN_MS: num(10_000),
+  CONVENE_LOCK_MS: num(30_000).transform((n) => Math.max(1_000, n)),
+  CONVENE_CONCURRENCY: count(10, 1),
+  CONVENE_CONNECT_BACKOFF_MS: num(1_000),
+  CONVENE_CONNECT_BACKOFF_MAX_MS: num(5 * 60_000),
+  CONVENE_SETTLE_MS: num(1_000),
+});
+
 export function loadWorkerSettings(
   env: NodeJS.ProcessEnv = process.env,
   sendRate = 0,
 ): WorkerSettings {
+  const e = settingsSchema.parse(env);
   return {
-    attempts: Math.max(1, Math.floor(num(env.CONVENE_ATTEMPTS, 8))),
-    backoffMs: num(env.CONVENE_BACKOFF_MS, 30_000),
-    backoffMaxMs: num(env.CONVENE_BACKOFF_MAX_MS, 30 * 60_000),
-    slowDownMs: num(env.CONVENE_SLOWDOWN_MS, 10_000),
-    horizonMs: env.CONVENE_HORIZON
-      ? durationOption(env.CONVENE_HORIZON, "CONVENE_HORIZON")
-      : 3_600_000,
-    pauseRecheckMs: num(env.CONVENE_PAUSE_RECHECK_MS, 60_000),
-    shutdownMs: num(env.CONVENE_SHUTDOWN_MS, 10_000),
-    lockMs: Math.max(1_000, num(env.CONVENE_LOCK_MS, 30_000)),
-    concurrency: Math.max(1, Math.floor(num(env.CONVENE_CONCURRENCY, 10))),
+    attempts: e.CONVENE_ATTEMPTS,
+    backoffMs: e.CONVENE_BACKOFF_MS,
+    backoffMaxMs: e.CONVENE_BACKOFF_MAX_MS,
+    slowDownMs: e.CONVENE_SLOWDOWN_MS,
+    horizonMs: e.CONVENE_HORIZON,
+    pauseRecheckMs: e.CONVENE_PAUSE_RECHECK_MS,
+    shutdownMs: e.CONVENE_SHUTDOWN_MS,
+    lockMs: e.CONVENE_LOCK_MS,
+    concurrency: e.CONVENE_CONCURRENCY,
     sendRate,
-    connectBackoffMs: num(env.CONVENE_CONNECT_BACKOFF_MS, 1_000),
-    connectBackoffMaxMs: num(env.CONVENE_CONNECT_BACKOFF_MAX_MS, 5 * 60_000),
-    settleMs: num(env.CONVENE_SETTLE_MS, 1_000),
+    connectBackoffMs: e.CONVENE_CONNECT_BACKOFF_MS,
+    connectBackoffMaxMs: e.CONVENE_CONNECT_BACKOFF_MAX_MS,
+    settleMs: e.CONVENE_SETTLE_MS,
   };
 }

@@ -130,11 +130,24 @@ export function mailboxGone(code: number, reply: string): boolean {
  */
 export function connectionFailed(e: unknown): boolean {
   const err = asSmtpError(e);
+  return neverConnected(err) || setupTimedOut(err) || setupRefused(err);
+}
+
+/** Refused, unreachable or DNS: the socket never opened. */
+function neverConnected(err: SmtpError): boolean {
   if (err.code === "EDNS" || NEVER_CONNECTED.has(err.code ?? "")) return true;
-  if (err.code === "ECONNECTION" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
-  if (err.code === "ESOCKET" && NEVER_CONNECTED.has(err.originalCode ?? "")) return true;
-  if (err.code === "ETIMEDOUT" && SETUP_TIMEOUTS.has(err.timeoutType ?? "")) return true;
-  if (err.code === "ECONNECTION" && err.message === POOL_GAVE_UP) return true;
+  const wrapped = err.code === "ECONNECTION" || err.code === "ESOCKET";
+  return wrapped && NEVER_CONNECTED.has(err.originalCode ?? "");
+}
+
+/** A connect or greeting timeout, or a close before the greeting. */
+function setupTimedOut(err: SmtpError): boolean {
+  if (err.code === "ETIMEDOUT") return SETUP_TIMEOUTS.has(err.timeoutType ?? "");
+  return err.code === "ECONNECTION" && err.message === POOL_GAVE_UP;
+}
+
+/** A 5xx to the greeting or to a command of session setup. */
+function setupRefused(err: SmtpError): boolean {
   const code = replyCode(err);
   return code !== undefined && code >= 500 && SETUP_COMMANDS.has((err.command ?? "").toUpperCase());
 }
@@ -184,4 +197,110 @@ export function classify(e: unknown): Failure {
   if (connectionFailed(err)) return { kind: "connection", reply };
   if (err.code && SOCKET_CODES.has(err.code)) return { kind: "transient", reply };
   return { kind: "error", reply };
+}
+
+/**
+ * What becomes of a send whose SMTP attempt threw, decided from the error alone (the runtime
+ * carries it out: ledger, queue, suppression list). Every outcome says what the attempt's ledger
+ * record becomes and how the job ends:
+ *  - `unconfirmed`: acceptance unknown, attempts left: marked and retried (the error rethrown).
+ *  - `failed`: decided for good (UnrecoverableError). `unconfirmed` when it may have been
+ *    delivered all the same; `suppress` when the mailbox does not exist.
+ *  - `unclaim`: nothing went out; back to scheduled. `waits` says how the job waits: `restart`
+ *    (a shutdown closed the pool: the next worker sends it), `retry` (BullMQ's backoff), or a
+ *    queue-wide wait: `slow-down`, `unreachable`, `halt`.
+ */
+export type FailureOutcome =
+  | { state: "unconfirmed"; reason: string; reply: string }
+  | {
+      state: "failed";
+      reason: string;
+      reply: string;
+      /** The reply is kept on the record (absent for a failure that is not SMTP's answer). */
+      response?: string;
+      unconfirmed?: true;
+      suppress?: { code: number };
+    }
+  | { state: "unclaim"; waits: "restart"; reply: string }
+  | {
+      state: "unclaim";
+      waits: "retry" | "slow-down" | "unreachable" | "halt";
+      reply: string;
+      response: string;
+      /** The SMTP reply code, when the server answered. */
+      code?: number;
+      failure: Failure;
+    };
+
+export interface AttemptCount {
+  /** Attempts the job has in all. */
+  attempts: number;
+  /** Whether this attempt is its last. */
+  last: boolean;
+}
+
+function unknownAcceptance(reply: string, a: AttemptCount): FailureOutcome {
+  // Decided on the last attempt: retrying forever would mail it again and again if the server
+  // does store it.
+  if (a.last)
+    return {
+      state: "failed",
+      reason: `gave up after ${a.attempts} attempts; the last got no answer after the message was handed over, so it may have been delivered`,
+      reply,
+      response: reply,
+      unconfirmed: true,
+    };
+  return {
+    state: "unconfirmed",
+    reason:
+      "no answer from the mail server after the message was handed over; it may have been delivered, so it is sent again and marked",
+    reply,
+  };
+}
+
+function classifiedOutcome(f: Failure, a: AttemptCount): FailureOutcome {
+  const reply = f.reply;
+  switch (f.kind) {
+    case "permanent":
+      return {
+        state: "failed",
+        reason: `rejected by the mail server (${f.code})`,
+        reply,
+        response: reply,
+        ...(f.suppress ? { suppress: { code: f.code } } : {}),
+      };
+    case "slow-down":
+      return {
+        state: "unclaim",
+        reply,
+        response: reply,
+        waits: "slow-down",
+        code: f.code,
+        failure: f,
+      };
+    case "connection":
+      return { state: "unclaim", reply, response: reply, waits: "unreachable", failure: f };
+    case "auth":
+      return { state: "unclaim", reply, response: reply, waits: "halt", failure: f };
+    case "transient":
+      return a.last
+        ? {
+            state: "failed",
+            reason: `gave up after ${a.attempts} attempts`,
+            reply,
+            response: reply,
+          }
+        : { state: "unclaim", reply, response: reply, waits: "retry", failure: f };
+    default:
+      return { state: "failed", reason: reply, reply };
+  }
+}
+
+/** The outcome of an SMTP attempt that threw `e` (see FailureOutcome). */
+export function failureOutcome(e: unknown, a: AttemptCount): FailureOutcome {
+  const reply = (e as Error)?.message ?? String(e);
+  if (acceptanceUnknown(e)) return unknownAcceptance(reply, a);
+  // Never handed to a connection (shutdown): nothing went out; the restart sends it.
+  if (poolClosed(e)) return { state: "unclaim", waits: "restart", reply };
+  return classifiedOutcome(classify(e), a);
 }

@@ -13,13 +13,13 @@
 import type { DateTime } from "luxon";
 import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
-import type { Send } from "../planner/send.js";
+import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import { type LedgerRecord, STATES, type State } from "../store/ledger.js";
 
 export interface StepStatus {
   step: string;
-  kind: MessageKind;
+  kind: MessageKind | typeof UNKNOWN_KIND;
   planned: number;
   states: Record<State, number>;
   nextDue: string | null;
@@ -67,6 +67,116 @@ function emptyStates(): Record<State, number> {
   return Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
 }
 
+/**
+ * The kind shown for a deleted step none of whose sends recorded one (ledger records written
+ * before each send kept its kind): said as unknown rather than guessed.
+ */
+export const UNKNOWN_KIND = "unknown";
+
+/** The step's sends, counted per state as they are met. */
+class StepTally {
+  private readonly byStep = new Map<string, StepStatus>();
+
+  constructor(private readonly def: EventDefinition) {
+    for (const step of def.campaign.steps) this.byStep.set(step.id, emptyStep(step.id, step.kind));
+  }
+
+  count(stepId: string, kind: StepStatus["kind"], state: State, due: string | undefined): void {
+    let st = this.byStep.get(stepId);
+    if (!st) {
+      // A step removed from the campaign whose sends the ledger still remembers.
+      st = emptyStep(stepId, kind);
+      this.byStep.set(stepId, st);
+    }
+    st.planned++;
+    st.states[state]++;
+    if (state === "scheduled" && due && (st.nextDue === null || due < st.nextDue)) st.nextDue = due;
+  }
+
+  /** In campaign order; deleted steps after, by id. */
+  steps(): StepStatus[] {
+    const order = new Map(this.def.campaign.steps.map((s, i) => [s.id, i]));
+    return [...this.byStep.values()].sort(
+      (a, b) =>
+        (order.get(a.step) ?? 1e9) - (order.get(b.step) ?? 1e9) || a.step.localeCompare(b.step),
+    );
+  }
+}
+
+function emptyStep(step: string, kind: StepStatus["kind"]): StepStatus {
+  return { step, kind, planned: 0, states: emptyStates(), nextDue: null };
+}
+
+/** A planned send's state: its ledger record's, or what it will be when there is none yet. */
+function plannedState(s: Send, rec: LedgerRecord | undefined, controls: Controls, nowMs: number) {
+  if (rec) return rec.state;
+  if (controls.of(s.step) === "cancelled") return "skipped";
+  if (nowMs > Date.parse(s.expires)) return "missed";
+  return "scheduled";
+}
+
+function plannedFailure(s: Send, rec: LedgerRecord | undefined, state: State): Failure {
+  const fallback =
+    state === "missed"
+      ? `not sent by ${s.expires}, the end of its missed window`
+      : "no reason recorded";
+  return {
+    id: s.id,
+    step: s.step,
+    recipient: s.recipient,
+    state,
+    due: s.due,
+    ...(rec ? { at: new Date(rec.at).toISOString() } : {}),
+    reason: markedReason(state, rec, rec?.reason ?? fallback),
+    ...(rec?.response ? { response: rec.response } : {}),
+    attempts: rec?.attempts ?? 0,
+    ...(rec?.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
+  };
+}
+
+function rememberedFailure(id: string, step: string, rec: LedgerRecord): Failure {
+  return {
+    id,
+    step,
+    recipient: rec.recipient,
+    state: rec.state,
+    at: new Date(rec.at).toISOString(),
+    reason: markedReason(rec.state, rec, rec.reason ?? "no reason recorded"),
+    ...(rec.response ? { response: rec.response } : {}),
+    attempts: rec.attempts,
+    ...(rec.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
+  };
+}
+
+/** Ledger records of this event that the plan no longer has, with their step. */
+function remembered(
+  ev: string,
+  ledger: ReadonlyMap<string, LedgerRecord>,
+  seen: ReadonlySet<string>,
+): { id: string; step: string; rec: LedgerRecord }[] {
+  const out: { id: string; step: string; rec: LedgerRecord }[] = [];
+  for (const [id, rec] of ledger) {
+    const parsed = parseSendId(id);
+    if (!seen.has(id) && parsed?.event === ev) out.push({ id, step: parsed.step, rec });
+  }
+  return out;
+}
+
+/**
+ * A deleted step is known only from its sends: the kind each recorded, or the kind another
+ * send of the same step recorded, else unknown.
+ */
+function kindsOf(
+  def: EventDefinition,
+  left: readonly { step: string; rec: LedgerRecord }[],
+): (step: string, rec: LedgerRecord) => StepStatus["kind"] {
+  const defined = new Map(def.campaign.steps.map((s) => [s.id, s.kind]));
+  const recorded = new Map<string, MessageKind>();
+  for (const { step, rec } of left)
+    if (rec.kind && !recorded.has(step)) recorded.set(step, rec.kind);
+  return (step, rec) => defined.get(step) ?? rec.kind ?? recorded.get(step) ?? UNKNOWN_KIND;
+}
+
 export function computeStatus(
   def: EventDefinition,
   sends: readonly Send[],
@@ -76,98 +186,30 @@ export function computeStatus(
 ): { status: EventStatus; failures: Failure[] } {
   const ev = def.event.id;
   const nowMs = now.toMillis();
-  const byStep = new Map<string, StepStatus>();
-  for (const step of def.campaign.steps)
-    byStep.set(step.id, {
-      step: step.id,
-      kind: step.kind,
-      planned: 0,
-      states: emptyStates(),
-      nextDue: null,
-    });
+  const tally = new StepTally(def);
   const failures: Failure[] = [];
   const seen = new Set<string>();
-
-  const count = (
-    stepId: string,
-    kind: MessageKind | undefined,
-    state: State,
-    due: string | undefined,
-  ) => {
-    let st = byStep.get(stepId);
-    if (!st) {
-      // A step removed from the campaign whose sends the ledger still remembers; "announcement"
-      // only for records written before the ledger kept each send's kind.
-      st = {
-        step: stepId,
-        kind: kind ?? "announcement",
-        planned: 0,
-        states: emptyStates(),
-        nextDue: null,
-      };
-      byStep.set(stepId, st);
-    }
-    st.planned++;
-    st.states[state]++;
-    if (state === "scheduled" && due && (st.nextDue === null || due < st.nextDue)) st.nextDue = due;
-  };
 
   for (const s of sends) {
     seen.add(s.id);
     const rec = ledger.get(s.id);
-    let state: State;
-    if (rec) state = rec.state;
-    else if (controls.of(s.step) === "cancelled") state = "skipped";
-    else if (nowMs > Date.parse(s.expires)) state = "missed";
-    else state = "scheduled";
-    count(s.step, s.kind, state, s.due);
-    if (attention(state, rec))
-      failures.push({
-        id: s.id,
-        step: s.step,
-        recipient: s.recipient,
-        state,
-        due: s.due,
-        ...(rec ? { at: new Date(rec.at).toISOString() } : {}),
-        reason: markedReason(
-          state,
-          rec,
-          rec?.reason ??
-            (state === "missed"
-              ? `not sent by ${s.expires}, the end of its missed window`
-              : "no reason recorded"),
-        ),
-        ...(rec?.response ? { response: rec.response } : {}),
-        attempts: rec?.attempts ?? 0,
-        ...(rec?.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
-      });
+    const state = plannedState(s, rec, controls, nowMs);
+    tally.count(s.step, s.kind, state, s.due);
+    if (attention(state, rec)) failures.push(plannedFailure(s, rec, state));
   }
 
-  for (const [id, rec] of ledger) {
-    if (seen.has(id) || !id.startsWith(`${ev}.`)) continue;
-    const stepId = id.slice(ev.length + 1, id.lastIndexOf("."));
-    // A deleted step is known only from its sends: the kind each recorded.
-    const kind = def.campaign.steps.find((s) => s.id === stepId)?.kind ?? rec.kind;
-    count(stepId, kind, rec.state, rec.due ? new Date(rec.due).toISOString() : undefined);
-    if (attention(rec.state, rec))
-      failures.push({
-        id,
-        step: stepId,
-        recipient: rec.recipient,
-        state: rec.state,
-        at: new Date(rec.at).toISOString(),
-        reason: markedReason(rec.state, rec, rec.reason ?? "no reason recorded"),
-        ...(rec.response ? { response: rec.response } : {}),
-        attempts: rec.attempts,
-        ...(rec.unconfirmed ? { unconfirmed: rec.unconfirmed } : {}),
-      });
+  const left = remembered(ev, ledger, seen);
+  const kindOf = kindsOf(def, left);
+  for (const { id, step, rec } of left) {
+    tally.count(
+      step,
+      kindOf(step, rec),
+      rec.state,
+      rec.due ? new Date(rec.due).toISOString() : undefined,
+    );
+    if (attention(rec.state, rec)) failures.push(rememberedFailure(id, step, rec));
   }
 
-  const order = new Map(def.campaign.steps.map((s, i) => [s.id, i]));
-  const steps = [...byStep.values()].sort(
-    (a, b) =>
-      (order.get(a.step) ?? 1e9) - (order.get(b.step) ?? 1e9) || a.step.localeCompare(b.step),
-  );
   failures.sort((a, b) => a.step.localeCompare(b.step) || a.recipient.localeCompare(b.recipient));
-  return { status: { event: ev, steps }, failures };
+  return { status: { event: ev, steps: tally.steps() }, failures };
 }

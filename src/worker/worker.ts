@@ -10,18 +10,17 @@
  * fire after a restart.
  */
 import { type Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { DateTime } from "luxon";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Config } from "../config.js";
 import type { KindRegistry } from "../kind.js";
 import { createStores, type Stores } from "../store/index.js";
-import { connectRedis } from "../store/redis.js";
+import { connectRedis, type Redis } from "../store/redis.js";
 import { backoffStrategy } from "./backoff.js";
+import { calendarUpdates } from "./calendar-updates.js";
 import { DefinitionCache } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { RedisErrorLog } from "./error-log.js";
-import { calendarLifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { createQueue, QUEUE_NAME, type SendJobData } from "./queue.js";
 import { createProcessor } from "./runtime.js";
@@ -94,6 +93,11 @@ async function liftSmtpHalt(stores: Stores, queue: Queue<SendJobData>, log: Logg
     { since: halt.at, smtpUrl: halt.server, response: halt.reply },
     "sending resumes after the SMTP authentication failure (a worker that sends was started)",
   );
+}
+
+/** The kind whose sends carry calendar items: the one that invites. */
+function calendarCarrier(kinds: KindRegistry): string | undefined {
+  return [...kinds.values()].find((k) => k.invites)?.name;
 }
 
 /** Routes a connection's error and ready events to the throttled log. */
@@ -204,7 +208,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         queue,
         settings,
         log,
-        lifecycle: o.lifecycle ?? calendarLifecycle(stores.calendar, log),
+        lifecycle: o.lifecycle ?? calendarUpdates(stores.calendar, log, calendarCarrier(o.kinds)),
         ...(o.clock ? { now: o.clock } : {}),
       },
       o.paths,

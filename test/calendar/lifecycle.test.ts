@@ -8,19 +8,20 @@ import { randomUUID } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { KINDS } from "../../jobs/index.js";
 import { buildInvite } from "../../src/calendar/invite.js";
 import { type CalendarSend, reconcile } from "../../src/calendar/lifecycle.js";
-import { RedisCalendarStateStore } from "../../src/calendar/state-store.js";
 import { itemUid } from "../../src/calendar/uid.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import type { EventDefinition } from "../../src/model/types.js";
 import { plan } from "../../src/planner/plan.js";
 import { type Send, sendId } from "../../src/planner/send.js";
+import { RedisCalendarStateStore } from "../../src/store/calendar-state.js";
+import { connectTestRedis, deletePrefix } from "../support/redis.js";
 import { CA_LMI } from "./fixture.js";
 import { expectChecklist, instantOf, parseIcs } from "./ics-checklist.js";
 
@@ -133,14 +134,13 @@ beforeAll(() => {
     missedWindow: "3d",
   });
   writeFileSync(file, stringify(cp));
-  redis = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+  redis = connectTestRedis({ maxRetriesPerRequest: 1 });
   store = new RedisCalendarStateStore(redis, prefix);
 });
 
 afterAll(async () => {
   await store.clear(EV);
-  const left = await redis.keys(`${prefix}*`);
-  if (left.length) await redis.del(...left);
+  await deletePrefix(prefix);
   await redis.quit();
   rmSync(dir, { recursive: true, force: true });
 });

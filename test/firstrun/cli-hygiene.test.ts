@@ -3,10 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/cli.js";
-import { deletePrefix, uniquePrefix } from "../worker/fixture.js";
+import { deletePrefix, REDIS_URL } from "../support/redis.js";
+import { uniquePrefix } from "../worker/fixture.js";
 import { BUILT_CLI, removeDir, requireBuild, runCliBuilt, scratchWithExample } from "./support.js";
 
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const prefix = uniquePrefix();
 let dir: string;
 let env: NodeJS.ProcessEnv;

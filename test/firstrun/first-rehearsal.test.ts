@@ -15,6 +15,7 @@ import type { OutboxReport } from "../../src/mail/outbox-report.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { STATES } from "../../src/store/ledger.js";
 import { ROOT } from "../support/cli.js";
+import { compareToGolden, outboxDigests, readGolden } from "../support/rehearsal-golden.js";
 import {
   CLOSED_PORT,
   envWithoutRedis,
@@ -110,6 +111,18 @@ describe("the first rehearsal, with no Redis running", () => {
     expect(report.groups.map((g) => g.step)).toEqual(steps.map((s) => s.id));
     expect(html).toContain("invitation-letter · due Mon May 15 2017, 9:00 AM PDT · 104 sent");
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+  });
+
+  // Here rather than in a file of its own: this rehearsal already wrote the outbox, and a
+  // second one would cost the suite most of a minute. Rules: test/cli/rehearsal-golden.test.ts.
+  it("writes every message byte for byte as the baseline, apart from Date and DTSTAMP", () => {
+    const diff = compareToGolden(readGolden(), outboxDigests(outbox));
+    const first = (keys: string[]) => ({ count: keys.length, first: keys.slice(0, 10) });
+    expect({
+      changed: first(diff.changed),
+      missing: first(diff.missing),
+      added: first(diff.added),
+    }).toEqual({ changed: first([]), missing: first([]), added: first([]) });
   });
 
   it("gives each message page its headers and a way back to the index", () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deletePrefix, uniquePrefix } from "../worker/fixture.js";
+import { deletePrefix, REDIS_URL } from "../support/redis.js";
+import { uniquePrefix } from "../worker/fixture.js";
 import { BUILT_CLI, removeDir, requireBuild, scratchWithExample } from "./support.js";
 
 const SCRIPT = "/usr/bin/script";
@@ -31,7 +32,7 @@ describe("rehearse on a terminal (script(1), from Debian's essential bsdutils)",
       cwd: dir,
       env: {
         ...process.env,
-        REDIS_URL: process.env.REDIS_URL || "redis://127.0.0.1:6379",
+        REDIS_URL,
         CONVENE_PREFIX: prefix,
       },
       encoding: "utf8",

@@ -6,11 +6,11 @@ import { execFile } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, requireUnsubscribeSecret } from "../../src/config.js";
 import { ROOT } from "../support/cli.js";
+import { deletePrefix } from "../support/redis.js";
 
 const run = promisify(execFile);
 const EVENT = join(ROOT, "test", "fixtures", "mail", "seed-letter");
@@ -39,13 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
   // A worker that wrongly started may have left keys behind.
-  const redis = new Redis(process.env.REDIS_URL || "redis://127.0.0.1:6379");
-  try {
-    const keys = await redis.keys(`${PREFIX}:*`);
-    if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefix(PREFIX);
 });
 
 /**

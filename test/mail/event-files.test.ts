@@ -4,17 +4,9 @@
  * even when the folder changed after it was validated (a symlink swapped in).
  */
 
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DateTime } from "luxon";
 import { afterAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
@@ -25,6 +17,7 @@ import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { loadTemplate } from "../../src/render/template.js";
 import { ROOT } from "../support/cli.js";
+import { eventDirFrom } from "../support/event-dir.js";
 
 const config = loadConfig({ UNSUBSCRIBE_SECRET: "0123456789abcdef0123456789abcdef" });
 const SECRET_TEXT = "SMTP_URL=smtp://lmi:hunter2@relay.test";
@@ -40,10 +33,10 @@ function temp(prefix: string): string {
 }
 
 function copyOfSeedLetter(): string {
-  const dir = join(temp("convene-event-files-"), "seed-letter");
-  cpSync(join(ROOT, "test", "fixtures", "mail", "seed-letter"), dir, { recursive: true });
-  mkdirSync(join(dir, "templates"), { recursive: true });
-  return dir;
+  const built = eventDirFrom(join(ROOT, "test", "fixtures", "mail", "seed-letter"));
+  temps.push(dirname(built.dir));
+  mkdirSync(join(built.dir, "templates"), { recursive: true });
+  return built.dir;
 }
 
 function outsideSecret(): string {

@@ -7,10 +7,10 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, requireUnsubscribeSecret } from "../../src/config.js";
 import { ROOT } from "../support/cli.js";
+import { deletePrefix } from "../support/redis.js";
 
 const run = promisify(execFile);
 const EVENT = join(ROOT, "test", "fixtures", "mail", "seed-letter");
@@ -19,13 +19,7 @@ const GOOD_SECRET = "0123456789abcdef0123456789abcdef";
 
 afterAll(async () => {
   // A worker that wrongly started may have left keys behind.
-  const redis = new Redis(process.env.REDIS_URL || "redis://127.0.0.1:6379");
-  try {
-    const keys = await redis.keys(`${PREFIX}:*`);
-    if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefix(PREFIX);
 });
 
 describe("UNSUBSCRIBE_SECRET strength", () => {

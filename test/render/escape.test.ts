@@ -1,5 +1,3 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
@@ -10,6 +8,7 @@ import { loadEventOrThrow } from "../../src/model/load.js";
 import type { MessageKind } from "../../src/model/schema.js";
 import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
+import { eventDirFrom } from "../support/event-dir.js";
 
 const DISTRICT = `O'Hare & "Sons" USD`;
 const HOSTILE = "<script>alert(1)</script> O'Brien & Sons";
@@ -36,18 +35,12 @@ describe("values from CSVs in message bodies", () => {
   it("a district name with quotes and ampersands is escaped in the press-release draft", async () => {
     // A copy of the fixture whose district column has every character HTML escapes, written
     // the way a spreadsheet exports it (CSV-quoted), so the loader's parsing is covered too.
-    const dir = mkdtempSync(join(tmpdir(), "convene-escape-"));
+    const built = eventDirFrom(join(ROOT, "test", "fixtures", "mail", "seed-letter"), {
+      "recipients/team-members.csv": (csv) =>
+        csv.replaceAll(",Fremont Unified School District", `,"${DISTRICT.replaceAll('"', '""')}"`),
+    });
     try {
-      cpSync(join(ROOT, "test", "fixtures", "mail", "seed-letter"), dir, { recursive: true });
-      const csv = join(dir, "recipients", "team-members.csv");
-      writeFileSync(
-        csv,
-        readFileSync(csv, "utf8").replaceAll(
-          ",Fremont Unified School District",
-          `,"${DISTRICT.replaceAll('"', '""')}"`,
-        ),
-      );
-      const quoted = loadEventOrThrow(dir, KINDS);
+      const quoted = loadEventOrThrow(built.dir, KINDS);
       const send = plan(
         quoted,
         quoted.registrations,
@@ -61,7 +54,7 @@ describe("values from CSVs in message bodies", () => {
       expect(html).not.toContain(DISTRICT);
       expect(html).not.toContain("Fremont Unified School District");
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      built.cleanup();
     }
   });
 });

@@ -1,15 +1,15 @@
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convert } from "html-to-text";
 import { DateTime } from "luxon";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
+import { type BuiltEventDir, eventDirFrom } from "../support/event-dir.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "mail");
 const config = loadConfig({});
@@ -18,15 +18,16 @@ const config = loadConfig({});
  * The seed-letter fixture with the CA LMI event's own templates: the letter's California prose
  * belongs to that event (events/ca-lmi-2017/templates/), not to convene's default letter.
  */
-function seedLetterEvent(): string {
-  const dir = mkdtempSync(join(tmpdir(), "convene-seed-letter-"));
-  cpSync(join(FIXTURES, "seed-letter"), dir, { recursive: true });
-  cpSync(join(ROOT, "events", "ca-lmi-2017", "templates"), join(dir, "templates"), {
+function seedLetterEvent(): BuiltEventDir {
+  const built = eventDirFrom(join(FIXTURES, "seed-letter"));
+  cpSync(join(ROOT, "events", "ca-lmi-2017", "templates"), join(built.dir, "templates"), {
     recursive: true,
   });
-  return dir;
+  return built;
 }
-const SEED_LETTER = seedLetterEvent();
+const built = seedLetterEvent();
+const SEED_LETTER = built.dir;
+afterAll(() => built.cleanup());
 
 /**
  * Compares prose, not layout: links in brackets or parentheses are dropped (the HTML has them as

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { KINDS } from "../../jobs/index.js";
 
 /**
@@ -29,6 +29,35 @@ export function writeEventDir(
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A file's new text, or how to change the fixture's text of it. */
+export type FileEdit = string | ((text: string) => string);
+
+export interface BuiltEventDir {
+  dir: string;
+  cleanup(): void;
+}
+
+/**
+ * A fixture event folder copied to a fresh temp folder of the same name (or `name`), with
+ * `files` written over it: the fixture plus one test's few differences, where the repository
+ * used to keep another near-identical copy of the whole folder.
+ */
+export function eventDirFrom(
+  base: string,
+  files: Record<string, FileEdit> = {},
+  name = basename(base),
+): BuiltEventDir {
+  const parent = mkdtempSync(join(tmpdir(), `convene-${name}-`));
+  const dir = join(parent, name);
+  cpSync(base, dir, { recursive: true });
+  for (const [file, edit] of Object.entries(files)) {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, typeof edit === "string" ? edit : edit(readFileSync(path, "utf8")));
+  }
+  return { dir, cleanup: () => removeDir(parent) };
 }
 
 /** A small but complete event in America/Los_Angeles, for planner and loader tests. */

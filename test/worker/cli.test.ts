@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { registerControl } from "../../src/cli/control.js";
@@ -12,6 +12,7 @@ import { registerStatus } from "../../src/cli/status.js";
 import { registerSuppress } from "../../src/cli/suppress.js";
 import { createStores, type Stores } from "../../src/store/index.js";
 import {
+  connectTestRedis,
   deletePrefix,
   type EventFixture,
   letterStep,
@@ -30,7 +31,7 @@ const saved = { prefix: process.env.CONVENE_PREFIX, redis: process.env.REDIS_URL
 beforeAll(() => {
   process.env.CONVENE_PREFIX = prefix;
   process.env.REDIS_URL = REDIS_URL;
-  redis = new Redis(REDIS_URL);
+  redis = connectTestRedis();
   stores = createStores(redis, prefix);
   fx = writeEvent({
     people: people(3, (i) => `t${i}`),

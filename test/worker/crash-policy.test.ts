@@ -314,9 +314,15 @@ describe("claims and after-send steps", () => {
     await expect(process(job)).rejects.toThrow(/READONLY/);
     expect((await real.ledger.get("mini", id))?.state).toBe("sent");
     await process(job); // BullMQ's retry of the same job
-    const delivered = await hooks.redis.hgetall(`${prefix}:calendar:mini:delivered`);
-    expect(Object.keys(delivered)).toEqual(["day-2099-06-20\nperson00000@people.test"]);
-    expect(JSON.parse(Object.values(delivered)[0] ?? "{}")).toMatchObject({ sequence: 0 });
+    const state = await real.calendar.load("mini");
+    const delivered = Object.entries(state.items).flatMap(([item, { recipients }]) =>
+      Object.entries(recipients).flatMap(([email, r]) =>
+        r.delivered ? [{ item, email, sequence: r.delivered.sequence }] : [],
+      ),
+    );
+    expect(delivered).toEqual([
+      { item: "day-2099-06-20", email: "person00000@people.test", sequence: 0 },
+    ]);
     expect((await real.ledger.get("mini", id))?.afterSentPending).toBeUndefined();
     expect(smtp.received).toHaveLength(1);
   }, 20_000);

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ICAL from "ical.js";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
@@ -19,12 +19,12 @@ import { createStores, type Stores } from "../../src/store/index.js";
 import { computeStatus } from "../../src/worker/status.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import {
+  connectTestRedis,
   deletePrefix,
   dueSoon,
   type EventFixture,
   inProcessWorker,
   people,
-  REDIS_URL,
   type Received,
   startSmtp,
   testConfig,
@@ -130,7 +130,7 @@ function editEvent(fn: (yaml: string) => string): void {
 }
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL);
+  redis = connectTestRedis();
   stores = createStores(redis, prefix);
   smtp = await startSmtp();
   const soon = dueSoon(3);

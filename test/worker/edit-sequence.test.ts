@@ -19,7 +19,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ICAL from "ical.js";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
@@ -30,10 +30,10 @@ import { createStores, type Stores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import { removeDir, writeEventDir } from "../support/event-dir.js";
 import {
+  connectTestRedis,
   deletePrefix,
   dueSoon,
   inProcessWorker,
-  REDIS_URL,
   type Received,
   sleep,
   startSmtp,
@@ -263,7 +263,7 @@ function expectBatch(
 }
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL);
+  redis = connectTestRedis();
   stores = createStores(redis, prefix);
   smtp = await startSmtp();
   const soon = dueSoon(3);

@@ -6,11 +6,10 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
@@ -20,29 +19,22 @@ import { KINDS } from "../../jobs/index.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
-import { createLogger } from "../../src/worker/logger.js";
+import { createLogger, type Logger } from "../../src/worker/logger.js";
 import { loadWorkerSettings, type WorkerSettings } from "../../src/worker/settings.js";
 import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
+import { eventDirFrom } from "../support/event-dir.js";
+import { connectTestRedis, REDIS_URL } from "../support/redis.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const MINI = join(ROOT, "test/fixtures/worker/mini");
-export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+// Tests reach Redis through test/support/redis.ts; re-exported for the worker tests' imports.
+export { connectTestRedis, deletePrefix, REDIS_URL } from "../support/redis.js";
+
 // `convene worker` refuses SMTP_URL without an unsubscribe secret; spawned workers inherit env.
 process.env.UNSUBSCRIBE_SECRET ||= "convene-test-unsubscribe-secret-0123456789";
 
 export function uniquePrefix(): string {
   return `convene-test-${randomBytes(5).toString("hex")}`;
-}
-
-export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>)
-      if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export interface Person {
@@ -77,14 +69,13 @@ export function writeEvent(o: {
   registrations?: { team: string; at: DateTime }[];
   id?: string;
 }): EventFixture {
-  const base = mkdtempSync(join(tmpdir(), "convene-worker-"));
-  const dir = join(base, o.id ?? "mini");
-  mkdirSync(dir);
-  cpSync(MINI, dir, { recursive: true });
-  if (o.id) {
-    const ev = readFileSync(join(dir, "event.yaml"), "utf8").replace(/^id: mini$/m, `id: ${o.id}`);
-    writeFileSync(join(dir, "event.yaml"), ev);
-  }
+  const id = o.id;
+  const built = eventDirFrom(
+    MINI,
+    id ? { "event.yaml": (ev) => ev.replace(/^id: mini$/m, `id: ${id}`) } : {},
+    id ?? "mini",
+  );
+  const dir = built.dir;
   const fx: EventFixture = {
     dir,
     setSteps(steps) {
@@ -96,9 +87,7 @@ export function writeEvent(o: {
         `email,name,team\n${ps.map((p) => `${p.email},${p.name},${p.team ?? ""}`).join("\n")}\n`,
       );
     },
-    cleanup() {
-      rmSync(base, { recursive: true, force: true });
-    },
+    cleanup: built.cleanup,
   };
   fx.setPeople(o.people);
   fx.setSteps(o.steps);
@@ -114,16 +103,19 @@ export function writeEvent(o: {
 /**
  * Triggers have minute precision except the `registration` anchor, which has the registration's
  * own instant. So a step "due in `inSeconds`" is anchored on a registration recorded
- * (60 - inSeconds) seconds ago, with a one-minute offset.
+ * (60 - inSeconds) seconds ago, with a one-minute offset. `now`: a test clock's time, for tests
+ * that move the clock themselves (test/support/clock.ts).
  */
 export function dueSoon(
   inSeconds: number,
   team = "t1",
+  now: DateTime = DateTime.utc(),
 ): {
   registration: { team: string; at: DateTime };
   due: DateTime;
 } {
-  const at = DateTime.utc()
+  const at = now
+    .toUTC()
     .minus({ seconds: 60 - inSeconds })
     .startOf("second");
   return { registration: { team, at }, due: at.plus({ minutes: 1 }) };
@@ -259,13 +251,15 @@ export function inProcessWorker(o: {
   scheduler?: boolean;
   processors?: boolean;
   clock?: () => DateTime;
+  /** Where the worker logs; silent unless CONVENE_TEST_LOG names a level. */
+  log?: Logger;
 }): RunningWorker {
   return startWorker({
     paths: o.paths,
     kinds: KINDS,
     config: o.config,
     settings: testSettings(o.settings),
-    log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
+    log: o.log ?? createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
     scheduler: o.scheduler ?? true,
     processors: o.processors ?? true,
     cron: "0 0 1 1 *",
@@ -316,7 +310,7 @@ export function testHooks(): TestHooks {
   const cleanups: (() => Promise<void> | void)[] = [];
   const children: ChildProcess[] = [];
   beforeAll(() => {
-    redis = new Redis(REDIS_URL);
+    redis = connectTestRedis();
   });
   afterEach(async () => {
     for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");

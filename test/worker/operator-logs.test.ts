@@ -168,6 +168,62 @@ describe("convene worker: errors back off and stop", () => {
     expect(p.lines.length, p.lines.join("\n")).toBeLessThan(6);
   }, 30_000);
 
+  /** Runs a quiet worker against `url` and expects exit 1 with exactly one line matching `what`. */
+  async function expectOneFatalLine(url: string, what: RegExp, says: string): Promise<void> {
+    const p = worker([quietEvent().dir], {
+      REDIS_URL: url,
+      CONVENE_PREFIX: uniquePrefix(),
+      OUTBOX_DIR: outbox(),
+    });
+    expect(await exitWithin(p, 15_000), p.lines.join("\n")).toBe(1);
+    const fatal = p.lines.filter((l) => what.test(l));
+    expect(fatal, p.lines.join("\n")).toHaveLength(1);
+    expect(fatal[0]).toContain(says);
+    expect(p.lines.length, p.lines.join("\n")).toBeLessThan(6);
+  }
+
+  it("against a Redis that wants a password: NOAUTH without one, WRONGPASS with a wrong one", async () => {
+    await redisServer(6485, "--requirepass", "the-right-one");
+    await expectOneFatalLine(
+      "redis://127.0.0.1:6485",
+      /requires a password/,
+      "Redis at redis://127.0.0.1:6485 requires a password; put it in REDIS_URL",
+    );
+    const p = worker([quietEvent().dir], {
+      REDIS_URL: "redis://:not-the-one@127.0.0.1:6485",
+      CONVENE_PREFIX: uniquePrefix(),
+      OUTBOX_DIR: outbox(),
+    });
+    expect(await exitWithin(p, 15_000), p.lines.join("\n")).toBe(1);
+    const all = p.lines.join("\n");
+    expect(all).toContain("refused the user name or password in REDIS_URL");
+    // The operator sees where, never the password itself.
+    expect(all).not.toContain("not-the-one");
+  }, 40_000);
+
+  it("against a node of a Redis Cluster: exit 1 with one line saying it is a cluster", async () => {
+    // Two masters, half the slots each: convene's keys land on both, so a plain client gets
+    // MOVED for some and CROSSSLOT for multi-key scripts.
+    const cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
+    await redisServer(6486, ...cluster);
+    await redisServer(6487, ...cluster);
+    const cli = (port: number, ...args: string[]) =>
+      execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" });
+    cli(6486, "CLUSTER", "ADDSLOTSRANGE", "0", "8191");
+    cli(6487, "CLUSTER", "ADDSLOTSRANGE", "8192", "16383");
+    cli(6486, "CLUSTER", "MEET", "127.0.0.1", "6487");
+    await until(
+      "the two-node cluster to be ok",
+      () => /cluster_state:ok/.test(cli(6486, "CLUSTER", "INFO")),
+      20_000,
+    );
+    await expectOneFatalLine(
+      "redis://127.0.0.1:6486",
+      /is a cluster/,
+      "Redis at redis://127.0.0.1:6486 is a cluster; convene needs a single Redis",
+    );
+  }, 60_000);
+
   it("a definition that does not load at start-up: exit 1 with the located problems", async () => {
     const nope = worker(["events/nope"], { REDIS_URL, CONVENE_PREFIX: uniquePrefix() });
     expect(await exitWithin(nope, 15_000)).toBe(1);

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { createStores } from "../../src/store/index.js";
+import { createQueue } from "../../src/worker/queue.js";
+import { idle } from "../support/clock.js";
 import {
   convene,
   deletePrefix,
@@ -16,7 +18,6 @@ import {
   people,
   REDIS_URL,
   ROOT,
-  sleep,
   spawnWorker,
   startSmtp,
   testHooks,
@@ -47,6 +48,21 @@ function worker(args: string[], env: Record<string, string>): Proc {
   child.stderr?.on("data", (d: Buffer) => lines.push(d.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   return { child, lines, exited };
+}
+
+/** Scheduler ticks the process has logged ("mini: 500 planned, …" once a tick). */
+function ticks(p: Proc): number {
+  return p.lines.filter((l) => l.includes('"msg":"mini: ')).length;
+}
+
+/** Waits until the prefix's queue has no job at all (delayed included), from outside the workers. */
+async function idleQueue(prefix: string): Promise<void> {
+  const queue = createQueue(hooks.redis, `${prefix}:bull`);
+  try {
+    await idle(queue);
+  } finally {
+    await queue.close();
+  }
 }
 
 /** Resolves with the exit code, or fails if the process is still running after `ms`. */
@@ -110,8 +126,15 @@ describe("convene worker processes", () => {
       },
       30_000,
     );
-    // Let the schedulers tick a few more times: nothing more may go out.
-    await sleep(2_500);
+    // Every scheduler ticks twice more, and the queue is empty: nothing more may go out.
+    const seen = procs.map(ticks);
+    await until(
+      "two more ticks of every scheduler",
+      () => procs.every((p, i) => ticks(p) >= (seen[i] ?? 0) + 2),
+      30_000,
+    );
+    await idleQueue(prefix);
+    await smtp.waitFor(500);
 
     expect(smtp.received).toHaveLength(500);
     expect(new Set(smtp.received.map((r) => r.sendId)).size).toBe(500);
@@ -176,7 +199,9 @@ describe("convene worker processes", () => {
         [...(await stores.ledger.all("mini")).values()].filter((r) => r.state === "sent").length ===
         150,
     );
-    await sleep(1_000);
+    // No job left in the queue: nothing more can go out.
+    await idleQueue(prefix);
+    await smtp.waitFor(150);
     expect(smtp.received).toHaveLength(150);
     expect(new Set(smtp.received.map((r) => r.to)).size).toBe(150);
     second.child.kill("SIGTERM");

@@ -1,5 +1,4 @@
 import { Worker as BullWorker, UnrecoverableError } from "bullmq";
-import { Redis } from "ioredis";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
@@ -12,15 +11,15 @@ import { createQueue, QUEUE_NAME } from "../../src/worker/queue.js";
 import { computeStatus } from "../../src/worker/status.js";
 import { wakeDueJobs } from "../../src/worker/wake.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
+import { reach, TestClock } from "../support/clock.js";
 import {
+  connectTestRedis,
   deletePrefix,
   dueSoon,
   inProcessWorker,
   letterStep,
   people,
-  REDIS_URL,
   shiftedClock,
-  sleep,
   startSmtp,
   testConfig,
   testHooks,
@@ -99,7 +98,8 @@ describe("scheduler and re-checks", () => {
   });
 
   it("a definition edit re-times moved sends and skips removed ones", async () => {
-    const soon = dueSoon(4);
+    const clock = new TestClock();
+    const soon = dueSoon(4, "t1", clock.now());
     const ps = people(4);
     const fx = writeEvent({
       people: ps,
@@ -107,7 +107,7 @@ describe("scheduler and re-checks", () => {
       registrations: [soon.registration],
     });
     const { smtp, stores, config, prefix } = await env(fx);
-    const w = keep(inProcessWorker({ paths: [fx.dir], config }));
+    const w = keep(inProcessWorker({ paths: [fx.dir], config, clock: clock.now }));
     await w.ready;
     const queue = createQueue(hooks.redis, `${prefix}:bull`);
     cleanups.push(() => queue.close());
@@ -135,7 +135,8 @@ describe("scheduler and re-checks", () => {
       }
     }
     // The old due time passes: nothing goes out.
-    await sleep(Math.max(0, soon.due.toMillis() - Date.now()) + 1500);
+    await reach(clock, w, "mini", soon.due.plus({ seconds: 1 }));
+    expect(smtp.rcptAttempts()).toBe(0);
     expect(smtp.received).toHaveLength(0);
 
     // Moved back (now in the past, inside the missed window): they go out at once.
@@ -146,7 +147,8 @@ describe("scheduler and re-checks", () => {
   });
 
   it("pause holds sends past their due time and resume sends them", async () => {
-    const soon = dueSoon(3);
+    const clock = new TestClock();
+    const soon = dueSoon(3, "t1", clock.now());
     const fx = writeEvent({
       people: people(5),
       steps: [letterStep()],
@@ -154,38 +156,53 @@ describe("scheduler and re-checks", () => {
     });
     const { smtp, stores, config, prefix } = await env(fx);
     await stores.control.pause("mini", "letter");
-    const w = keep(inProcessWorker({ paths: [fx.dir], config }));
+    // A re-check period longer than the test: a held job is back in the delayed set only
+    // because its processor saw the pause, not because a re-check came round.
+    const w = keep(
+      inProcessWorker({
+        paths: [fx.dir],
+        config,
+        clock: clock.now,
+        settings: { pauseRecheckMs: 60_000 },
+      }),
+    );
     await w.ready;
-    await sleep(Math.max(0, soon.due.toMillis() - Date.now()) + 2000);
+    await reach(clock, w, "mini", soon.due.plus({ seconds: 2 }));
+    expect(smtp.rcptAttempts()).toBe(0);
     expect(smtp.received).toHaveLength(0);
     const held = await stores.ledger.all("mini");
     expect([...held.values()].map((r) => r.state)).toEqual(Array(5).fill("scheduled"));
+    expect(await w.queue.getDelayedCount()).toBe(5);
 
     expect(await stores.control.resume("mini", "letter")).toBe(true);
     const queue = createQueue(hooks.redis, `${prefix}:bull`);
     cleanups.push(() => queue.close());
-    await wakeDueJobs(queue, "mini", "letter");
+    expect(await wakeDueJobs(queue, "mini", "letter", clock.now().toMillis())).toBe(5);
     await smtp.waitFor(5);
     expect(new Set(smtp.received.map((r) => r.to)).size).toBe(5);
   });
 
   it("cancel skips every remaining send of the step, and resume does not bring them back", async () => {
-    const soon = dueSoon(3);
+    const clock = new TestClock();
+    const soon = dueSoon(3, "t1", clock.now());
     const fx = writeEvent({
       people: people(4),
       steps: [letterStep()],
       registrations: [soon.registration],
     });
     const { smtp, stores, config } = await env(fx);
-    const w = keep(inProcessWorker({ paths: [fx.dir], config }));
+    const w = keep(inProcessWorker({ paths: [fx.dir], config, clock: clock.now }));
     await w.ready;
+    expect(await w.queue.getDelayedCount()).toBe(4);
     await stores.control.cancel("mini", "letter");
     expect(await stores.control.resume("mini", "letter")).toBe(false);
     await w.scheduler?.tick();
-    await sleep(Math.max(0, soon.due.toMillis() - Date.now()) + 1000);
+    expect(await w.queue.getDelayedCount()).toBe(0);
+    await reach(clock, w, "mini", soon.due.plus({ seconds: 1 }));
     const all = [...(await stores.ledger.all("mini")).values()];
     expect(all.map((r) => r.state)).toEqual(Array(4).fill("skipped"));
     expect(all[0]?.reason).toBe("step cancelled");
+    expect(smtp.rcptAttempts()).toBe(0);
     expect(smtp.received).toHaveLength(0);
   });
 
@@ -265,7 +282,7 @@ describe("lost jobs are found and re-queued", () => {
     // One job ends in BullMQ's failed set before any claim (what an exception before the claim
     // on the last attempt, or a job stalled too often, leaves behind)…
     await (await queue.getJob(failedId))?.promote();
-    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const conn = connectTestRedis({ maxRetriesPerRequest: null });
     const taker = new BullWorker(QUEUE_NAME, null, {
       connection: conn,
       prefix: `${prefix}:bull`,

@@ -6,7 +6,6 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { Worker as BullWorker, UnrecoverableError } from "bullmq";
-import { Redis } from "ioredis";
 import { pino } from "pino";
 import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
@@ -21,13 +20,13 @@ import type { WorkerSettings } from "../../src/worker/settings.js";
 import { classify, mailboxGone } from "../../src/worker/smtp-errors.js";
 import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
 import {
+  connectTestRedis,
   convene,
   deletePrefix,
   dueSoon,
   inProcessWorker,
   letterStep,
   people,
-  REDIS_URL,
   sleep,
   startSmtp,
   testConfig,
@@ -385,7 +384,7 @@ describe("two crashes in a row", () => {
       unconfirmed: true,
     });
     await (await sch.queue.getJob(id))?.promote();
-    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const conn = connectTestRedis({ maxRetriesPerRequest: null });
     const taker = new BullWorker(QUEUE_NAME, null, {
       connection: conn,
       prefix: `${prefix}:bull`,

@@ -2,7 +2,7 @@
  * Where the invite lifecycle state lives. The interface is what the scheduler and worker use;
  * the Redis implementation is the one production runs (Redis with AOF is convene's only store).
  *
- * Layout, per event, three hashes under `<prefix>:calendar:<event>:`
+ * Layout, per event, three hashes (keys.ts: calendarItems, calendarDelivered, calendarIssued)
  *   items      itemId            → JSON {sequence, contentSequence, fingerprint, snapshot, cancelled}
  *   delivered  itemId \n email   → JSON DeliveryRecord   (written by the worker, after SMTP)
  *   issued     itemId \n email   → JSON IssuedRecord     (written with reconcile's result)
@@ -16,7 +16,9 @@ import type {
   IssuedRecord,
   ItemState,
   RecipientState,
-} from "./lifecycle.js";
+} from "../calendar/lifecycle.js";
+import { type Keys, keys } from "./keys.js";
+import { defineScripts } from "./scripts.js";
 
 export interface CalendarStateStore {
   load(event: string): Promise<CalendarState>;
@@ -37,32 +39,27 @@ type ItemMeta = Omit<ItemState, "recipients">;
 
 const FIELD_SEP = "\n";
 
-/** Keeps the newer of two delivery records atomically (several workers may record at once). */
-const RECORD_DELIVERY = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local old = cjson.decode(cur)
-  if tonumber(old.sequence) > tonumber(ARGV[3]) then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1`;
+function recipientField(itemId: string, email: string): string {
+  return `${itemId}${FIELD_SEP}${email.toLowerCase()}`;
+}
 
 export class RedisCalendarStateStore implements CalendarStateStore {
+  private readonly keys: Keys;
+
   constructor(
     private readonly redis: Redis,
     /** `config.prefix` in production, a unique prefix per test file. */
-    private readonly prefix: string,
-  ) {}
-
-  private key(event: string, part: "items" | "delivered" | "issued"): string {
-    return `${this.prefix}:calendar:${event}:${part}`;
+    prefix: string,
+  ) {
+    this.keys = keys(prefix);
+    defineScripts(redis);
   }
 
   async load(event: string): Promise<CalendarState> {
     const [items, delivered, issued] = await Promise.all([
-      this.redis.hgetall(this.key(event, "items")),
-      this.redis.hgetall(this.key(event, "delivered")),
-      this.redis.hgetall(this.key(event, "issued")),
+      this.redis.hgetall(this.keys.calendarItems(event)),
+      this.redis.hgetall(this.keys.calendarDelivered(event)),
+      this.redis.hgetall(this.keys.calendarIssued(event)),
     ]);
     const state: CalendarState = { items: {} };
     for (const [id, json] of Object.entries(items))
@@ -98,11 +95,11 @@ export class RedisCalendarStateStore implements CalendarStateStore {
     for (const [id, { recipients, ...meta }] of Object.entries(state.items)) {
       items[id] = JSON.stringify(meta);
       for (const [email, r] of Object.entries(recipients))
-        if (r.issued) issued[`${id}${FIELD_SEP}${email.toLowerCase()}`] = JSON.stringify(r.issued);
+        if (r.issued) issued[recipientField(id, email)] = JSON.stringify(r.issued);
     }
     const tx = this.redis.multi();
-    if (Object.keys(items).length) tx.hset(this.key(event, "items"), items);
-    if (Object.keys(issued).length) tx.hset(this.key(event, "issued"), issued);
+    if (Object.keys(items).length) tx.hset(this.keys.calendarItems(event), items);
+    if (Object.keys(issued).length) tx.hset(this.keys.calendarIssued(event), issued);
     await tx.exec();
   }
 
@@ -112,11 +109,10 @@ export class RedisCalendarStateStore implements CalendarStateStore {
     email: string,
     d: DeliveryRecord,
   ): Promise<void> {
-    await this.redis.eval(
-      RECORD_DELIVERY,
-      1,
-      this.key(event, "delivered"),
-      `${itemId}${FIELD_SEP}${email.toLowerCase()}`,
+    // The script keeps the newer record: several workers may record at once.
+    await this.redis.calendarRecordDelivery(
+      this.keys.calendarDelivered(event),
+      recipientField(itemId, email),
       JSON.stringify(d),
       String(d.sequence),
     );
@@ -128,14 +124,14 @@ export class RedisCalendarStateStore implements CalendarStateStore {
     email: string,
   ): Promise<DeliveryRecord | undefined> {
     const json = await this.redis.hget(
-      this.key(event, "delivered"),
-      `${itemId}${FIELD_SEP}${email.toLowerCase()}`,
+      this.keys.calendarDelivered(event),
+      recipientField(itemId, email),
     );
     return json ? (JSON.parse(json) as DeliveryRecord) : undefined;
   }
 
   async item(event: string, itemId: string): Promise<ItemState | undefined> {
-    const json = await this.redis.hget(this.key(event, "items"), itemId);
+    const json = await this.redis.hget(this.keys.calendarItems(event), itemId);
     return json ? { ...(JSON.parse(json) as ItemMeta), recipients: {} } : undefined;
   }
 
@@ -145,9 +141,9 @@ export class RedisCalendarStateStore implements CalendarStateStore {
 
   async clear(event: string): Promise<void> {
     await this.redis.del(
-      this.key(event, "items"),
-      this.key(event, "delivered"),
-      this.key(event, "issued"),
+      this.keys.calendarItems(event),
+      this.keys.calendarDelivered(event),
+      this.keys.calendarIssued(event),
     );
   }
 }

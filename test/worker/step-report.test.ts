@@ -1,0 +1,121 @@
+/**
+ * Issue 11: "A per-step line when a step occurrence completes". The pure rule on hand-made
+ * ledger records, then the real worker: a step of five letters sent through a loopback SMTP
+ * server gives exactly one "letter: 5/5 sent in … s" line, however often the scheduler ticks.
+ */
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import type { LedgerRecord, State } from "../../src/store/ledger.js";
+import { completedOccurrences, occurrenceLine } from "../../src/worker/step-report.js";
+import {
+  deletePrefix,
+  dueSoon,
+  inProcessWorker,
+  letterStep,
+  people,
+  startSmtp,
+  testConfig,
+  testHooks,
+  uniquePrefix,
+  until,
+  writeEvent,
+} from "./fixture.js";
+
+const hooks = testHooks();
+const DUE = "2026-03-02T09:00:00.000Z";
+const DUE_MS = Date.parse(DUE);
+
+function rec(state: State, atOffsetMs = 0): LedgerRecord {
+  return { state, attempts: 1, recipient: "x@y.test", firstAt: DUE_MS, at: DUE_MS + atOffsetMs };
+}
+
+const sends = (n: number, step = "reminder", due = DUE) =>
+  Array.from({ length: n }, (_, i) => ({ id: `${step}-${due}-${i}`, step, due }));
+
+describe("completedOccurrences (pure)", () => {
+  it("reports an occurrence once every send is final, with its counts and how long it took", () => {
+    const s = sends(4);
+    const records = new Map<string, LedgerRecord>([
+      [s[0]?.id as string, rec("sent", 1_000)],
+      [s[1]?.id as string, rec("sent", 4_200)],
+      [s[2]?.id as string, rec("failed", 2_000)],
+      [s[3]?.id as string, rec("suppressed", 0)],
+    ]);
+    const [r, ...more] = completedOccurrences(s, records, DUE_MS + 60_000);
+    expect(more).toEqual([]);
+    expect(r?.key).toBe(`reminder@${DUE_MS}`);
+    expect(occurrenceLine(r as NonNullable<typeof r>)).toBe(
+      "reminder: 2/4 sent in 4.2 s, 1 failed, 1 suppressed",
+    );
+  });
+
+  it("says nothing while a send is open, for an occurrence not yet due, or one only missed", () => {
+    const s = sends(2);
+    const open = new Map([
+      [s[0]?.id as string, rec("sent")],
+      [s[1]?.id as string, rec("scheduled")],
+    ]);
+    expect(completedOccurrences(s, open, DUE_MS + 60_000)).toEqual([]);
+    const unplanned = new Map([
+      [s[0]?.id as string, rec("sent")],
+      [s[1]?.id as string, { ...rec("skipped"), unplanned: true as const }],
+    ]);
+    expect(completedOccurrences(s, unplanned, DUE_MS + 60_000)).toEqual([]);
+    const sent = new Map(s.map((x) => [x.id, rec("sent")]));
+    expect(completedOccurrences(s, sent, DUE_MS - 1)).toEqual([]);
+    const missed = new Map(s.map((x) => [x.id, rec("missed")]));
+    expect(completedOccurrences(s, missed, DUE_MS + 60_000)).toEqual([]);
+  });
+
+  it("keeps occurrences of one step at different instants apart", () => {
+    const later = new Date(DUE_MS + 3_600_000).toISOString();
+    const s = [...sends(2), ...sends(3, "reminder", later)];
+    const records = new Map(s.map((x) => [x.id, rec("sent")]));
+    const lines = completedOccurrences(s, records, DUE_MS + 7_200_000).map(occurrenceLine);
+    expect(lines.sort()).toEqual(["reminder: 2/2 sent in 0.0 s", "reminder: 3/3 sent in 0.0 s"]);
+  });
+});
+
+describe("the worker's step line", () => {
+  it("one line when the five letters of a step are sent, not one per tick", async () => {
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(2);
+    const fx = writeEvent({
+      people: people(5),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        cb();
+      },
+    });
+    const w = inProcessWorker({
+      paths: [fx.dir],
+      config: testConfig(prefix, smtp.url),
+      log: pino({ level: "info" }, sink),
+    });
+    hooks.cleanups.push(() => w.close());
+    await w.ready;
+    await smtp.waitFor(5);
+    const stepLines = () =>
+      lines.map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("letter: "));
+    await until("the step line", async () => {
+      await w.scheduler?.tick();
+      return stepLines().length > 0;
+    });
+    await w.scheduler?.tick();
+    await w.scheduler?.tick();
+    expect(stepLines()).toHaveLength(1);
+    expect(stepLines()[0]).toMatch(/^letter: 5\/5 sent in \d+\.\d s$/);
+  });
+});

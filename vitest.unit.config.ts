@@ -1,0 +1,44 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test files that talk to Redis, an SMTP server or a browser. Everything else under test/ is
+ * the unit suite (`npm run test:unit`): model, planner, render, calendar, mail composition and
+ * the pure worker parts, which must pass on a machine with none of those services. A unit test
+ * file that opens a TCP connection fails with a message pointing here (test/support/unit-setup.ts).
+ */
+export const NEEDS_SERVICES = [
+  "test/faults/**",
+  "test/firstrun/**",
+  // The store's own tests (scripts, deletePrefix, calendar state) run against Redis.
+  "test/store/**",
+  "test/calendar/lifecycle.test.ts",
+  "test/mail/config.test.ts",
+  "test/mail/send-test.test.ts",
+  "test/mail/smtp-settings.test.ts",
+  "test/mail/transport.test.ts",
+  "test/worker/calendar-changes.test.ts",
+  "test/worker/calendar.test.ts",
+  "test/worker/cli.test.ts",
+  "test/worker/crash-policy.test.ts",
+  "test/worker/deleted-step.test.ts",
+  "test/worker/delivery.test.ts",
+  "test/worker/edit-sequence.test.ts",
+  "test/worker/edits.test.ts",
+  "test/worker/operator-logs.test.ts",
+  "test/worker/processes.test.ts",
+  "test/worker/rehearsal.test.ts",
+  "test/worker/scheduling.test.ts",
+  "test/worker/slowdown-waiting.test.ts",
+  "test/worker/slowdown.test.ts",
+  "test/worker/smtp-failures.test.ts",
+];
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: [...NEEDS_SERVICES, "**/node_modules/**"],
+    setupFiles: ["test/support/unit-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
