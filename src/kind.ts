@@ -12,6 +12,7 @@
  * The registry reaches src/ from the composition root (src/cli.ts) through loadEvent, which
  * checks every step's kind against it and keeps it on the definition (`def.kinds`).
  */
+
 import type { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { InviteBasis } from "./calendar/basis.js";
@@ -23,11 +24,12 @@ import type { Send } from "./planner/send.js";
 import type { Rendered } from "./render/render.js";
 import type { View } from "./render/view.js";
 import type { Stores } from "./store/index.js";
+import type { CalendarMethod } from "./types.js";
 import type { LoadedEvent } from "./worker/definitions.js";
 import type { SendJobData } from "./worker/queue.js";
 
 /** The iTIP methods convene sends an attendee: an invite or update, or a cancellation. */
-export type CalendarMethod = "REQUEST" | "CANCEL";
+export type { CalendarMethod } from "./types.js";
 
 /**
  * How one calendar send is rendered: decided by the kind's `calendar` hook in the worker, given

@@ -38,10 +38,10 @@ export function basisOf(event: EventSpec, step: StepSpec, itemId: string): Invit
  * a stored basis (deliveries recorded before convene kept one) it uses its kind's template and
  * default subject: a plainly worded CANCEL beats none.
  */
-export function stepFromBasis(id: string, basis: InviteBasis | undefined): StepSpec {
+export function stepFromBasis(id: string, kind: string, basis: InviteBasis | undefined): StepSpec {
   return {
     id,
-    kind: "calendar-invite",
+    kind,
     audience: basis?.audience ?? "",
     ...(basis?.template ? { template: basis.template } : {}),
     ...(basis?.subject ? { subject: basis.subject } : {}),

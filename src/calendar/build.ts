@@ -6,6 +6,7 @@
  * few places where its output is wrong for iTIP mail (each marked "why" below) and then checks
  * the result, so a regression in the library fails loudly instead of reaching a calendar.
  */
+
 import ical, {
   ICalAttendeeRole,
   ICalAttendeeStatus,
@@ -17,10 +18,11 @@ import ical, {
   ICalEventTransparency,
 } from "ical-generator";
 import { DateTime } from "luxon";
+import type { IcsMethod } from "../types.js";
 import { fold, propName, unfold } from "./ics-text.js";
 import { isUtcZone, vtimezone, wallTimeIsUnambiguous, zoneRulesAgree } from "./vtimezone.js";
 
-export type Method = "REQUEST" | "CANCEL" | "PUBLISH";
+export type Method = IcsMethod;
 export type IcsStatus = "CONFIRMED" | "TENTATIVE" | "CANCELLED";
 
 export type VEventWhen =

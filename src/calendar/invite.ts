@@ -3,9 +3,11 @@
  * or a CANCEL. One VEVENT per message, so one UID per message (checklist point 4: all VEVENTs
  * of an iTIP message share one UID; a single VEVENT is the simplest way to keep that true).
  */
+
 import { DateTime } from "luxon";
 import type { CalendarItem } from "../model/items.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
+import type { CalendarMethod } from "../types.js";
 import { buildIcs, type VEventInput, type VEventWhen } from "./build.js";
 import { itemDescription, itemUrl } from "./describe.js";
 import { itemsOf } from "./items-of.js";
@@ -15,7 +17,7 @@ import { itemUid } from "./uid.js";
 export interface Invite {
   ics: string;
   uid: string;
-  method: "REQUEST" | "CANCEL";
+  method: CalendarMethod;
   sequence: number;
   summary: string;
 }
@@ -26,7 +28,7 @@ export interface Invite {
  */
 const POINT_ITEM_MINUTES = 15;
 
-function whenFrom(s: ItemSnapshot, zone: string, method: "REQUEST" | "CANCEL"): VEventWhen {
+function whenFrom(s: ItemSnapshot, zone: string, method: CalendarMethod): VEventWhen {
   const w = s.when;
   if (w.type === "all-day") return { type: "all-day", startDate: w.startDate, endDate: w.endDate };
   if (w.type === "tbd") throw new Error(`calendar item "${s.id}" has no date yet (TBD)`);
@@ -76,7 +78,7 @@ export function buildInvite(
     itemId: string;
     recipient: Recipient;
     sequence: number;
-    method: "REQUEST" | "CANCEL";
+    method: CalendarMethod;
     stamp: DateTime;
     /**
      * The item as last sent (from the state store). Needed only to cancel an item that has been

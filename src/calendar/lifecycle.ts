@@ -22,15 +22,17 @@
  *    item's, and the next run sends that recipient the update.
  *  - Every issued version is above what that recipient had, so clients always accept it.
  */
+
 import { DateTime } from "luxon";
 import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
 import { type Send, sendId } from "../planner/send.js";
+import type { CalendarMethod, CalendarSend } from "../types.js";
 import type { InviteBasis } from "./basis.js";
 import { itemsOf } from "./items-of.js";
 import { fingerprint, type ItemFields, type ItemSnapshot, itemSnapshot } from "./snapshot.js";
 
-export type CalendarMethod = "REQUEST" | "CANCEL";
+export type { CalendarMethod, CalendarSend } from "../types.js";
 
 /** What the worker records after SMTP accepted an invite, update or cancellation. */
 export interface DeliveryRecord {
@@ -80,12 +82,6 @@ export interface ItemState {
 
 export interface CalendarState {
   items: Record<string, ItemState>;
-}
-
-export interface CalendarSend extends Send {
-  method: CalendarMethod;
-  /** For an update caused by an edit: which of time, place, status, title, agenda changed. */
-  changed?: string[];
 }
 
 export type ChangeReason = "changed" | "cancelled" | "removed" | "tbd" | "restored";

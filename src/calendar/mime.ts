@@ -7,10 +7,12 @@
  * `attachments` and `alternatives` are set to empty lists so that merging these parts over a
  * message drops anything else: an invite carries nothing but the calendar.
  */
+
 import type Mail from "nodemailer/lib/mailer/index.js";
+import type { IcsMethod } from "../types.js";
 
 export function inviteMailParts(
-  invite: { ics: string; method: "REQUEST" | "CANCEL" | "PUBLISH" },
+  invite: { ics: string; method: IcsMethod },
   body: { text: string; html: string },
   filename: string,
 ): Pick<Mail.Options, "text" | "html" | "icalEvent" | "attachments" | "alternatives"> {

@@ -7,7 +7,7 @@ import { plan } from "../planner/plan.js";
 import { withStores } from "../store/index.js";
 import { STATES } from "../store/ledger.js";
 import { mergeRegistrations } from "../worker/replan.js";
-import { computeStatus, type EventStatus, type Failure } from "../worker/status.js";
+import { computeStatus, type EventStatus, type FailureRow } from "../worker/status.js";
 import { action, UsageError } from "./errors.js";
 import { textTable } from "./text-table.js";
 
@@ -113,7 +113,7 @@ export function statusText(s: EventStatus, zone: string, width = Number.POSITIVE
   return widest <= width ? wide : narrowText(s, zone, width);
 }
 
-function failuresText(fs: Failure[]): string {
+function failuresText(fs: FailureRow[]): string {
   if (!fs.length) return "No failed, missed or unconfirmed sends.\n";
   const rows = fs.map((f) => [
     f.state,

@@ -49,7 +49,7 @@ export function stepOf(
   if (step) return step;
   const outlives = o.calendar?.basis || o.calendar?.method === "CANCEL";
   if (outlives && kindOf(def, send.kind).invites)
-    return stepFromBasis(send.step, o.calendar?.basis);
+    return stepFromBasis(send.step, send.kind, o.calendar?.basis);
   throw new ComposeError(`send ${send.id}: the campaign has no step "${send.step}"`);
 }
 

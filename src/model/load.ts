@@ -205,12 +205,61 @@ export function findEventDirs(paths: string[]): string[] {
   return dirs;
 }
 
+type CsvReader = (path: PathKey[], written: string) => ReturnType<typeof readInside>;
+
+/** Each audience's CSV, read inside the event folder and parsed; unreadable ones are problems. */
+function readAudiences(
+  specs: Record<string, unknown>,
+  csvAt: CsvReader,
+  problems: Problem[],
+): Record<string, Recipient[]> {
+  const audiences: Record<string, Recipient[]> = {};
+  for (const [name, a] of Object.entries(specs)) {
+    if (!isRecord(a) || typeof a.file !== "string") continue;
+    const read = csvAt(["audiences", name, "file"], a.file);
+    if (read) audiences[name] = parseRecipients(display(read.file), read.text, problems);
+  }
+  return audiences;
+}
+
+function readRegistrations(
+  raw: Partial<EventSpec>,
+  zone: string,
+  csvAt: CsvReader,
+  problems: Problem[],
+): EventDefinition["registrations"] {
+  const regFile = isRecord(raw.registrations) ? raw.registrations.file : undefined;
+  if (typeof regFile !== "string") return [];
+  const read = csvAt(["registrations", "file"], regFile);
+  return read ? parseRegistrations(display(read.file), read.text, zone, problems) : [];
+}
+
+/** A registration names a team that no audience has: located at its CSV row. */
+function unknownTeams(
+  audiences: Record<string, Recipient[]>,
+  registrations: EventDefinition["registrations"],
+): Problem[] {
+  const teams = new Set(
+    Object.values(audiences).flatMap((rs) => rs.flatMap((r) => (r.team ? [r.team] : []))),
+  );
+  return registrations.flatMap((reg) =>
+    !teams.has(reg.team) && reg.source
+      ? [
+          {
+            file: reg.source.file,
+            line: reg.source.line,
+            col: 1,
+            message: `team: "${reg.team}" is not a team in any audience`,
+          },
+        ]
+      : [],
+  );
+}
+
 /** Loads and checks an event; `kinds` is the registry (jobs/index.ts) its steps may name. */
 export function loadEvent(path: string, kinds: KindRegistry): LoadResult {
   const dir = eventDirOf(path);
   const problems: Problem[] = [];
-  const eventFile = join(dir, EVENT_FILE);
-  const campaignFile = join(dir, CAMPAIGN_FILE);
   const ev = loadYaml<EventSpec>(dir, EVENT_FILE, event, problems);
   const cp = loadYaml<CampaignSpec>(dir, CAMPAIGN_FILE, campaign, problems);
   if (!ev.src) return { problems };
@@ -222,38 +271,15 @@ export function loadEvent(path: string, kinds: KindRegistry): LoadResult {
   const zoneName =
     typeof raw.timezone === "string" && isValidZone(raw.timezone) ? raw.timezone : "UTC";
 
-  const audiences: Record<string, Recipient[]> = {};
   const evSrc = ev.src;
-  const csvAt = (path: PathKey[], written: string) =>
+  const csvAt: CsvReader = (path, written) =>
     readInside(dir, written, MAX_CSV_BYTES, problems, (reason) =>
       evSrc.problemAt(path, `${fieldName(path)}: ${written} ${reason}`),
     );
-  for (const [name, a] of Object.entries(audienceSpecs)) {
-    if (!isRecord(a) || typeof a.file !== "string") continue;
-    const read = csvAt(["audiences", name, "file"], a.file);
-    if (read) audiences[name] = parseRecipients(display(read.file), read.text, problems);
-  }
-
-  let registrations: EventDefinition["registrations"] = [];
-  const regFile = isRecord(raw.registrations) ? raw.registrations.file : undefined;
-  if (typeof regFile === "string") {
-    const read = csvAt(["registrations", "file"], regFile);
-    if (read) registrations = parseRegistrations(display(read.file), read.text, zoneName, problems);
-  }
-
+  const audiences = readAudiences(audienceSpecs, csvAt, problems);
+  const registrations = readRegistrations(raw, zoneName, csvAt, problems);
   if (evView) problems.push(...checkEvent(evView, ev.src));
-  const teams = new Set(
-    Object.values(audiences).flatMap((rs) => rs.flatMap((r) => (r.team ? [r.team] : []))),
-  );
-  for (const reg of registrations) {
-    if (!teams.has(reg.team) && reg.source)
-      problems.push({
-        file: reg.source.file,
-        line: reg.source.line,
-        col: 1,
-        message: `team: "${reg.team}" is not a team in any audience`,
-      });
-  }
+  problems.push(...unknownTeams(audiences, registrations));
 
   const cpView = cp.value ?? cp.lenient ?? (cp.src ? lenientCampaign(cp.src) : undefined);
   // An event.yaml that could not be read at all defines no audiences to check against; saying
@@ -276,7 +302,7 @@ export function loadEvent(path: string, kinds: KindRegistry): LoadResult {
     problems,
     definition: {
       dir,
-      files: { event: display(eventFile), campaign: display(campaignFile) },
+      files: { event: display(join(dir, EVENT_FILE)), campaign: display(join(dir, CAMPAIGN_FILE)) },
       event: ev.value,
       campaign: cp.value,
       audiences,

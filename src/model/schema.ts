@@ -11,7 +11,7 @@ import { isValidDate, isValidZone, LOCAL_DATETIME_RE, parseDuration, TIME_RE } f
  * A message kind's name. The kinds are not listed here: each is a file in jobs/, and loadEvent
  * checks a step's kind against that registry, so adding a kind changes no schema.
  */
-export type MessageKind = string;
+export type { MessageKind } from "../types.js";
 
 export const id = z
   .string()

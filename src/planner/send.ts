@@ -1,41 +1,7 @@
 import { createHash } from "node:crypto";
-import type { MessageKind } from "../model/schema.js";
+import type { SendKey } from "../types.js";
 
-/** One message to one recipient at one moment: the unit the scheduler queues and the ledger tracks. */
-export interface Send {
-  /** Deterministic: the BullMQ job id, the ledger key and the Message-ID's local part. */
-  id: string;
-  event: string;
-  step: string;
-  kind: MessageKind;
-  /** The recipient's e-mail address as written in the CSV. */
-  recipient: string;
-  name: string;
-  team?: string;
-  /** For calendar invites: the calendar item this send carries. */
-  item?: string;
-  /**
-   * Content version: 0 for a first send; calendar updates and cancellations carry the item's
-   * SEQUENCE so each new version is a new send with its own id.
-   */
-  version: number;
-  /** ISO 8601 UTC. */
-  due: string;
-  /** The same instant in the zone the trigger was computed in, with its offset. */
-  dueLocal: string;
-  /** That zone: the event's, or the recipient's for `zone: recipient` steps. */
-  zone: string;
-  /** ISO 8601 UTC: after this the send is missed, not sent late. */
-  expires: string;
-}
-
-export interface SendKey {
-  event: string;
-  step: string;
-  recipient: string;
-  item?: string;
-  version: number;
-}
+export type { Send, SendKey } from "../types.js";
 
 /**
  * `<event>.<step>.<hash>`: readable in logs and status, valid as a BullMQ custom job id (no `:`,

@@ -26,22 +26,15 @@
  * "scheduled → sending" a claim only one worker process can win, so several workers never send
  * the same message twice.
  */
+
 import type { Redis } from "ioredis";
 import type { MessageKind } from "../model/schema.js";
+import type { LedgerState } from "../types.js";
 import type { Keys } from "./keys.js";
 import { defineScripts } from "./scripts.js";
 
-export const STATES = [
-  "scheduled",
-  "sending",
-  "sent",
-  "failed",
-  "skipped",
-  "suppressed",
-  "missed",
-  "unconfirmed",
-] as const;
-export type State = (typeof STATES)[number];
+export { LEDGER_STATES as STATES } from "../types.js";
+export type State = LedgerState;
 /** `none`: not in the ledger yet. */
 export type StateOrNone = State | "none";
 /**

@@ -4,48 +4,16 @@
  * must hold for all mail together: BullMQ's limiter and rate-limit are per queue.
  */
 import { type JobsOptions, Queue } from "bullmq";
-import type { MessageKind } from "../model/schema.js";
-import type { Send } from "../planner/send.js";
 import type { Redis } from "../store/redis.js";
+import type { PlannedSend, SendJobData } from "../types.js";
 import { BACKOFF_TYPE } from "./backoff.js";
 import type { WorkerSettings } from "./settings.js";
 
+export type { SendJobData } from "../types.js";
+
 export const QUEUE_NAME = "sends";
 
-/**
- * What a job carries: just enough to find the send again. The processor re-plans the send from
- * the current definition before sending, so nothing here is trusted beyond its identity.
- */
-export interface SendJobData {
-  id: string;
-  event: string;
-  /** The event directory, for a worker started without this event in its list. */
-  dir: string;
-  step: string;
-  kind: MessageKind;
-  recipient: string;
-  item?: string;
-  version: number;
-  /** ISO UTC, as planned when the job was added. */
-  due: string;
-  expires: string;
-  /**
-   * Calendar lifecycle sends (updates, cancellations; version > 0): REQUEST or CANCEL. These are
-   * not the planner's, so the job carries the rest of the send for the processor to rebuild it.
-   */
-  method?: "REQUEST" | "CANCEL";
-  /** For an update: which of time, place, status, title, agenda changed (its cover says so). */
-  changed?: string[];
-  name?: string;
-  team?: string;
-  dueLocal?: string;
-  zone?: string;
-}
-
-export function jobData(
-  send: Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] },
-  dir: string,
-): SendJobData {
+export function jobData(send: PlannedSend, dir: string): SendJobData {
   const { method, changed } = send;
   return {
     id: send.id,

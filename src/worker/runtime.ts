@@ -45,7 +45,7 @@ import type { Composer, Mailer } from "./deps.js";
 import type { SendJobData } from "./queue.js";
 import { registrationsFor, replanOne, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
-import { type Failure, type FailureOutcome, failureOutcome } from "./smtp-errors.js";
+import { type FailureOutcome, failureOutcome, type SmtpFailure } from "./smtp-errors.js";
 
 export interface RuntimeDeps {
   stores: Stores;
@@ -583,7 +583,7 @@ function smtpTroubleOf(deps: RuntimeDeps) {
       if (halted) halted = (await stores.smtp.halted()) !== undefined;
       return halted;
     },
-    async unreachable(f: Failure, send: string): Promise<void> {
+    async unreachable(f: SmtpFailure, send: string): Promise<void> {
       failing = true;
       const waitMs = await stores.smtp.connectionFailed(
         settings.connectBackoffMs,
@@ -600,7 +600,7 @@ function smtpTroubleOf(deps: RuntimeDeps) {
       failing = false;
       await stores.smtp.connectionOk();
     },
-    async halt(f: Failure): Promise<void> {
+    async halt(f: SmtpFailure): Promise<void> {
       halted = true;
       const server = deps.config.smtpUrl ? redactUrl(deps.config.smtpUrl) : "(no SMTP_URL)";
       const first = await stores.smtp.halt({

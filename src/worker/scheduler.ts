@@ -24,6 +24,7 @@
  * no delay and goes out now; one past it is recorded `missed` — never dropped silently, never
  * sent weeks late.
  */
+
 import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
@@ -41,6 +42,7 @@ import {
   matchState,
   type TransitionRequest,
 } from "../store/ledger.js";
+import type { PlannedSend } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from "./queue.js";
@@ -50,7 +52,7 @@ import type { WorkerSettings } from "./settings.js";
 import { completedOccurrences, occurrenceLine } from "./step-report.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
-export type PlannedSend = Send & { method?: "REQUEST" | "CANCEL"; changed?: string[] };
+export type { PlannedSend } from "../types.js";
 
 /**
  * The calendar lifecycle (see lifecycle.ts in this folder): given the definition and the planned

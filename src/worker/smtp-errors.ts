@@ -20,7 +20,7 @@
  *    MAIL FROM is about us; neither says anything against the recipient.
  *  - `error`: not an SMTP failure at all (a bug, a template problem): failed, never retried.
  */
-export type Failure =
+export type SmtpFailure =
   | { kind: "slow-down"; code: number; reply: string }
   | { kind: "connection"; code?: number; reply: string }
   | { kind: "auth"; code?: number; reply: string }
@@ -174,7 +174,7 @@ export function acceptanceUnknown(e: unknown): boolean {
   return ["ECONNECTION", "ESOCKET", "ECONNRESET", "EPIPE"].includes(err.code ?? "");
 }
 
-function classifyReply(err: SmtpError, code: number, reply: string): Failure {
+function classifyReply(err: SmtpError, code: number, reply: string): SmtpFailure {
   if (SLOW_DOWN_CODES.has(code)) return { kind: "slow-down", code, reply };
   // A 4xx to AUTH (454 temporary failure) is the server's trouble, not wrong credentials.
   if (authFailed(err))
@@ -188,7 +188,7 @@ function classifyReply(err: SmtpError, code: number, reply: string): Failure {
   return { kind: "permanent", code, reply, suppress: rcpt && mailboxGone(code, reply) };
 }
 
-export function classify(e: unknown): Failure {
+export function classify(e: unknown): SmtpFailure {
   const err = asSmtpError(e);
   const reply = replyText(e);
   const code = replyCode(err);
@@ -229,7 +229,7 @@ export type FailureOutcome =
       response: string;
       /** The SMTP reply code, when the server answered. */
       code?: number;
-      failure: Failure;
+      failure: SmtpFailure;
     };
 
 export interface AttemptCount {
@@ -258,7 +258,7 @@ function unknownAcceptance(reply: string, a: AttemptCount): FailureOutcome {
   };
 }
 
-function classifiedOutcome(f: Failure, a: AttemptCount): FailureOutcome {
+function classifiedOutcome(f: SmtpFailure, a: AttemptCount): FailureOutcome {
   const reply = f.reply;
   switch (f.kind) {
     case "permanent":

@@ -25,7 +25,7 @@ export interface StepStatus {
   nextDue: string | null;
 }
 
-export interface Failure {
+export interface FailureRow {
   id: string;
   step: string;
   recipient: string;
@@ -115,7 +115,7 @@ function plannedState(s: Send, rec: LedgerRecord | undefined, controls: Controls
   return "scheduled";
 }
 
-function plannedFailure(s: Send, rec: LedgerRecord | undefined, state: State): Failure {
+function plannedFailure(s: Send, rec: LedgerRecord | undefined, state: State): FailureRow {
   const fallback =
     state === "missed"
       ? `not sent by ${s.expires}, the end of its missed window`
@@ -134,7 +134,7 @@ function plannedFailure(s: Send, rec: LedgerRecord | undefined, state: State): F
   };
 }
 
-function rememberedFailure(id: string, step: string, rec: LedgerRecord): Failure {
+function rememberedFailure(id: string, step: string, rec: LedgerRecord): FailureRow {
   return {
     id,
     step,
@@ -183,11 +183,11 @@ export function computeStatus(
   ledger: ReadonlyMap<string, LedgerRecord>,
   controls: Controls,
   now: DateTime,
-): { status: EventStatus; failures: Failure[] } {
+): { status: EventStatus; failures: FailureRow[] } {
   const ev = def.event.id;
   const nowMs = now.toMillis();
   const tally = new StepTally(def);
-  const failures: Failure[] = [];
+  const failures: FailureRow[] = [];
   const seen = new Set<string>();
 
   for (const s of sends) {
