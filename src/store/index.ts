@@ -3,6 +3,7 @@ import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-sta
 import { ControlStore } from "./control.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
+import { QueueJobs } from "./queue-jobs.js";
 import { withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
@@ -22,6 +23,8 @@ export interface Stores {
   calendar: CalendarStateStore;
   /** Step occurrences whose completion has been logged. */
   reports: StepReports;
+  /** BullMQ's job keys, read for jobs the scheduler must queue again. */
+  jobs: QueueJobs;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -35,6 +38,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     smtp: new SmtpHealth(redis, k),
     calendar: new RedisCalendarStateStore(redis, prefix),
     reports: new StepReports(redis, k),
+    jobs: new QueueJobs(redis),
   };
 }
 

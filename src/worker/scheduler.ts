@@ -15,7 +15,7 @@
  * add failed) is queued again, every tick — that includes the first one at start-up. So is a
  * send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run: the
  * processor's crash path decides what becomes of it. The check is two O(1) Redis commands per
- * send, pipelined (lostJobs in queue.ts), and only for sends inside the horizon.
+ * send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
  *
  * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
  * no re-timing while the organizer still edits; status counts them as scheduled all the same.
@@ -45,7 +45,7 @@ import {
 import type { PlannedSend } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
-import { jobData, jobOptions, type LostJob, lostJobs, type SendJobData } from "./queue.js";
+import { jobData, jobOptions, type LostJob, type SendJobData } from "./queue.js";
 import { mergeRegistrations, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
@@ -414,7 +414,7 @@ export class Scheduler {
       candidates.map((s) => s.id),
     );
     const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
-    const lost = await lostJobs(
+    const lost = await stores.jobs.lost(
       this.deps.queue,
       watchedIds(candidates, { records, stale }, controls, nowMs),
     );
