@@ -31,6 +31,7 @@ export const NEEDS_SERVICES = [
   "test/worker/slowdown-waiting.test.ts",
   "test/worker/slowdown.test.ts",
   "test/worker/smtp-failures.test.ts",
+  "test/worker/step-report-worker.test.ts",
 ];
 
 export default defineConfig({

@@ -1,28 +1,11 @@
 /**
- * Issue 11: "A per-step line when a step occurrence completes". The pure rule on hand-made
- * ledger records, then the real worker: a step of five letters sent through a loopback SMTP
- * server gives exactly one "letter: 5/5 sent in … s" line, however often the scheduler ticks.
+ * Issue 11: "A per-step line when a step occurrence completes": the pure rule on hand-made ledger
+ * records (step-report-worker.test.ts has the real worker).
  */
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { LedgerRecord, State } from "../../src/store/ledger.js";
 import { completedOccurrences, occurrenceLine } from "../../src/worker/step-report.js";
-import {
-  deletePrefix,
-  dueSoon,
-  inProcessWorker,
-  letterStep,
-  people,
-  startSmtp,
-  testConfig,
-  testHooks,
-  uniquePrefix,
-  until,
-  writeEvent,
-} from "./fixture.js";
 
-const hooks = testHooks();
 const DUE = "2026-03-02T09:00:00.000Z";
 const DUE_MS = Date.parse(DUE);
 
@@ -74,48 +57,5 @@ describe("completedOccurrences (pure)", () => {
     const records = new Map(s.map((x) => [x.id, rec("sent")]));
     const lines = completedOccurrences(s, records, DUE_MS + 7_200_000).map(occurrenceLine);
     expect(lines.sort()).toEqual(["reminder: 2/2 sent in 0.0 s", "reminder: 3/3 sent in 0.0 s"]);
-  });
-});
-
-describe("the worker's step line", () => {
-  it("one line when the five letters of a step are sent, not one per tick", async () => {
-    const smtp = await startSmtp();
-    const prefix = uniquePrefix();
-    const soon = dueSoon(2);
-    const fx = writeEvent({
-      people: people(5),
-      steps: [letterStep()],
-      registrations: [soon.registration],
-    });
-    hooks.cleanups.push(
-      () => fx.cleanup(),
-      () => smtp.close(),
-      () => deletePrefix(prefix),
-    );
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(...chunk.toString().split("\n").filter(Boolean));
-        cb();
-      },
-    });
-    const w = inProcessWorker({
-      paths: [fx.dir],
-      config: testConfig(prefix, smtp.url),
-      log: pino({ level: "info" }, sink),
-    });
-    hooks.cleanups.push(() => w.close());
-    await w.ready;
-    await smtp.waitFor(5);
-    const stepLines = () =>
-      lines.map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("letter: "));
-    await until("the step line", async () => {
-      await w.scheduler?.tick();
-      return stepLines().length > 0;
-    });
-    await w.scheduler?.tick();
-    await w.scheduler?.tick();
-    expect(stepLines()).toHaveLength(1);
-    expect(stepLines()[0]).toMatch(/^letter: 5\/5 sent in \d+\.\d s$/);
   });
 });

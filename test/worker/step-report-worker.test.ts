@@ -1,0 +1,65 @@
+/**
+ * Issue 11's step-done line from the real worker: a step of five letters sent through a loopback
+ * SMTP server gives exactly one "letter: 5/5 sent in … s" line, however often the scheduler ticks.
+ */
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import {
+  deletePrefix,
+  dueSoon,
+  inProcessWorker,
+  letterStep,
+  people,
+  startSmtp,
+  testConfig,
+  testHooks,
+  uniquePrefix,
+  until,
+  writeEvent,
+} from "./fixture.js";
+
+const hooks = testHooks();
+
+describe("the worker's step line", () => {
+  it("one line when the five letters of a step are sent, not one per tick", async () => {
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(2);
+    const fx = writeEvent({
+      people: people(5),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        cb();
+      },
+    });
+    const w = inProcessWorker({
+      paths: [fx.dir],
+      config: testConfig(prefix, smtp.url),
+      log: pino({ level: "info" }, sink),
+    });
+    hooks.cleanups.push(() => w.close());
+    await w.ready;
+    await smtp.waitFor(5);
+    const stepLines = () =>
+      lines.map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("letter: "));
+    await until("the step line", async () => {
+      await w.scheduler?.tick();
+      return stepLines().length > 0;
+    });
+    await w.scheduler?.tick();
+    await w.scheduler?.tick();
+    expect(stepLines()).toHaveLength(1);
+    expect(stepLines()[0]).toMatch(/^letter: 5\/5 sent in \d+\.\d s$/);
+  });
+});
