@@ -45,7 +45,7 @@ function options(argv: string[]): Options {
         .default("both"),
     )
     .option("--rounds <count>", "rounds per kind (the table shows min/median/max)", positiveInt, 3)
-    .option("--json", "print one JSON object per kind instead of the table", false)
+    .option("--json", "print one JSON object per kind on stdout (the table goes to stderr)", false)
     .option(
       "--own-redis [port]",
       "start a private redis-server on this port (default 6550) instead of REDIS_URL",
@@ -89,15 +89,15 @@ async function measureKind(ctx: RunContext, kind: Kind, rounds: number): Promise
   }
 }
 
+/** The tables on stdout; with --json, the objects on stdout and the tables on stderr. */
 function print(results: KindResult[], o: Options, shared: boolean): void {
-  if (o.json) {
-    for (const k of results) process.stdout.write(`${JSON.stringify(summaryObject(k))}\n`);
-    return;
-  }
+  const human = o.json ? process.stderr : process.stdout;
   for (const k of results) {
-    process.stdout.write(`\n${table(k)}\n`);
-    for (const line of notes(k, shared)) process.stdout.write(`  note: ${line}\n`);
+    human.write(`\n${table(k)}\n`);
+    for (const line of notes(k, shared)) human.write(`  note: ${line}\n`);
   }
+  if (o.json)
+    for (const k of results) process.stdout.write(`${JSON.stringify(summaryObject(k))}\n`);
 }
 
 async function main(): Promise<void> {
