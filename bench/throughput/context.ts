@@ -10,6 +10,8 @@ export interface RunContext {
   timeoutMs: number;
   /** Seconds from the worker's spawn to the step's due time (convene's round). */
   leadMs: number;
+  /** Measurements left out (--without). */
+  without: ReadonlySet<"ceiling" | "naive">;
   log: (line: string) => void;
 }
 

@@ -14,7 +14,7 @@ import { CLI } from "./ceiling.js";
 import { type RunContext, SECRET, type Throughput, throughput } from "./context.js";
 import { type Kind, writeEvent } from "./event.js";
 import { cpuMs, peakRssMb } from "./proc.js";
-import { commandCount, deletePrefix, usedMemory } from "./redis.js";
+import { commandCount, deletePrefix, prefixBytes } from "./redis.js";
 import { withTimeout } from "./sink-client.js";
 import { isStarted, isTick, type LogLine, WorkerLog } from "./worker-log.js";
 
@@ -98,16 +98,12 @@ async function stopWorker(worker: ChildProcess): Promise<void> {
 }
 
 /**
- * Bytes BullMQ keeps in its events stream: capped (about 10,000 entries), so they do not grow
- * with the number of sends, and left out of the per-send figure.
+ * BullMQ's events stream is capped (about 10,000 entries), so it does not grow with the number
+ * of sends: left out of the per-send figure.
  */
-async function eventsStreamBytes(ctx: RunContext, prefix: string): Promise<number> {
-  const key = `${keys(prefix).bullPrefix()}:${QUEUE_NAME}:events`;
-  const bytes = await ctx.redis.client.call("MEMORY", "USAGE", key, "SAMPLES", "0");
-  return Number(bytes ?? 0);
-}
+const EVENTS_STREAM = new RegExp(`:${QUEUE_NAME}:events$`);
 
-async function measure(ctx: RunContext, run: Run, memBefore: number): Promise<ConveneResult> {
+async function measure(ctx: RunContext, run: Run): Promise<ConveneResult> {
   const reached = ctx.sink.reached(ctx.timeoutMs + ctx.leadMs);
   const { tickMs } = await firstTick(ctx, run);
   const pid = run.worker.pid as number;
@@ -118,9 +114,8 @@ async function measure(ctx: RunContext, run: Run, memBefore: number): Promise<Co
   const cost = { cpuMs: cpuMs(pid) - cpuBefore, peakRssMb: peakRssMb(pid) };
   await drained(ctx, run.prefix);
   const cmds = (await commandCount(ctx.redis.client)) - cmdsBefore;
-  const events = await eventsStreamBytes(ctx, run.prefix);
   await stopWorker(run.worker);
-  const bytes = (await usedMemory(ctx.redis.client)) - memBefore - events;
+  const bytes = await prefixBytes(ctx.redis.client, run.prefix, EVENTS_STREAM);
   return {
     ...throughput(stats, cost),
     redisCmdsPerSend: cmds / ctx.n,
@@ -134,10 +129,9 @@ async function measure(ctx: RunContext, run: Run, memBefore: number): Promise<Co
 
 export async function runConvene(ctx: RunContext, kind: Kind): Promise<ConveneResult> {
   await ctx.sink.reset(ctx.n);
-  const memBefore = await usedMemory(ctx.redis.client);
   const run = startRun(ctx, kind);
   try {
-    return await measure(ctx, run, memBefore);
+    return await measure(ctx, run);
   } finally {
     await stopWorker(run.worker);
     await deletePrefix(ctx.redis.client, run.prefix);

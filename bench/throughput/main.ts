@@ -27,6 +27,18 @@ interface Options {
   ownRedis?: number | true;
   lead: number;
   timeout: number;
+  without: Skippable[];
+}
+
+const SKIPPABLE = ["ceiling", "naive"] as const;
+type Skippable = (typeof SKIPPABLE)[number];
+
+function skippable(text: string): Skippable[] {
+  const names = text.split(",").map((s) => s.trim());
+  for (const name of names)
+    if (!(SKIPPABLE as readonly string[]).includes(name))
+      throw new InvalidArgumentError(`must be a list of ${SKIPPABLE.join(", ")}`);
+  return names as Skippable[];
 }
 
 function positiveInt(text: string): number {
@@ -58,6 +70,12 @@ function options(argv: string[]): Options {
       10,
     )
     .option("--timeout <seconds>", "give up on a measurement after this long", positiveInt, 900)
+    .option(
+      "--without <list>",
+      "leave out ceiling and/or naive (comma-separated), e.g. for a 100,000-recipient run",
+      skippable,
+      [],
+    )
     .parse(argv)
     .opts<Options>();
 }
@@ -68,21 +86,28 @@ function connect(o: Options): Promise<BenchRedis> {
   return ownRedis(o.ownRedis === true ? 6550 : o.ownRedis);
 }
 
+async function measureRound(
+  ctx: RunContext,
+  kind: Kind,
+  tag: string,
+  eml: string | undefined,
+): Promise<RoundResult> {
+  const ceiling = eml ? await runCeiling(ctx, eml) : undefined;
+  if (ceiling) ctx.log(`${tag}: ceiling ${ceiling.mps.toFixed(1)} msg/s`);
+  const naive = ctx.without.has("naive") ? undefined : await runNaive(ctx, kind);
+  if (naive) ctx.log(`${tag}: naive ${naive.mps.toFixed(1)} msg/s`);
+  const convene = await runConvene(ctx, kind);
+  ctx.log(`${tag}: convene ${convene.mps.toFixed(1)} msg/s`);
+  return { ...(ceiling ? { ceiling } : {}), ...(naive ? { naive } : {}), convene };
+}
+
 async function measureKind(ctx: RunContext, kind: Kind, rounds: number): Promise<KindResult> {
   const samples = sampleDir();
   try {
-    const eml = sampleMessage(kind, samples);
+    const eml = ctx.without.has("ceiling") ? undefined : sampleMessage(kind, samples);
     const results: RoundResult[] = [];
-    for (let i = 1; i <= rounds; i++) {
-      const tag = `${kind} round ${i}/${rounds}`;
-      const ceiling = await runCeiling(ctx, eml);
-      ctx.log(`${tag}: ceiling ${ceiling.mps.toFixed(1)} msg/s`);
-      const naive = await runNaive(ctx, kind);
-      ctx.log(`${tag}: naive ${naive.mps.toFixed(1)} msg/s`);
-      const convene = await runConvene(ctx, kind);
-      ctx.log(`${tag}: convene ${convene.mps.toFixed(1)} msg/s`);
-      results.push({ ceiling, naive, convene });
-    }
+    for (let i = 1; i <= rounds; i++)
+      results.push(await measureRound(ctx, kind, `${kind} round ${i}/${rounds}`, eml));
     return { kind, n: ctx.n, rounds: results };
   } finally {
     rmSync(samples, { recursive: true, force: true });
@@ -111,6 +136,7 @@ async function main(): Promise<void> {
     n: o.n,
     timeoutMs: o.timeout * 1000,
     leadMs: o.lead * 1000,
+    without: new Set(o.without),
     log: (line) => process.stderr.write(`${line}\n`),
   };
   try {

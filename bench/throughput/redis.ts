@@ -93,7 +93,14 @@ export async function commandCount(client: Redis): Promise<number> {
   return total;
 }
 
-export async function usedMemory(client: Redis): Promise<number> {
-  const info = await client.info("memory");
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
+/** Bytes held by the keys under `prefix` (MEMORY USAGE, exact), keys matching `except` left out. */
+export async function prefixBytes(client: Redis, prefix: string, except?: RegExp): Promise<number> {
+  let total = 0;
+  const stream = client.scanStream({ match: `${prefix}:*`, count: 1000 });
+  for await (const batch of stream as AsyncIterable<string[]>)
+    for (const key of batch) {
+      if (except?.test(key)) continue;
+      total += Number((await client.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+    }
+  return total;
 }
