@@ -40,4 +40,6 @@ process.on("message", (m) => {
     });
   if (m === "close") process.exit(0);
 });
+// The benchmark died without saying "close": do not go on sending.
+process.on("disconnect", () => process.exit(1));
 process.send?.("ready");

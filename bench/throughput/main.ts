@@ -67,7 +67,7 @@ function options(argv: string[]): Options {
       "--lead <seconds>",
       "from spawning `convene worker` to the step's due time",
       positiveInt,
-      10,
+      20,
     )
     .option("--timeout <seconds>", "give up on a measurement after this long", positiveInt, 900)
     .option(
@@ -143,8 +143,6 @@ async function main(): Promise<void> {
     const results: KindResult[] = [];
     for (const kind of kinds) results.push(await measureKind(ctx, kind, o.rounds));
     print(results, o, redis.shared);
-    if (o.json)
-      for (const k of results) for (const n of notes(k, redis.shared)) ctx.log(`note: ${n}`);
   } finally {
     await sink.close();
     await redis.stop();

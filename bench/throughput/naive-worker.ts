@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     connection.disconnect();
     process.exit(0);
   });
+  // The benchmark died without saying "close": do not stay behind, holding its queue.
+  process.on("disconnect", () => process.exit(1));
   process.send?.("ready");
 }
 
