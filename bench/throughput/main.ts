@@ -41,6 +41,17 @@ function skippable(text: string): Skippable[] {
   return names as Skippable[];
 }
 
+/**
+ * The trigger is "one minute after registration" and the planner ignores registrations still in
+ * the future, so the due time can be at most a minute after the worker starts (event.ts).
+ */
+function leadSeconds(text: string): number {
+  const n = positiveInt(text);
+  if (n > 55)
+    throw new InvalidArgumentError("must be at most 55 (the trigger is 1m after registration)");
+  return n;
+}
+
 function positiveInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number ≥ 1");
@@ -65,8 +76,8 @@ function options(argv: string[]): Options {
     )
     .option(
       "--lead <seconds>",
-      "from spawning `convene worker` to the step's due time",
-      positiveInt,
+      "from spawning `convene worker` to the step's due time (≤ 55)",
+      leadSeconds,
       20,
     )
     .option("--timeout <seconds>", "give up on a measurement after this long", positiveInt, 900)
