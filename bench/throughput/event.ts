@@ -32,28 +32,26 @@ export interface Recipient {
   salutation: string;
 }
 
+/** Short fields: convene reads a recipients file of at most 10 MB, and N may be 100,000. */
 export function recipient(i: number): Recipient {
   const n = String(i).padStart(6, "0");
-  return {
-    email: `person${n}@district${i % 900}.k12.test`,
-    name: `Person ${n}`,
-    salutation: `Superintendent ${n}`,
-  };
+  return { email: `p${n}@d${i % 900}.k12.test`, name: `Person ${n}`, salutation: `Dr. ${n}` };
 }
 
 function csv(header: string, rows: string[]): string {
   return `${header}\n${rows.join("\n")}\n`;
 }
 
-function writeRecipients(dir: string, n: number): void {
+/** N rows in the measured step's audience; the other audience keeps one, so the team exists. */
+function writeRecipients(dir: string, kind: Kind, n: number): void {
   const supers: string[] = [];
   const members: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = recipient(i);
-    supers.push(
-      `${r.email},${r.name},${r.salutation},Superintendent,Bench Unified School District,${TEAM},`,
-    );
-    members.push(`${r.email},${r.name},Superintendent,${TEAM},Bench Unified School District,no`);
+    if (kind === "letter" || i === 0)
+      supers.push(`${r.email},${r.name},${r.salutation},Superintendent,Bench USD,${TEAM},`);
+    if (kind === "invite" || i === 0)
+      members.push(`${r.email},${r.name},Superintendent,${TEAM},Bench USD,no`);
   }
   writeFileSync(
     join(dir, "recipients/superintendents.csv"),
@@ -98,7 +96,7 @@ function backdate(dir: string): void {
 export function writeEvent(kind: Kind, n: number, dueAt: Date): string {
   const dir = join(mkdtempSync(join(tmpdir(), "convene-bench-")), EVENT_ID);
   cpSync(SOURCE_EVENT, dir, { recursive: true });
-  writeRecipients(dir, n);
+  writeRecipients(dir, kind, n);
   writeCampaign(dir, kind, new Date(dueAt.getTime() - 60_000));
   backdate(dir);
   return dir;

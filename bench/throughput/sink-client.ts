@@ -29,11 +29,15 @@ export class Sink {
 
   /** Resolves when the round's `target`-th message has arrived. */
   reached(timeoutMs: number): Promise<SinkStats> {
-    return withTimeout(
+    const reached = withTimeout(
       nextEvent(this.child, "reached").then((e) => e.stats),
       timeoutMs,
       () => this.stats().then((s) => `the SMTP sink received only ${s.count} messages`),
     );
+    // Taken before the senders start; if the round fails first, its own error is the one to
+    // report, not this promise's rejection once the sink is closed.
+    reached.catch(() => undefined);
+    return reached;
   }
 
   async stats(): Promise<SinkStats> {
