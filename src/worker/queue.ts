@@ -58,3 +58,26 @@ export function createQueue(connection: Redis, bullPrefix: string): Queue<SendJo
 
 /** Why a send that should have a job has none that will ever run. */
 export type { LostJob } from "../store/queue-jobs.js";
+
+/** The job states in which a job will still run without its delay passing first. */
+const RUNNABLE = ["waiting", "active", "prioritized", "waiting-children"] as const;
+
+/**
+ * Waits until the queue holds no runnable job (and, with `delayed`, no delayed one either):
+ * the rehearsal's "everything due at this instant is done", and the tests' drain. Polls the
+ * counts because BullMQ's `drained` event fires per worker, not for the queue.
+ */
+export async function untilNoJobs(
+  queue: Queue<SendJobData>,
+  o: { delayed: boolean; timeoutMs: number; what: string },
+): Promise<void> {
+  const states = o.delayed ? [...RUNNABLE, "delayed" as const] : [...RUNNABLE];
+  const start = Date.now();
+  for (;;) {
+    const c = await queue.getJobCounts(...states);
+    if (Object.values(c).every((n) => n === 0)) return;
+    if (Date.now() - start > o.timeoutMs)
+      throw new Error(`${o.what} after ${o.timeoutMs} ms: ${JSON.stringify(c)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

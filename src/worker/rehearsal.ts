@@ -10,7 +10,6 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
 import { type Config, redactUrl } from "../config.js";
 import type { KindRegistry } from "../kind.js";
@@ -27,7 +26,7 @@ import { type LedgerRecord, STATES } from "../store/ledger.js";
 import { checkWritable, deletePrefix } from "../store/prefix.js";
 import { withRedis } from "../store/redis.js";
 import type { Logger } from "./logger.js";
-import type { SendJobData } from "./queue.js";
+import { untilNoJobs } from "./queue.js";
 import { mergeRegistrations } from "./replan.js";
 import type { Scheduler } from "./scheduler.js";
 import type { WorkerSettings } from "./settings.js";
@@ -88,24 +87,6 @@ async function wipePrefix(redisUrl: string, prefix: string): Promise<void> {
     });
     await deletePrefix(redis, prefix);
   });
-}
-
-/** Waits until no job is waiting, active or delayed: everything due at this instant is done. */
-async function drain(queue: Queue<SendJobData>, timeoutMs = 120_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const c = await queue.getJobCounts(
-      "waiting",
-      "active",
-      "delayed",
-      "prioritized",
-      "waiting-children",
-    );
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`rehearsal stalled with jobs left: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function stepProgress(def: EventDefinition, sends: readonly Send[]): StepProgress[] {
@@ -332,7 +313,12 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
     for (const [i, t] of instants.entries()) {
       simulated = t;
       await tickOrThrow(scheduler, def.dir, clock(), zone);
-      await drain(running.queue);
+      // Everything due at this instant is done: no job waiting, active or delayed.
+      await untilNoJobs(running.queue, {
+        delayed: true,
+        timeoutMs: 120_000,
+        what: "rehearsal stalled with jobs left",
+      });
       progress("moment", i + 1);
     }
     const now = clock();

@@ -7,7 +7,7 @@
  */
 import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
-import type { SendJobData } from "../../src/worker/queue.js";
+import { type SendJobData, untilNoJobs } from "../../src/worker/queue.js";
 import { wakeDueJobs } from "../../src/worker/wake.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 
@@ -32,33 +32,13 @@ export class TestClock {
  * Also the rehearsal's `drain`, which waits for the delayed ones too, since it queues only
  * what is due (horizon 0).
  */
-export async function drain(queue: Queue<SendJobData>, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const c = await queue.getJobCounts("waiting", "active", "prioritized", "waiting-children");
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`queue not drained after ${timeoutMs} ms: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function drain(queue: Queue<SendJobData>, timeoutMs = 20_000): Promise<void> {
+  return untilNoJobs(queue, { delayed: false, timeoutMs, what: "queue not drained" });
 }
 
 /** Waits until the queue holds no job at all, delayed ones included: nothing more can be sent. */
-export async function idle(queue: Queue<SendJobData>, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const c = await queue.getJobCounts(
-      "waiting",
-      "active",
-      "delayed",
-      "prioritized",
-      "waiting-children",
-    );
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`queue not idle after ${timeoutMs} ms: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function idle(queue: Queue<SendJobData>, timeoutMs = 20_000): Promise<void> {
+  return untilNoJobs(queue, { delayed: true, timeoutMs, what: "queue not idle" });
 }
 
 /**
