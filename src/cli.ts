@@ -2,21 +2,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { KINDS } from "../jobs/index.js";
-import { registerCalendar } from "./cli/calendar.js";
-import { registerControl } from "./cli/control.js";
+import { declareCommands } from "./cli/commands.js";
 import { reportError } from "./cli/errors.js";
-import { registerPlan } from "./cli/plan.js";
-import { registerPreview } from "./cli/preview.js";
-import { registerRegistrations } from "./cli/registrations.js";
-import { registerRehearse } from "./cli/rehearse.js";
-import { registerSendTest } from "./cli/send-test.js";
-import { registerStatus } from "./cli/status.js";
-import { registerSuppress } from "./cli/suppress.js";
-import { registerValidate } from "./cli/validate.js";
-import { registerWorker } from "./cli/worker.js";
 import { packageRoot } from "./model/paths.js";
-import { resolveRedisUrl } from "./store/redis.js";
 
 // `convene plan … | head -1`: the reader left, which is the reader's choice, not a failure.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -35,6 +23,12 @@ function printVersion(): never {
   process.exit(0);
 }
 
+/**
+ * The kind registry (jobs/), imported when a command first needs it rather than at start-up:
+ * `--help`, `--version` and `suppress` never do. This is the only file in src/ that imports jobs/.
+ */
+const loadKinds = async () => (await import("../jobs/index.js")).KINDS;
+
 const program = new Command()
   .name("convene")
   .description("Email and calendar automation for invitation-driven events")
@@ -44,22 +38,13 @@ const program = new Command()
   // Usage mistakes throw instead of exiting, so they end with exit code 2 (see below).
   .exitOverride()
   .hook("preAction", async (_program, command) => {
-    if (!WITHOUT_REDIS.has(command.name())) await resolveRedisUrl();
+    // Imported here: ioredis is for the commands that use Redis, not for the others' start-up.
+    if (!WITHOUT_REDIS.has(command.name()))
+      await (await import("./store/redis.js")).resolveRedisUrl();
   });
 
-// One register function per command module; each module owns its options and output. The
-// kind registry (jobs/) is passed in from here, the only file in src/ that imports jobs/.
-registerValidate(program, KINDS);
-registerPlan(program, KINDS);
-registerCalendar(program, KINDS);
-registerWorker(program, KINDS);
-registerRehearse(program, KINDS);
-registerStatus(program, KINDS);
-registerRegistrations(program, KINDS);
-registerSuppress(program);
-registerControl(program, KINDS);
-registerPreview(program, KINDS);
-registerSendTest(program, KINDS);
+// Each command's implementation (src/cli/<command>.ts) is imported when that command runs.
+declareCommands(program, loadKinds);
 
 // Every command's failure ends here: located problems or one line, never a stack trace.
 // Exit codes: 0 done, 1 problems found or a runtime failure, 2 the command was called wrongly.

@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { DateTime } from "luxon";
 import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
@@ -105,34 +104,21 @@ export function planTable(def: EventDefinition, sends: Send[]): string {
   return `${lines.join("\n")}\n\n${plural(sends.length, "send")} in ${plural(rows.size, "step occurrence")} (${times}).\n`;
 }
 
-export function registerPlan(program: Command, kinds: KindRegistry): void {
-  program
-    .command("plan")
-    .description("list every send the campaign will make, in time order")
-    .argument("<event>", "an event directory or its event.yaml")
-    .option(
-      "--from <iso>",
-      "only sends due at or after this time (event-local unless it has an offset)",
-    )
-    .option("--to <iso>", "only sends due before this time")
-    .option(
-      "--now <iso>",
-      "plan as of this moment: later registrations are not known yet (default: now)",
-    )
-    .option("--json", "one JSON object per send, for scripts")
-    .action(
-      async (path: string, opts: { from?: string; to?: string; now?: string; json?: boolean }) => {
-        const def = loadEventOrThrow(path, kinds);
-        const zone = def.event.timezone;
-        const from = parseInstantOption(opts.from, zone, "--from");
-        const to = parseInstantOption(opts.to, zone, "--to");
-        const now = parseInstantOption(opts.now, zone, "--now") ?? DateTime.utc();
-        const sends = plan(def, def.registrations, now).filter((s) => {
-          const due = DateTime.fromISO(s.due);
-          return (!from || due >= from) && (!to || due < to);
-        });
-        if (opts.json) process.stdout.write(`${JSON.stringify(sends.map(sendJson), null, 2)}\n`);
-        else process.stdout.write(planTable(def, sends));
-      },
-    );
+/** `convene plan <event>` (declared in commands.ts). */
+export async function planCommand(
+  kinds: KindRegistry,
+  path: string,
+  opts: { from?: string; to?: string; now?: string; json?: boolean },
+): Promise<void> {
+  const def = loadEventOrThrow(path, kinds);
+  const zone = def.event.timezone;
+  const from = parseInstantOption(opts.from, zone, "--from");
+  const to = parseInstantOption(opts.to, zone, "--to");
+  const now = parseInstantOption(opts.now, zone, "--now") ?? DateTime.utc();
+  const sends = plan(def, def.registrations, now).filter((s) => {
+    const due = DateTime.fromISO(s.due);
+    return (!from || due >= from) && (!to || due < to);
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify(sends.map(sendJson), null, 2)}\n`);
+  else process.stdout.write(planTable(def, sends));
 }

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
 import { type KindRegistry, kindOf } from "../kind.js";
@@ -14,7 +13,7 @@ import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import { findRecipient } from "../render/render.js";
-import { action, UsageError } from "./errors.js";
+import { UsageError } from "./errors.js";
 import { parseInstantOption } from "./plan.js";
 
 export function findStep(def: EventDefinition, id: string): StepSpec {
@@ -63,55 +62,37 @@ export function previewSend(
   return sampleSend(def, step, r, o.now, item);
 }
 
-export function registerPreview(program: Command, kinds: KindRegistry): void {
-  program
-    .command("preview")
-    .description("render one message of a step to files: .html, .txt, .eml (and .ics for invites)")
-    .argument("<event>", "an event directory or its event.yaml")
-    .requiredOption("--step <id>", "the campaign step")
-    .option("--recipient <email>", "whose message (default: the step's first recipient)")
-    .option("--item <id>", "for calendar invites: which calendar item")
-    .option("--out <dir>", "where to write the files", "preview")
-    .option("--now <iso>", "plan as of this moment (default: now)")
-    .action(
-      action(
-        async (
-          path: string,
-          opts: { step: string; recipient?: string; item?: string; out: string; now?: string },
-        ) => {
-          const def = loadEventOrThrow(path, kinds);
-          const step = findStep(def, opts.step);
-          const now = parseInstantOption(opts.now, def.event.timezone, "--now") ?? DateTime.utc();
-          const send = previewSend(def, step, {
-            ...(opts.recipient ? { recipient: opts.recipient } : {}),
-            ...(opts.item ? { item: opts.item } : {}),
-            now,
-          });
-          const msg = await composeWith(
-            def,
-            send,
-            { config: loadConfig() },
-            recipientOf(def, step, send),
-          );
-          const { messageId, raw } = await toEml(msg);
-          const name = outboxName(messageId);
-          mkdirSync(opts.out, { recursive: true });
-          const written: string[] = [];
-          const write = (ext: string, content: string | Buffer) => {
-            const file = join(opts.out, `${name}.${ext}`);
-            writeFileSync(file, content);
-            const rel = relative(process.cwd(), file);
-            written.push(rel && !rel.startsWith("..") ? rel : resolve(file));
-          };
-          write("html", String(msg.html));
-          write("txt", String(msg.text));
-          write("eml", raw);
-          const ics = icsOf(msg);
-          if (ics) write("ics", ics);
-          process.stdout.write(
-            `${step.kind} for ${send.name} <${send.recipient}>: ${msg.subject}\n${written.map((f) => `  ${f}`).join("\n")}\n`,
-          );
-        },
-      ),
-    );
+/** `convene preview <event> --step <id>` (declared in commands.ts). */
+export async function previewCommand(
+  kinds: KindRegistry,
+  path: string,
+  opts: { step: string; recipient?: string; item?: string; out: string; now?: string },
+): Promise<void> {
+  const def = loadEventOrThrow(path, kinds);
+  const step = findStep(def, opts.step);
+  const now = parseInstantOption(opts.now, def.event.timezone, "--now") ?? DateTime.utc();
+  const send = previewSend(def, step, {
+    ...(opts.recipient ? { recipient: opts.recipient } : {}),
+    ...(opts.item ? { item: opts.item } : {}),
+    now,
+  });
+  const msg = await composeWith(def, send, { config: loadConfig() }, recipientOf(def, step, send));
+  const { messageId, raw } = await toEml(msg);
+  const name = outboxName(messageId);
+  mkdirSync(opts.out, { recursive: true });
+  const written: string[] = [];
+  const write = (ext: string, content: string | Buffer) => {
+    const file = join(opts.out, `${name}.${ext}`);
+    writeFileSync(file, content);
+    const rel = relative(process.cwd(), file);
+    written.push(rel && !rel.startsWith("..") ? rel : resolve(file));
+  };
+  write("html", String(msg.html));
+  write("txt", String(msg.text));
+  write("eml", raw);
+  const ics = icsOf(msg);
+  if (ics) write("ics", ics);
+  process.stdout.write(
+    `${step.kind} for ${send.name} <${send.recipient}>: ${msg.subject}\n${written.map((f) => `  ${f}`).join("\n")}\n`,
+  );
 }

@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
 import type { KindRegistry } from "../kind.js";
@@ -8,7 +7,7 @@ import { withStores } from "../store/index.js";
 import { STATES } from "../store/ledger.js";
 import { mergeRegistrations } from "../worker/replan.js";
 import { computeStatus, type EventStatus, type FailureRow } from "../worker/status.js";
-import { action, UsageError } from "./errors.js";
+import { UsageError } from "./errors.js";
 import { textTable } from "./text-table.js";
 
 interface StatusOpts {
@@ -124,50 +123,38 @@ function failuresText(fs: FailureRow[]): string {
   return `${table([["STATE", "STEP", "RECIPIENT", "REASON"], ...rows])}\n${fs.length} send${fs.length === 1 ? "" : "s"} need attention.\n`;
 }
 
-export function registerStatus(program: Command, kinds: KindRegistry): void {
-  program
-    .command("status")
-    .description("delivery status per step: how many sends are in each state, and what is next")
-    .argument("<event>", "an event directory or its event.yaml")
-    .option("--step <id>", "only this step")
-    .option("--json", "machine-readable output (stable shape)")
-    .option("--wide", "every state in its own column, however wide the terminal")
-    .option(
-      "--failures",
-      "list every failed, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
-    )
-    .action(
-      action(async (path: string, opts: StatusOpts) => {
-        const def = loadEventOrThrow(path, kinds);
-        const ev = def.event.id;
-        if (opts.step && !def.campaign.steps.some((s) => s.id === opts.step))
-          throw new UsageError(
-            `no step "${opts.step}" in ${def.files.campaign} (steps: ${def.campaign.steps.map((s) => s.id).join(", ")})`,
-          );
-        const config = loadConfig();
-        const now = DateTime.utc();
-        const { status, failures } = await withStores(config, async (stores) => {
-          const regs = mergeRegistrations(def.registrations, await stores.registrations.list(ev));
-          const sends = plan(def, regs, now);
-          return computeStatus(
-            def,
-            sends,
-            await stores.ledger.all(ev),
-            await stores.control.get(ev),
-            now,
-          );
-        });
-        const steps = opts.step ? status.steps.filter((s) => s.step === opts.step) : status.steps;
-        const fails = opts.step ? failures.filter((f) => f.step === opts.step) : failures;
-        if (opts.json) {
-          const out = { event: ev, steps, ...(opts.failures ? { failures: fails } : {}) };
-          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-          return;
-        }
-        process.stdout.write(
-          statusText({ event: ev, steps }, def.event.timezone, tableWidth(opts.wide)),
-        );
-        if (opts.failures) process.stdout.write(`\n${failuresText(fails)}`);
-      }),
+/** `convene status <event>` (declared in commands.ts). */
+export async function statusCommand(
+  kinds: KindRegistry,
+  path: string,
+  opts: StatusOpts,
+): Promise<void> {
+  const def = loadEventOrThrow(path, kinds);
+  const ev = def.event.id;
+  if (opts.step && !def.campaign.steps.some((s) => s.id === opts.step))
+    throw new UsageError(
+      `no step "${opts.step}" in ${def.files.campaign} (steps: ${def.campaign.steps.map((s) => s.id).join(", ")})`,
     );
+  const config = loadConfig();
+  const now = DateTime.utc();
+  const { status, failures } = await withStores(config, async (stores) => {
+    const regs = mergeRegistrations(def.registrations, await stores.registrations.list(ev));
+    const sends = plan(def, regs, now);
+    return computeStatus(
+      def,
+      sends,
+      await stores.ledger.all(ev),
+      await stores.control.get(ev),
+      now,
+    );
+  });
+  const steps = opts.step ? status.steps.filter((s) => s.step === opts.step) : status.steps;
+  const fails = opts.step ? failures.filter((f) => f.step === opts.step) : failures;
+  if (opts.json) {
+    const out = { event: ev, steps, ...(opts.failures ? { failures: fails } : {}) };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(statusText({ event: ev, steps }, def.event.timezone, tableWidth(opts.wide)));
+  if (opts.failures) process.stdout.write(`\n${failuresText(fails)}`);
 }

@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import type { KindRegistry } from "../kind.js";
 import { checkTemplates } from "../mail/check.js";
 import { checkEventPaths } from "../model/event-path.js";
@@ -31,23 +30,16 @@ export async function validatePaths(
   return { events: dirs.length, problems };
 }
 
-export function registerValidate(program: Command, kinds: KindRegistry): void {
-  program
-    .command("validate")
-    .description(
-      "check event definitions, recipients and templates; list every problem with its file and line",
-    )
-    .argument("<paths...>", "event directories, event.yaml files, or folders of events")
-    .action(async (paths: string[]) => {
-      const { events, problems } = await validatePaths(paths, kinds);
-      if (problems.some(isError)) throw new DefinitionError(problems);
-      // Warnings are printed but pass: the worker runs such a definition.
-      for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
-      const warned = problems.length
-        ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})`
-        : "";
-      process.stdout.write(
-        `${events} event${events === 1 ? "" : "s"} checked, no problems${warned}.\n`,
-      );
-    });
+/** `convene validate <paths...>` (declared in commands.ts). */
+export async function validateCommand(kinds: KindRegistry, paths: string[]): Promise<void> {
+  const { events, problems } = await validatePaths(paths, kinds);
+  if (problems.some(isError)) throw new DefinitionError(problems);
+  // Warnings are printed but pass: the worker runs such a definition.
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+  const warned = problems.length
+    ? ` (${problems.length} warning${problems.length === 1 ? "" : "s"})`
+    : "";
+  process.stdout.write(
+    `${events} event${events === 1 ? "" : "s"} checked, no problems${warned}.\n`,
+  );
 }

@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
 import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
@@ -9,8 +8,7 @@ import { DefinitionError, isError } from "../model/problems.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { startWorker } from "../worker/worker.js";
-import { action, UsageError } from "./errors.js";
-import { cronExpression, durationArg, wholeNumberAtLeast } from "./options.js";
+import { UsageError } from "./errors.js";
 
 interface WorkerOpts {
   cron: string;
@@ -76,68 +74,47 @@ function stopper(
   };
 }
 
-export function registerWorker(program: Command, kinds: KindRegistry): void {
-  program
-    .command("worker")
-    .description("run the scheduler and the senders: every send goes out at its moment, once")
-    .argument("[paths...]", "event directories or folders of events", ["events"])
-    .option(
-      "--cron <expression>",
-      "when the scheduler re-plans (node-cron syntax)",
-      cronExpression,
-      "* * * * *",
-    )
-    .option("--no-scheduler", "only send; another process schedules")
-    .option("--scheduler-only", "only schedule; other processes send")
-    .option(
-      "--concurrency <n>",
-      "sends in progress at once in this process (default 10)",
-      wholeNumberAtLeast(1),
-    )
-    .option(
-      "--horizon <duration>",
-      "queue sends due within this time (default 1h)",
-      durationArg("--horizon"),
-    )
-    .action(
-      action(async (paths: string[], opts: WorkerOpts) => {
-        const dirs = checkStart(paths, opts, kinds);
-        const config = loadConfig();
-        const settings = loadWorkerSettings(process.env, config.sendRate);
-        // The flags win over the environment.
-        if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
-        if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
-        const log = createLogger();
-        const running = startWorker({
-          paths,
-          kinds,
-          config,
-          settings,
-          log,
-          scheduler: opts.scheduler,
-          processors: !opts.schedulerOnly,
-          cron: opts.cron,
-          composer: composeMessage,
-          mailer: () => createMailer(config),
-          onFatal: () => exitOnFatal(() => running.close()),
-        });
-        log.info(
-          {
-            events: dirs,
-            redis: redactUrl(config.redisUrl),
-            prefix: config.prefix,
-            mail: config.smtpUrl ? redactUrl(config.smtpUrl) : `outbox ${config.outboxDir}`,
-            scheduler: opts.scheduler,
-            senders: !opts.schedulerOnly,
-            concurrency: settings.concurrency,
-            sendRate: settings.sendRate || "unlimited",
-          },
-          "convene worker started",
-        );
-        const stop = stopper(log, running, settings.shutdownMs);
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
-        await running.ready;
-      }),
-    );
+/** `convene worker [paths...]` (declared in commands.ts). */
+export async function workerCommand(
+  kinds: KindRegistry,
+  paths: string[],
+  opts: WorkerOpts,
+): Promise<void> {
+  const dirs = checkStart(paths, opts, kinds);
+  const config = loadConfig();
+  const settings = loadWorkerSettings(process.env, config.sendRate);
+  // The flags win over the environment.
+  if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
+  if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
+  const log = createLogger();
+  const running = startWorker({
+    paths,
+    kinds,
+    config,
+    settings,
+    log,
+    scheduler: opts.scheduler,
+    processors: !opts.schedulerOnly,
+    cron: opts.cron,
+    composer: composeMessage,
+    mailer: () => createMailer(config),
+    onFatal: () => exitOnFatal(() => running.close()),
+  });
+  log.info(
+    {
+      events: dirs,
+      redis: redactUrl(config.redisUrl),
+      prefix: config.prefix,
+      mail: config.smtpUrl ? redactUrl(config.smtpUrl) : `outbox ${config.outboxDir}`,
+      scheduler: opts.scheduler,
+      senders: !opts.schedulerOnly,
+      concurrency: settings.concurrency,
+      sendRate: settings.sendRate || "unlimited",
+    },
+    "convene worker started",
+  );
+  const stop = stopper(log, running, settings.shutdownMs);
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  await running.ready;
 }

@@ -4,9 +4,12 @@
  * compiled HTML still holds its Handlebars placeholders and is filled per recipient afterwards.
  * The cache key is the source text plus every included partial, so editing a template while a
  * worker runs takes effect on the next message without a restart.
+ *
+ * MJML itself (0.8 s to import) is loaded on the first compile, not with this module: the kind
+ * registry reaches this file through compose, and `convene plan` loads the registry but never
+ * compiles a template.
  */
 import { createHash } from "node:crypto";
-import mjml2html from "mjml";
 
 /** A template that MJML or Handlebars refused, located in its file. */
 export class TemplateError extends Error {
@@ -65,6 +68,8 @@ export function compileMjml(
   if (hit) return hit;
   const run = (async () => {
     compilations++;
+    // Outside the try: a missing mjml package is not a mistake in the organizer's template.
+    const { default: mjml2html } = await import("mjml");
     try {
       const out = await mjml2html(source, {
         filePath: o.file,

@@ -6,10 +6,12 @@ import { Command } from "commander";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
-import { registerControl } from "../../src/cli/control.js";
-import { registerRegistrations } from "../../src/cli/registrations.js";
-import { registerStatus } from "../../src/cli/status.js";
-import { registerSuppress } from "../../src/cli/suppress.js";
+import {
+  declareControl,
+  declareRegistrations,
+  declareStatus,
+  declareSuppress,
+} from "../../src/cli/commands.js";
 import { createStores, type Stores } from "../../src/store/index.js";
 import {
   connectTestRedis,
@@ -53,10 +55,11 @@ afterAll(async () => {
 
 async function convene(...args: string[]): Promise<{ out: string; err: string; code: number }> {
   const program = new Command().exitOverride();
-  registerRegistrations(program, KINDS);
-  registerSuppress(program);
-  registerControl(program, KINDS);
-  registerStatus(program, KINDS);
+  const kinds = async () => KINDS;
+  declareRegistrations(program, kinds);
+  declareSuppress(program);
+  declareControl(program, kinds);
+  declareStatus(program, kinds);
   let out = "";
   let err = "";
   const ow = process.stdout.write.bind(process.stdout);
