@@ -5,9 +5,9 @@
  */
 import type { DateTime } from "luxon";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type { DaySpec, EventSpec, RelatedSpec, Speaker } from "../model/schema.js";
 import type { IcsStatus } from "./build.js";
-import { itemsOf } from "./items-of.js";
 
 export function speakerText(s: Speaker): string {
   if (typeof s === "string") return s;

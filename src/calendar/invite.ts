@@ -6,11 +6,11 @@
 
 import { DateTime } from "luxon";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import type { CalendarMethod } from "../types.js";
 import { buildIcs, type VEventInput, type VEventWhen } from "./build.js";
 import { itemDescription, itemUrl } from "./describe.js";
-import { itemsOf } from "./items-of.js";
 import { type ItemSnapshot, itemSnapshot } from "./snapshot.js";
 import { itemUid } from "./uid.js";
 

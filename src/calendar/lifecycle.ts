@@ -24,12 +24,12 @@
  */
 
 import { DateTime } from "luxon";
+import { itemsOf } from "../model/items.js";
 import type { MessageKind } from "../model/schema.js";
 import type { EventDefinition } from "../model/types.js";
 import { type Send, sendId } from "../planner/send.js";
 import type { CalendarMethod, CalendarSend } from "../types.js";
 import type { InviteBasis } from "./basis.js";
-import { itemsOf } from "./items-of.js";
 import { fingerprint, type ItemFields, type ItemSnapshot, itemSnapshot } from "./snapshot.js";
 
 export type { CalendarMethod, CalendarSend } from "../types.js";

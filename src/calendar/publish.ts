@@ -10,11 +10,11 @@
  */
 import type { DateTime } from "luxon";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import { addDays } from "../model/time.js";
 import type { EventDefinition } from "../model/types.js";
 import { buildIcs, type VEventInput, type VEventWhen } from "./build.js";
 import { icsStatus, itemDescription, itemSummary, itemUrl } from "./describe.js";
-import { itemsOf } from "./items-of.js";
 import { itemUid } from "./uid.js";
 
 export interface PublishOptions {

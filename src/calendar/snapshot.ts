@@ -16,11 +16,11 @@
  */
 import { createHash } from "node:crypto";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type { EventSpec } from "../model/schema.js";
 import { addDays } from "../model/time.js";
 import type { IcsStatus } from "./build.js";
 import { icsStatus, itemSummary } from "./describe.js";
-import { itemsOf } from "./items-of.js";
 
 export type SnapshotWhen =
   /** ISO 8601 UTC instants; `end` equals `start` for a point in time. */

@@ -4,11 +4,11 @@
  * reported with its file and line before the campaign runs, not when the first send fails.
  */
 import { DateTime } from "luxon";
-import { itemsOf } from "../calendar/items-of.js";
 import type { Config } from "../config.js";
 import { loadConfig } from "../config.js";
 import { kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type { Problem } from "../model/problems.js";
 import type { StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";

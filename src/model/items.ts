@@ -240,3 +240,19 @@ export function itemEnd(item: CalendarItem, zone: string): DateTime | undefined 
     return localToInstant(addDays(item.when.lastDate, 1), "00:00", zone);
   return undefined;
 }
+
+const itemsCache = new WeakMap<EventSpec, readonly CalendarItem[]>();
+
+/**
+ * `calendarItems`, computed once per loaded definition: the planner, every invite (its item, its
+ * agenda, its snapshot) and every re-check need the list, and a campaign has thousands of
+ * sends. Keyed by the definition object, so an edited (re-loaded) definition gets fresh items.
+ */
+export function itemsOf(event: EventSpec): readonly CalendarItem[] {
+  let items = itemsCache.get(event);
+  if (!items) {
+    items = calendarItems(event);
+    itemsCache.set(event, items);
+  }
+  return items;
+}

@@ -5,10 +5,10 @@
  * send date): every recipient of a send gets the same file.
  */
 import { type AddLink, type AddToCalendar, addToCalendar } from "../calendar/add-links.js";
-import { itemsOf } from "../calendar/items-of.js";
 import { dayEntries } from "../calendar/publish.js";
 import { type AnnouncedDates, kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type { EventSpec, RelatedSpec, SeriesSpec, StepSpec } from "../model/schema.js";
 import { localToInstant } from "../model/time.js";
 import type { EventDefinition } from "../model/types.js";

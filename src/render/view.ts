@@ -6,10 +6,10 @@
  */
 import { DateTime } from "luxon";
 import { speakerBeside } from "../calendar/describe.js";
-import { itemsOf } from "../calendar/items-of.js";
 import type { ItemSnapshot } from "../calendar/snapshot.js";
 import { type CalendarMethod, kindOf } from "../kind.js";
 import type { CalendarItem } from "../model/items.js";
+import { itemsOf } from "../model/items.js";
 import type {
   DaySpec,
   EventSpec,

@@ -11,7 +11,7 @@ import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
-import { itemsOf } from "../../src/calendar/items-of.js";
+import { itemsOf } from "../../src/model/items.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { ROOT } from "../support/cli.js";
 import { BERLIN } from "./messages.js";

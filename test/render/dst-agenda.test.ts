@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
-import { itemsOf } from "../../src/calendar/items-of.js";
+import { itemsOf } from "../../src/model/items.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { BERLIN, type Message, messagesOf } from "./messages.js";
 
