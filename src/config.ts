@@ -4,6 +4,13 @@
  */
 import { z } from "zod";
 
+/**
+ * A millisecond count or similar: a value that is not a number ≥ 0 (or is empty) falls back to
+ * the default instead of stopping the worker, as these tunables always have.
+ */
+export const lenientNumber = (dflt: number) =>
+  z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().nonnegative()).catch(dflt);
+
 export interface Config {
   /** `REDIS_URL`, default redis://127.0.0.1:6379. */
   redisUrl: string;

@@ -11,8 +11,8 @@ import type Mail from "nodemailer/lib/mailer/index.js";
 import type MailMessage from "nodemailer/lib/mailer/mail-message.js";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import type { Config } from "../config.js";
-import { type SmtpTimeouts, smtpTimeouts } from "../worker/settings.js";
 import { addressList, Outbox } from "./outbox.js";
+import { type SmtpTimeouts, smtpTimeouts } from "./smtp-timeouts.js";
 
 export interface SentInfo {
   messageId: string;

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { lenientNumber as num } from "../config.js";
 import { durationMillis, parseDuration } from "../model/time.js";
+
+export { type SmtpTimeouts, smtpTimeouts } from "../mail/smtp-timeouts.js";
 
 /**
  * Tunables of the worker. Each has an environment variable (for Docker) and most a CLI flag;
@@ -43,41 +46,9 @@ export interface WorkerSettings {
   settleMs: number;
 }
 
-/** SMTP timeouts, `CONVENE_SMTP_CONNECT_TIMEOUT_MS` / `_GREETING_` / `_SOCKET_`. */
-export interface SmtpTimeouts {
-  /** Establishing the TCP (or TLS) connection. */
-  connectMs: number;
-  /** From connecting to the server's 220 greeting. */
-  greetingMs: number;
-  /** Silence on an open connection (waiting for any reply, 250 after DATA included). */
-  socketMs: number;
-}
-
-/**
- * A millisecond count or similar: a value that is not a number ≥ 0 (or is empty) falls back to
- * the default instead of stopping the worker, as these tunables always have.
- */
-const num = (dflt: number) =>
-  z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().nonnegative()).catch(dflt);
-
 /** A count of things (attempts, concurrent sends): whole, and at least `min`. */
 const count = (dflt: number, min: number) =>
   num(dflt).transform((n) => Math.max(min, Math.floor(n)));
-
-const timeoutsSchema = z.object({
-  CONVENE_SMTP_CONNECT_TIMEOUT_MS: num(10_000),
-  CONVENE_SMTP_GREETING_TIMEOUT_MS: num(10_000),
-  CONVENE_SMTP_SOCKET_TIMEOUT_MS: num(60_000),
-});
-
-export function smtpTimeouts(env: NodeJS.ProcessEnv = process.env): SmtpTimeouts {
-  const e = timeoutsSchema.parse(env);
-  return {
-    connectMs: e.CONVENE_SMTP_CONNECT_TIMEOUT_MS,
-    greetingMs: e.CONVENE_SMTP_GREETING_TIMEOUT_MS,
-    socketMs: e.CONVENE_SMTP_SOCKET_TIMEOUT_MS,
-  };
-}
 
 export function durationOption(text: string, what: string): number {
   const d = parseDuration(text);
