@@ -414,9 +414,13 @@ export class Scheduler {
       candidates.map((s) => s.id),
     );
     const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
-    const lost = await stores.jobs.lost(
-      this.deps.queue,
-      watchedIds(candidates, { records, stale }, controls, nowMs),
+    const lost = await this.lostStill(
+      ev,
+      records,
+      await stores.jobs.lost(
+        this.deps.queue,
+        watchedIds(candidates, { records, stale }, controls, nowMs),
+      ),
     );
     const registered = new Set(registrations.map((r) => r.team));
     const dropped = await this.dropped(loaded, sends, (t) => registered.has(t));
@@ -429,6 +433,27 @@ export class Scheduler {
       ledger: { records, stale, lost, dropped },
       ...(lifecycle ? { commit: lifecycle.commit } : {}),
     };
+  }
+
+  /**
+   * Of the jobs found lost, those whose send is still open now. The records were read before
+   * the queue was asked, so a job that completed in between (its record now final, its job
+   * removed) looked lost: on a big tick that was every send of a step being delivered, each
+   * logged as "lost its job". The few lost ids are read again; a final one is no longer lost,
+   * and its fresh record replaces the stale one.
+   */
+  private async lostStill(
+    ev: string,
+    records: Map<string, LedgerRecord>,
+    lost: Map<string, LostJob>,
+  ): Promise<Map<string, LostJob>> {
+    if (!lost.size) return lost;
+    const fresh = await this.deps.stores.ledger.getMany(ev, [...lost.keys()]);
+    for (const [id, rec] of fresh) {
+      records.set(id, rec);
+      if (isFinal(rec)) lost.delete(id);
+    }
+    return lost;
   }
 
   /**
