@@ -10,5 +10,10 @@ export default defineKind({
   name: "thank-you",
   bulk: true,
   subject: (v) => `Thank you for your hard work and creativity at the ${v.event.shortTitle}`,
+  // The message's point is where the materials are; without the link it would only say thanks.
+  stepProblems: (_step, def) =>
+    def.event.links?.materials
+      ? []
+      : [{ warning: "a thank-you links the meeting materials: set links.materials in event.yaml" }],
   checks: [],
 });

@@ -109,8 +109,11 @@ export interface Kind {
   readonly announces?: AnnouncedDates;
   /** MIME parts merged over the composed message (the invite's text/calendar parts). */
   parts?(c: PartsContext): Partial<Mail.Options>;
-  /** What `convene validate` refuses in a step of this kind, one sentence each. */
-  stepProblems?(step: StepSpec): string[];
+  /**
+   * What `convene validate` says of a step of this kind in its event, one sentence each: a
+   * string is refused (an error), `{ warning }` is reported and still sent.
+   */
+  stepProblems?(step: StepSpec, def: EventDefinition): StepProblem[];
 
   /** Re-checks before sending, after the common ones. */
   readonly checks: readonly Check[];
@@ -126,6 +129,9 @@ export interface Kind {
 }
 
 /** Every kind convene knows, by name: jobs/index.ts builds it, the CLI passes it in. */
+/** See Kind.stepProblems. */
+export type StepProblem = string | { warning: string };
+
 export type KindRegistry = ReadonlyMap<string, Kind>;
 
 export function defineKind(k: Kind): Kind {

@@ -133,8 +133,12 @@ export async function checkTemplates(
     if (waiting) problems.push(waitingProblem(def, step, waiting));
     const rendered = await renderProblem(def, step, due, config, item);
     if (rendered) problems.push(rendered);
-    for (const message of kindOf(def, step.kind).stepProblems?.(step) ?? [])
-      problems.push(campaignProblem(def, `step ${step.id}: ${message}`));
+    for (const p of kindOf(def, step.kind).stepProblems?.(step, def) ?? [])
+      problems.push(
+        typeof p === "string"
+          ? campaignProblem(def, `step ${step.id}: ${p}`)
+          : { ...campaignProblem(def, `step ${step.id}: ${p.warning}`), severity: "warning" },
+      );
   }
   return problems;
 }

@@ -11,8 +11,16 @@ export class StepReports {
     private readonly k: Keys,
   ) {}
 
-  /** True for the first caller only. */
+  /**
+   * True for the first caller only. The set expires a day after its last claim: an occurrence
+   * is reported only within minutes of its last send (step-report.ts), so older members can
+   * never be asked about again.
+   */
   async claim(event: string, occurrence: string): Promise<boolean> {
-    return (await this.redis.sadd(this.k.stepsReported(event), occurrence)) === 1;
+    const key = this.k.stepsReported(event);
+    const res = await this.redis.multi().sadd(key, occurrence).expire(key, 86_400).exec();
+    const [err, added] = res?.[0] ?? [null, 0];
+    if (err) throw err;
+    return added === 1;
   }
 }

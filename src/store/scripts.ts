@@ -6,7 +6,7 @@
  * ioredis `defineCommand`, which runs them by EVALSHA. The declarations below type them, so the
  * stores call `redis.ledgerTransition(…)` like any other command.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis, RedisCommander, Result } from "ioredis";
@@ -74,10 +74,15 @@ export interface Script {
 export const SCRIPTS_DIR = fileURLToPath(new URL("./scripts/", import.meta.url));
 
 const FILE_NAME = /^([A-Za-z][A-Za-z0-9]*)-(\d+)\.lua$/;
-const HEADER = /^--\[\[\n([\s\S]*?)\n\]\]\n/;
+// \r?: a checkout with Windows line endings (core.autocrlf) must not break every command.
+const HEADER = /^--\[\[\r?\n([\s\S]*?)\r?\n\]\]\r?\n/;
 
 /** Reads every script of `dir`, refusing one whose name or header does not say its keys. */
 export function loadScripts(dir: string = SCRIPTS_DIR): Script[] {
+  if (!existsSync(dir))
+    throw new Error(
+      `${dir} is missing: build with \`npm run build\`, which copies the store's Lua scripts`,
+    );
   return readdirSync(dir)
     .filter((f) => f.endsWith(".lua"))
     .sort()

@@ -5,10 +5,15 @@
  * step one per team). It is done when the ledger holds every one of its sends in a final state.
  * Pure: the scheduler feeds it the plan and the ledger it already read for its tick.
  */
+import { createHash } from "node:crypto";
 import { isFinal, type LedgerRecord, type State } from "../store/ledger.js";
 
 export interface OccurrenceReport {
-  /** `<step>@<due epoch ms>`: what the store remembers as reported. */
+  /**
+   * `<step>@<digest of its send ids>`: what the store remembers as reported. Not the due time:
+   * a step re-timed after it went out keeps its sends (ids do not include the due time), and
+   * must not be reported again at its new time.
+   */
   key: string;
   step: string;
   due: string;
@@ -36,10 +41,18 @@ function groupByOccurrence<T extends PlannedRef>(sends: readonly T[], nowMs: num
   return groups;
 }
 
+/** How long after its last send a finished occurrence is still reported. */
+export const RECENT_MS = 15 * 60_000;
+
+function occurrenceKey(step: string, group: readonly PlannedRef[]): string {
+  const ids = group.map((s) => s.id).sort();
+  return `${step}@${createHash("sha256").update(ids.join("\n")).digest("hex").slice(0, 16)}`;
+}
+
 function reportOf(
-  key: string,
   group: readonly PlannedRef[],
   records: ReadonlyMap<string, LedgerRecord>,
+  nowMs: number,
 ): OccurrenceReport | undefined {
   const counts: Partial<Record<State, number>> = {};
   let last = 0;
@@ -53,13 +66,17 @@ function reportOf(
   if (!counts.sent && !counts.failed) return undefined;
   const first = group[0] as PlannedRef;
   const dueMs = Date.parse(first.due);
+  // Sends decided before this due time were moved here after they went out (a step re-timed
+  // once sent): nothing happened at this occurrence. And an occurrence finished long ago (a
+  // worker upgraded or restarted mid-campaign) is history, not news.
+  if (last < dueMs || nowMs - last > RECENT_MS) return undefined;
   return {
-    key,
+    key: occurrenceKey(first.step, group),
     step: first.step,
     due: first.due,
     planned: group.length,
     counts,
-    tookMs: Math.max(0, last - dueMs),
+    tookMs: last - dueMs,
   };
 }
 
@@ -70,8 +87,8 @@ export function completedOccurrences(
   nowMs: number,
 ): OccurrenceReport[] {
   const out: OccurrenceReport[] = [];
-  for (const [key, group] of groupByOccurrence(sends, nowMs)) {
-    const r = reportOf(key, group, records);
+  for (const group of groupByOccurrence(sends, nowMs).values()) {
+    const r = reportOf(group, records, nowMs);
     if (r) out.push(r);
   }
   return out;

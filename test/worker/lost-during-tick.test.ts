@@ -61,6 +61,9 @@ describe("a job that completes while the scheduler ticks", () => {
     } finally {
       QueueJobs.prototype.lost = original;
     }
-    expect(await w.queue.getJobCounts("delayed", "waiting")).toMatchObject({ delayed: 0, waiting: 0 });
+    expect(await w.queue.getJobCounts("delayed", "waiting")).toMatchObject({
+      delayed: 0,
+      waiting: 0,
+    });
   });
 });

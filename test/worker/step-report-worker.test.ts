@@ -61,5 +61,10 @@ describe("the worker's step line", () => {
     await w.scheduler?.tick();
     expect(stepLines()).toHaveLength(1);
     expect(stepLines()[0]).toMatch(/^letter: 5\/5 sent in \d+\.\d s$/);
+    // Re-timed after it went out (a deadline moved): the same sends, so no second line.
+    fx.setSteps([letterStep("letter", { trigger: { anchor: "registration" } })]);
+    for (let i = 0; i < 3; i++) await w.scheduler?.tick();
+    expect(stepLines()).toHaveLength(1);
+    expect(smtp.received).toHaveLength(5);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { LedgerRecord, State } from "../../src/store/ledger.js";
-import { completedOccurrences, occurrenceLine } from "../../src/worker/step-report.js";
+import { completedOccurrences, occurrenceLine, RECENT_MS } from "../../src/worker/step-report.js";
 
 const DUE = "2026-03-02T09:00:00.000Z";
 const DUE_MS = Date.parse(DUE);
@@ -27,7 +27,7 @@ describe("completedOccurrences (pure)", () => {
     ]);
     const [r, ...more] = completedOccurrences(s, records, DUE_MS + 60_000);
     expect(more).toEqual([]);
-    expect(r?.key).toBe(`reminder@${DUE_MS}`);
+    expect(r?.key).toMatch(/^reminder@[0-9a-f]{16}$/);
     expect(occurrenceLine(r as NonNullable<typeof r>)).toBe(
       "reminder: 2/4 sent in 4.2 s, 1 failed, 1 suppressed",
     );
@@ -52,10 +52,26 @@ describe("completedOccurrences (pure)", () => {
   });
 
   it("keeps occurrences of one step at different instants apart", () => {
-    const later = new Date(DUE_MS + 3_600_000).toISOString();
+    const LATER = 10 * 60_000;
+    const later = new Date(DUE_MS + LATER).toISOString();
     const s = [...sends(2), ...sends(3, "reminder", later)];
-    const records = new Map(s.map((x) => [x.id, rec("sent")]));
-    const lines = completedOccurrences(s, records, DUE_MS + 7_200_000).map(occurrenceLine);
-    expect(lines.sort()).toEqual(["reminder: 2/2 sent in 0.0 s", "reminder: 3/3 sent in 0.0 s"]);
+    const records = new Map(
+      s.map((x) => [x.id, rec("sent", x.due === later ? LATER + 500 : 1_500)]),
+    );
+    const lines = completedOccurrences(s, records, DUE_MS + LATER + 60_000).map(occurrenceLine);
+    expect(lines.sort()).toEqual(["reminder: 2/2 sent in 1.5 s", "reminder: 3/3 sent in 0.5 s"]);
+  });
+
+  it("says nothing of sends that went out before this due time (a step re-timed once sent)", () => {
+    const s = sends(3);
+    const records = new Map(s.map((x) => [x.id, rec("sent", -60_000)]));
+    expect(completedOccurrences(s, records, DUE_MS + 60_000)).toEqual([]);
+  });
+
+  it("says nothing of an occurrence finished long ago (a worker restarted mid-campaign)", () => {
+    const s = sends(3);
+    const records = new Map(s.map((x) => [x.id, rec("sent", 2_000)]));
+    expect(completedOccurrences(s, records, DUE_MS + 2_000 + RECENT_MS)).toHaveLength(1);
+    expect(completedOccurrences(s, records, DUE_MS + 2_001 + RECENT_MS)).toEqual([]);
   });
 });
