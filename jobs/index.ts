@@ -24,7 +24,9 @@ function isKind(x: unknown): x is Kind {
 }
 
 async function loadKind(file: string): Promise<Kind> {
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as { default?: unknown };
+  const mod = (await import(pathToFileURL(join(here, file)).href).catch((e: Error) => {
+    throw new Error(`jobs/${file} does not load: ${e.message}`);
+  })) as { default?: unknown };
   const name = file.slice(0, -ownExt.length);
   if (!isKind(mod.default))
     throw new Error(`jobs/${file} must \`export default defineKind({ name: "${name}", … })\``);

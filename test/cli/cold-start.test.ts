@@ -6,7 +6,7 @@
  * itself is measured with a benchmark, not asserted here).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -95,5 +95,14 @@ describe("what the CLI loads before it runs a command", () => {
     const loaded = packagesLoadedBy(["validate", "events/ca-lmi-2017"]);
     expect(loaded.has("mjml")).toBe(true);
     expect(["bullmq", "ioredis"].filter((p) => loaded.has(p))).toEqual([]);
+  });
+
+  it("is built executable, as node_modules/.bin/convene and npm's bin link need", () => {
+    // npm run build starts from an empty dist; tsc alone would write the file without +x.
+    expect(statSync(BUILT_CLI).mode & 0o111).toBe(0o111);
+    const r = spawnSync(join(ROOT, "node_modules", ".bin", "convene"), ["--version"], {
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
   });
 });
