@@ -23,10 +23,11 @@ import { createLogger, type Logger } from "../../src/worker/logger.js";
 import { loadWorkerSettings, type WorkerSettings } from "../../src/worker/settings.js";
 import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
 import { eventDirFrom } from "../support/event-dir.js";
-import { connectTestRedis, REDIS_URL } from "../support/redis.js";
+import { connectTestRedis, deletePrefix, REDIS_URL } from "../support/redis.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const MINI = join(ROOT, "test/fixtures/worker/mini");
+
 // Tests reach Redis through test/support/redis.ts; re-exported for the worker tests' imports.
 export { connectTestRedis, deletePrefix, REDIS_URL } from "../support/redis.js";
 
@@ -218,6 +219,19 @@ export async function startSmtp(
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/** A loopback SMTP server, a key prefix and an event, all removed when the test file ends. */
+export async function eventSetup(hooks: TestHooks, o: Parameters<typeof writeEvent>[0]) {
+  const smtp = await startSmtp();
+  const prefix = uniquePrefix();
+  const fx = writeEvent(o);
+  hooks.cleanups.push(
+    () => fx.cleanup(),
+    () => smtp.close(),
+    () => deletePrefix(prefix),
+  );
+  return { smtp, prefix, fx, config: testConfig(prefix, smtp.url) };
 }
 
 export function testConfig(prefix: string, smtpUrl: string, extra: Partial<Config> = {}): Config {

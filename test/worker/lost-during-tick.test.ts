@@ -7,36 +7,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { QueueJobs } from "../../src/store/queue-jobs.js";
-import {
-  deletePrefix,
-  inProcessWorker,
-  letterStep,
-  people,
-  startSmtp,
-  testConfig,
-  testHooks,
-  uniquePrefix,
-  writeEvent,
-} from "./fixture.js";
+import { eventSetup, inProcessWorker, letterStep, people, testHooks } from "./fixture.js";
 
 const hooks = testHooks();
 
 describe("a job that completes while the scheduler ticks", () => {
   it("is not counted, logged or queued again as lost", async () => {
-    const smtp = await startSmtp();
-    const prefix = uniquePrefix();
-    const fx = writeEvent({
+    const { fx, config } = await eventSetup(hooks, {
       people: people(4),
       steps: [letterStep("letter", { trigger: { at: "2098-01-02 09:00" } })],
     });
-    hooks.cleanups.push(
-      () => fx.cleanup(),
-      () => smtp.close(),
-      () => deletePrefix(prefix),
-    );
     const w = inProcessWorker({
       paths: [fx.dir],
-      config: testConfig(prefix, smtp.url),
+      config,
       processors: false,
       settings: { horizonMs: 100 * 365 * 24 * 3600_000 },
     });

@@ -6,36 +6,24 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import {
-  deletePrefix,
   dueSoon,
+  eventSetup,
   inProcessWorker,
   letterStep,
   people,
-  startSmtp,
-  testConfig,
   testHooks,
-  uniquePrefix,
   until,
-  writeEvent,
 } from "./fixture.js";
 
 const hooks = testHooks();
 
 describe("the worker's step line", () => {
   it("one line when the five letters of a step are sent, not one per tick", async () => {
-    const smtp = await startSmtp();
-    const prefix = uniquePrefix();
-    const soon = dueSoon(2);
-    const fx = writeEvent({
+    const { smtp, fx, config } = await eventSetup(hooks, {
       people: people(5),
       steps: [letterStep()],
-      registrations: [soon.registration],
+      registrations: [dueSoon(2).registration],
     });
-    hooks.cleanups.push(
-      () => fx.cleanup(),
-      () => smtp.close(),
-      () => deletePrefix(prefix),
-    );
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -45,7 +33,7 @@ describe("the worker's step line", () => {
     });
     const w = inProcessWorker({
       paths: [fx.dir],
-      config: testConfig(prefix, smtp.url),
+      config,
       log: pino({ level: "info" }, sink),
     });
     hooks.cleanups.push(() => w.close());
