@@ -78,7 +78,8 @@ function readRows(
       col: 1,
       message: err.message.replace(/^[A-Za-z_]+: /, ""),
     });
-    return { header: [], rows: [] };
+    // The header line is usually fine: without it every column would also be reported missing.
+    return { header: parseHeader(text), rows: [] };
   }
 }
 
