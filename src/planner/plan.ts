@@ -79,23 +79,57 @@ function itemsOfStep(
     .filter((i) => i && i.when.type !== "tbd" && i.status !== "cancelled");
 }
 
+/** A step's due time in one zone for one registration time, with the strings a send carries. */
+interface DueAt {
+  due: DateTime;
+  zone: string;
+  iso: { due: string; dueLocal: string; expires: string };
+}
+
+/**
+ * The due times of one step, computed once per (zone, registration time) rather than once per
+ * recipient: for most steps every recipient shares one, and Luxon's zone arithmetic was most of
+ * a tick's and a re-check's planning time (issue 12).
+ */
+type DueMemo = Map<string, DueAt | undefined>;
+
+function dueAt(
+  step: StepSpec,
+  c: PlanContext,
+  zone: string,
+  registeredAt: DateTime | undefined,
+  windowMs: number,
+): DueAt | undefined {
+  let due = dueTime(step.trigger, { event: c.ev, items: c.items, zone, registeredAt });
+  if (!due) return undefined;
+  if (step.sendWindow) due = intoSendWindow(due, step.sendWindow, zone);
+  const iso = {
+    due: due.toUTC().toISO() as string,
+    dueLocal: due.setZone(zone).toISO() as string,
+    expires: due.plus({ milliseconds: windowMs }).toUTC().toISO() as string,
+  };
+  return { due, zone, iso };
+}
+
 /** When a recipient's send of a step is due, or undefined when the step does not reach them. */
 function dueFor(
   step: StepSpec,
   r: Recipient,
   c: PlanContext,
-): { due: DateTime; zone: string } | undefined {
+  memo: { times: DueMemo; windowMs: number },
+): DueAt | undefined {
   if (step.when?.where && !matchesWhere(r, step.when.where)) return undefined;
   const zone = step.trigger.zone === "recipient" && r.timezone ? r.timezone : c.ev.timezone;
   const registeredAt = r.team ? c.registered.get(r.team) : undefined;
-  let due = dueTime(step.trigger, { event: c.ev, items: c.items, zone, registeredAt });
-  if (!due) return undefined;
-  if (step.sendWindow) due = intoSendWindow(due, step.sendWindow, zone);
+  const key = `${zone}\n${registeredAt?.toMillis() ?? ""}`;
+  if (!memo.times.has(key)) memo.times.set(key, dueAt(step, c, zone, registeredAt, memo.windowMs));
+  const at = memo.times.get(key);
+  if (!at) return undefined;
   if (step.when?.registered !== undefined) {
-    const isRegistered = registeredAt !== undefined && registeredAt <= due;
+    const isRegistered = registeredAt !== undefined && registeredAt <= at.due;
     if (isRegistered !== step.when.registered) return undefined;
   }
-  return { due, zone };
+  return at;
 }
 
 function windowMillis(step: StepSpec): number {
@@ -104,13 +138,12 @@ function windowMillis(step: StepSpec): number {
 }
 
 function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanContext): Ordered[] {
-  const windowMs = windowMillis(step);
+  const memo = { times: new Map() as DueMemo, windowMs: windowMillis(step) };
   const stepItems = itemsOfStep(def, step, c);
   const sends: Ordered[] = [];
   for (const r of def.audiences[step.audience] ?? []) {
-    const at = dueFor(step, r, c);
+    const at = dueFor(step, r, c, memo);
     if (!at) continue;
-    const { due, zone } = at;
     for (const item of stepItems) {
       const key = { event: c.ev.id, step: step.id, recipient: r.email, item: item?.id, version: 0 };
       sends.push({
@@ -123,10 +156,8 @@ function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanC
         ...(r.team ? { team: r.team } : {}),
         ...(item ? { item: item.id } : {}),
         version: 0,
-        due: due.toUTC().toISO() as string,
-        dueLocal: due.setZone(zone).toISO() as string,
-        zone,
-        expires: due.plus({ milliseconds: windowMs }).toUTC().toISO() as string,
+        ...at.iso,
+        zone: at.zone,
         order,
       });
     }
