@@ -58,8 +58,7 @@ function isOneClick(body: unknown): boolean {
 }
 
 function undoMinutes(state: UnsubscribeState): number | undefined {
-  if (!state.undoUntil) return undefined;
-  return Math.max(1, Math.ceil((state.undoUntil.getTime() - Date.now()) / 60_000));
+  return state.undoLeftMs ? Math.ceil(state.undoLeftMs / 60_000) : undefined;
 }
 
 export function unsubscribeRoutes(app: FastifyInstance, deps: ServeDeps): void {

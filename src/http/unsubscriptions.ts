@@ -13,8 +13,8 @@ export const UNDO_WINDOW_MS = 10 * 60_000;
 
 export interface UnsubscribeState {
   suppressed: boolean;
-  /** Until when an undo is accepted; absent when there is nothing this link may undo. */
-  undoUntil?: Date;
+  /** How long an undo is still accepted, ms; absent when there is nothing this link may undo. */
+  undoLeftMs?: number;
 }
 
 /** The interface the routes use; the store behind it is the only part that touches Redis. */
@@ -33,14 +33,14 @@ export function unsubscriptions(
   const now = o.now ?? (() => new Date());
   const windowMs = o.undoWindowMs ?? UNDO_WINDOW_MS;
 
-  const undoUntil = (s: Suppression): Date | undefined => {
+  const undoLeftMs = (s: Suppression): number | undefined => {
     if (s.reason !== ONE_CLICK_REASON) return undefined;
-    const until = new Date(Date.parse(s.at) + windowMs);
-    return until > now() ? until : undefined;
+    const left = Date.parse(s.at) + windowMs - now().getTime();
+    return left > 0 ? left : undefined;
   };
   const stateOf = (s: Suppression | undefined): UnsubscribeState => {
-    const until = s && undoUntil(s);
-    return { suppressed: s !== undefined, ...(until ? { undoUntil: until } : {}) };
+    const left = s && undoLeftMs(s);
+    return { suppressed: s !== undefined, ...(left ? { undoLeftMs: left } : {}) };
   };
 
   return {
@@ -51,7 +51,7 @@ export function unsubscriptions(
     },
     async undo(address) {
       const s = await store.get(address);
-      if (!s || !undoUntil(s)) return false;
+      if (!s || !undoLeftMs(s)) return false;
       return store.removeIfUnchanged(s);
     },
   };
