@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import type { KindRegistry } from "../kind.js";
 import { action } from "./errors.js";
 import { cronExpression, durationArg, emailAddress, wholeNumberAtLeast } from "./options.js";
+import { DEFAULT_LISTEN, listenAddress, publicUrl } from "./serve-options.js";
 
 /** The kind registry, loaded by the first command that needs it (the composition root decides). */
 export type LoadKinds = () => Promise<KindRegistry>;
@@ -103,6 +104,29 @@ function declareWorker(program: Command, kinds: LoadKinds): void {
       durationArg("--horizon"),
     )
     .action(action(lazyWithKinds(kinds, async () => (await import("./worker.js")).workerCommand)));
+}
+
+function declareServe(program: Command, kinds: LoadKinds): void {
+  program
+    .command("serve")
+    .description(
+      "answer the one-click unsubscribe links in bulk mail (RFC 8058), and /healthz for a load balancer",
+    )
+    .argument("[paths...]", "event directories or folders of events (to name the organizer)", [
+      "events",
+    ])
+    .option(
+      "--listen <host:port>",
+      `where to listen (default ${DEFAULT_LISTEN})`,
+      listenAddress,
+      listenAddress(DEFAULT_LISTEN),
+    )
+    .option(
+      "--public-url <url>",
+      "the address the public reaches this server at (default CONVENE_PUBLIC_URL)",
+      publicUrl,
+    )
+    .action(action(lazyWithKinds(kinds, async () => (await import("./serve.js")).serveCommand)));
 }
 
 function declareRehearse(program: Command, kinds: LoadKinds): void {
@@ -249,6 +273,7 @@ export function declareCommands(program: Command, kinds: LoadKinds): void {
   declarePlan(program, kinds);
   declareCalendar(program, kinds);
   declareWorker(program, kinds);
+  declareServe(program, kinds);
   declareRehearse(program, kinds);
   declareStatus(program, kinds);
   declareRegistrations(program, kinds);

@@ -47,6 +47,12 @@ declare module "ioredis" {
     controlPause(controlKey: string, field: string): Result<null, Context>;
     /** controlResume-1.lua: → 1 resumed, 0 cancelled. */
     controlResume(controlKey: string, field: string): Result<number, Context>;
+    /** suppressionRemoveIf-1.lua: → 1 removed, 0 absent or changed. */
+    suppressionRemoveIf(
+      suppressedKey: string,
+      address: string,
+      expectedJson: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -61,6 +67,7 @@ export const COMMANDS = [
   "smtpConnectionFailed",
   "controlPause",
   "controlResume",
+  "suppressionRemoveIf",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

@@ -1,0 +1,56 @@
+/** A real `convene serve` server in this process, on loopback, over a real Redis. */
+import type { Redis } from "ioredis";
+import { KINDS } from "../../jobs/index.js";
+import { addresseesIn } from "../../src/http/addressees.js";
+import { buildServer, type ServeDeps } from "../../src/http/server.js";
+import { unsubscriptions } from "../../src/http/unsubscriptions.js";
+import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
+import { redisAnswers } from "../../src/store/health.js";
+import { createStores, type Stores } from "../../src/store/index.js";
+import { createLogger } from "../../src/worker/logger.js";
+
+export const SECRET = "convene-serve-test-secret-0123456789abcdef";
+
+export interface TestServer {
+  url: string;
+  stores: Stores;
+  token(address: string, secret?: string): string;
+  close(): Promise<void>;
+}
+
+export async function startServe(o: {
+  redis: Redis;
+  prefix: string;
+  dirs?: string[];
+  secret?: string;
+  now?: () => Date;
+  rateLimit?: ServeDeps["rateLimit"];
+}): Promise<TestServer> {
+  const stores = createStores(o.redis, o.prefix);
+  const secret = o.secret ?? SECRET;
+  const app = await buildServer({
+    secret,
+    unsubscriptions: unsubscriptions(stores.suppressions, o.now ? { now: o.now } : {}),
+    addressee: addresseesIn(o.dirs ?? [], KINDS),
+    redisAnswers: () => redisAnswers(o.redis),
+    log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
+    ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    url,
+    stores,
+    token: (address, s = secret) => unsubscribeToken(address, s),
+    close: () => app.close(),
+  };
+}
+
+/** RFC 8058 §3.2, as Gmail sends it: form-encoded, that one pair, no cookies. */
+export function oneClick(url: string): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "List-Unsubscribe=One-Click",
+    redirect: "manual",
+  });
+}
