@@ -9,6 +9,8 @@ import { defineConfig } from "vitest/config";
 export const NEEDS_SERVICES = [
   "test/faults/**",
   "test/firstrun/**",
+  // convene serve: a real HTTP server on Redis, and a browser.
+  "test/http/**",
   // The store's own tests (scripts, deletePrefix, calendar state) run against Redis.
   "test/store/**",
   "test/calendar/lifecycle.test.ts",
