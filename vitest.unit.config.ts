@@ -26,6 +26,7 @@ export const NEEDS_SERVICES = [
   "test/worker/delivery.test.ts",
   "test/worker/edit-sequence.test.ts",
   "test/worker/edits.test.ts",
+  "test/worker/lost-during-tick.test.ts",
   "test/worker/operator-logs.test.ts",
   "test/worker/processes.test.ts",
   "test/worker/rehearsal.test.ts",
