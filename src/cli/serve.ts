@@ -13,6 +13,7 @@ import { connectRedis } from "../store/redis.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { UsageError } from "./errors.js";
 import { type ListenAddress, publicUrl as parsePublicUrl } from "./serve-options.js";
+import { stopOnSignals } from "./shutdown.js";
 
 interface ServeOpts {
   listen: ListenAddress;
@@ -80,28 +81,6 @@ function checkUnsubscribeUrl(log: Logger, publicUrl: string | undefined, configu
   return expected ?? configured;
 }
 
-function stopOnSignals(log: Logger, close: () => Promise<void>): void {
-  const stop = (signal: string) => {
-    log.info({ signal }, "shutting down");
-    setTimeout(() => {
-      log.error("shutdown took too long; exiting");
-      process.exit(1);
-    }, 10_000).unref();
-    close().then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (e: Error) => {
-        log.error({ err: e.message }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-}
-
 /** `convene serve [paths...]` (declared in commands.ts). */
 export async function serveCommand(
   kinds: KindRegistry,
@@ -130,7 +109,7 @@ export async function serveCommand(
     await app.close();
     await redis.quit().catch(() => redis.disconnect());
   };
-  stopOnSignals(log, close);
+  stopOnSignals(log, close, 10_000);
   const url = await app.listen({ host: opts.listen.host, port: opts.listen.port });
   log.info(
     {

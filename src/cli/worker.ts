@@ -5,10 +5,11 @@ import { createMailer } from "../mail/transport.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, isError } from "../model/problems.js";
-import { createLogger, type Logger } from "../worker/logger.js";
+import { createLogger } from "../worker/logger.js";
 import { loadWorkerSettings } from "../worker/settings.js";
 import { startWorker } from "../worker/worker.js";
 import { UsageError } from "./errors.js";
+import { stopOnSignals } from "./shutdown.js";
 
 interface WorkerOpts {
   cron: string;
@@ -47,31 +48,6 @@ function exitOnFatal(close: () => Promise<void>): void {
   const done = () => process.exit(1);
   setTimeout(done, 2_000).unref();
   close().then(done, done);
-}
-
-function stopper(
-  log: Logger,
-  running: { close: () => Promise<void> },
-  shutdownMs: number,
-): (signal: string) => void {
-  return (signal) => {
-    log.info({ signal }, "shutting down");
-    // Bounded: if closing itself hangs (Redis unreachable), exit anyway.
-    setTimeout(() => {
-      log.error("shutdown took too long; exiting");
-      process.exit(1);
-    }, shutdownMs + 4_000).unref();
-    running.close().then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (e: Error) => {
-        log.error({ err: e.message }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
 }
 
 /** `convene worker [paths...]` (declared in commands.ts). */
@@ -113,8 +89,6 @@ export async function workerCommand(
     },
     "convene worker started",
   );
-  const stop = stopper(log, running, settings.shutdownMs);
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  stopOnSignals(log, () => running.close(), settings.shutdownMs + 4_000);
   await running.ready;
 }
