@@ -268,7 +268,7 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
     const step = stepOr404(def.campaign.steps, p.step);
     const msg = await data.message(def, step, (request.query as Query).recipient ?? "");
     // The organizer's own HTML (their template), shown as the recipient sees it, sandboxed.
-    return html(reply, 200, msg.html).header("content-security-policy", MESSAGE_CSP);
+    return html(reply.header("content-security-policy", MESSAGE_CSP), 200, msg.html);
   });
 }
 

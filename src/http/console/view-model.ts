@@ -83,7 +83,8 @@ export function timelineView(s: Snapshot, steps: TimelineStep[], message?: strin
       ...t,
       firstDue: when(t.firstDue, zone, s.now),
       lastDue: t.lastDue !== t.firstDue ? when(t.lastDue, zone, s.now) : undefined,
-      nextDue: when(iso(t.nextDue), zone, s.now),
+      // "Next" only says something when it is not the first due time already shown.
+      nextDue: iso(t.nextDue) !== t.firstDue ? when(iso(t.nextDue), zone, s.now) : undefined,
       oneRecipient: t.audienceSize === 1,
       progress: progress(t),
       buttons: buttons(id, t.step, t.control),
