@@ -117,6 +117,10 @@ export async function apiRoutes(app: FastifyInstance, o: ApiOptions): Promise<vo
     const s = await data.snapshot(await eventOf(request));
     return { event: s.def.event.id, failures: s.failures };
   });
+  app.get("/events/:id/calendar", async (request) => {
+    const def = await eventOf(request);
+    return { event: def.event.id, items: await data.calendar(def) };
+  });
   app.get("/recipients/:email", async (request) => {
     const email = ((request.params as Params).email ?? "").toLowerCase();
     const r = await data.recipient(email);
