@@ -78,6 +78,8 @@ async function overflow(page: Page): Promise<string[]> {
 
 /** Each page in both widths: screenshot, then the overflow check. */
 async function shoot(page: Page, name: string, widths = [1280, 390]): Promise<void> {
+  // Times are local with the zone's name, never UTC ISO with milliseconds.
+  expect(await page.textContent("body"), name).not.toMatch(/\d\d:\d\d:\d\d\.\d{3}Z/);
   for (const width of widths) {
     await page.setViewportSize({ width, height: 900 });
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
@@ -174,6 +176,12 @@ describe("the console in a browser", () => {
     await page.click('[data-event="mini"] h2 a');
     await page.waitForLoadState();
     await shoot(page, "timeline");
+    const followupAt = soon.registration.at.plus({ hours: 2 }).setZone("America/Los_Angeles");
+    const dueText = await page.locator('li[data-step="followup"] dd').first().textContent();
+    expect(dueText).toContain(
+      `${followupAt.toFormat("ccc d LLL yyyy, HH:mm ZZZZ")} (America/Los_Angeles)`,
+    );
+    expect(dueText).toMatch(/\(in (1 hour|2 hours)\)/);
     await page.locator('li[data-step="followup"]').getByRole("button", { name: "Pause" }).click();
     await page.waitForLoadState();
     expect(await page.locator('li[data-step="followup"] [data-control]').textContent()).toBe(
