@@ -11,6 +11,7 @@ import type { Config } from "../../config.js";
 import type { KindRegistry } from "../../kind.js";
 import { composeWith, recipientOf } from "../../mail/compose.js";
 import { itemsOf } from "../../model/items.js";
+import { formatProblem, isError } from "../../model/problems.js";
 import type { EventDefinition } from "../../model/types.js";
 import { plan } from "../../planner/plan.js";
 import { parseSendId, type Send } from "../../planner/send.js";
@@ -91,12 +92,21 @@ export interface RenderedMessage {
   planned: boolean;
 }
 
+export interface DirProblems {
+  dir: string;
+  /** Set when an earlier version loaded: that one is what the pages show. */
+  event?: string;
+  problems: string[];
+}
+
 export type ControlAction = "pause" | "resume" | "cancel";
 
 export interface ConsoleData {
   /** The clock the pages say "in 3 days" against. */
   now(): DateTime;
   events(): Promise<EventDefinition[]>;
+  /** Event folders whose files do not load now (an edit with a mistake), with what is wrong. */
+  problems(): Promise<DirProblems[]>;
   event(id: string): Promise<EventDefinition | undefined>;
   snapshot(def: EventDefinition): Promise<Snapshot>;
   timeline(s: Snapshot): TimelineStep[];
@@ -239,14 +249,23 @@ export function consoleData(deps: ConsoleDataDeps): ConsoleData {
   const clock = deps.now ?? (() => DateTime.utc());
   const { stores } = deps;
 
-  const events = async (): Promise<EventDefinition[]> => {
-    const out: EventDefinition[] = [];
+  const loadAll = async () => {
+    const defs: EventDefinition[] = [];
+    const problems: DirProblems[] = [];
     for (const dir of deps.dirs) {
-      const loaded = (await cache.loadSettled(dir)).loaded;
-      if (loaded) out.push(loaded.def);
+      const r = await cache.loadSettled(dir);
+      if (r.loaded) defs.push(r.loaded.def);
+      const errors = r.problems.filter(isError);
+      if (errors.length)
+        problems.push({
+          dir,
+          ...(r.loaded ? { event: r.loaded.def.event.id } : {}),
+          problems: errors.map(formatProblem),
+        });
     }
-    return out;
+    return { defs, problems };
   };
+  const events = async () => (await loadAll()).defs;
 
   const snapshot = async (def: EventDefinition): Promise<Snapshot> => {
     const ev = def.event.id;
@@ -262,6 +281,7 @@ export function consoleData(deps: ConsoleDataDeps): ConsoleData {
   return {
     now: clock,
     events,
+    problems: async () => (await loadAll()).problems,
     event: async (id) => (await events()).find((d) => d.event.id === id),
     snapshot,
     timeline: timelineOf,

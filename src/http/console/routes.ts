@@ -8,7 +8,7 @@ import csrf from "@fastify/csrf-protection";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { html } from "../pages.js";
 import { endSession, hasSession, startSession, tokenMatches } from "./auth.js";
-import type { ConsoleData, ControlAction } from "./data.js";
+import { type ConsoleData, type ControlAction, NotFound } from "./data.js";
 import { when } from "./format.js";
 import {
   calendarView,
@@ -126,7 +126,8 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/", async (_request, reply) => {
     const events = [];
     for (const def of await data.events()) events.push(eventCard(await data.snapshot(def)));
-    return html(reply, 200, views.events(opts(reply, "Events"), { events }));
+    const problems = await data.problems();
+    return html(reply, 200, views.events(opts(reply, "Events"), { events, problems }));
   });
 
   app.get("/console/events/:id", async (request, reply) => {
@@ -249,7 +250,18 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
     const def = await eventOr404(data, p.id);
     const step = stepOr404(def.campaign.steps, p.step);
     const recipient = (request.query as Query).recipient ?? "";
-    const msg = await data.message(def, step, recipient);
+    const msg = await data
+      .message(def, step, recipient)
+      .catch((e: unknown) => (e instanceof NotFound ? e : Promise.reject(e)));
+    if (msg instanceof NotFound)
+      return html(
+        reply,
+        404,
+        views.notice(opts(reply, "No such message"), {
+          text: msg.message,
+          back: `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(step)}`,
+        }),
+      );
     return html(
       reply,
       200,

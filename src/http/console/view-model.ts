@@ -59,26 +59,36 @@ export function eventCard(s: Snapshot) {
   };
 }
 
-function buttons(eventId: string, step: string | undefined, control: string | null) {
+/**
+ * `own`: the flag set on this target itself; `effective`: what applies (the whole event's flag
+ * wins). A step of a paused event can still be paused on its own, but only the event resumes it.
+ */
+function buttons(
+  eventId: string,
+  step: string | undefined,
+  own: string | null,
+  effective: string | null,
+) {
   return {
     eventId,
     ...(step ? { step } : {}),
-    canPause: control === null,
-    canResume: control === "paused",
-    canCancel: control !== "cancelled",
+    canPause: own === null && effective !== "cancelled",
+    canResume: own === "paused" && effective !== "cancelled",
+    canCancel: effective !== "cancelled",
   };
 }
 
 export function timelineView(s: Snapshot, steps: TimelineStep[], message?: string) {
   const zone = s.def.event.timezone;
   const id = s.def.event.id;
-  const eventControl = new Map(s.controls.entries()).get(WHOLE_EVENT) ?? null;
+  const raw = new Map(s.controls.entries());
+  const eventControl = raw.get(WHOLE_EVENT) ?? null;
   return {
     id,
     zone,
     ...(message ? { message } : {}),
     eventControl,
-    eventButtons: buttons(id, undefined, eventControl),
+    eventButtons: buttons(id, undefined, eventControl, eventControl),
     steps: steps.map((t) => ({
       ...t,
       firstDue: when(t.firstDue, zone, s.now),
@@ -87,7 +97,7 @@ export function timelineView(s: Snapshot, steps: TimelineStep[], message?: strin
       nextDue: iso(t.nextDue) !== t.firstDue ? when(iso(t.nextDue), zone, s.now) : undefined,
       oneRecipient: t.audienceSize === 1,
       progress: progress(t),
-      buttons: buttons(id, t.step, t.control),
+      buttons: buttons(id, t.step, raw.get(t.step) ?? null, t.control),
     })),
   };
 }

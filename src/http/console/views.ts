@@ -88,8 +88,12 @@ const LOGIN = hb.compile(`{{#if error}}<p class="error">{{error}}</p>{{/if}}
 </form>
 <p class="muted">The token is CONVENE_ADMIN_TOKEN of this server.</p>{{/if}}`);
 
-const EVENTS =
-  hb.compile(`{{#unless events}}<p>No event could be loaded from the event directories this server was given.</p>{{/unless}}
+const EVENTS = hb.compile(`{{#each problems}}<section class="card" data-problems="{{dir}}">
+<p class="error">The files in {{dir}} do not load{{#if event}}; the pages show {{event}} as it was before this edit{{/if}}:</p>
+<ul>{{#each problems}}<li>{{this}}</li>{{/each}}</ul>
+<p class="muted">Run <code>convene validate {{dir}}</code> for the same list.</p>
+</section>{{/each}}
+{{#unless events}}<p>No event could be loaded from the event directories this server was given.</p>{{/unless}}
 {{#each events}}<section class="card" data-event="{{id}}">
 <h2><a href="/console/events/{{id}}">{{title}}</a></h2>
 <p class="muted">{{id}} · {{zone}}</p>
