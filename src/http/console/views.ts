@@ -151,7 +151,9 @@ const STEP =
 {{> progress progress}}
 <nav class="filters" aria-label="Filter by state">{{#each filters}}{{#if current}}<strong>{{label}}</strong>{{else}}<a href="{{url}}">{{label}}</a>{{/if}}{{/each}}</nav>
 {{#unless sends}}<p>No sends{{#if state}} in state {{state}}{{/if}}.</p>{{/unless}}
-<ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>`);
+{{#if sends}}<p class="muted" data-paging="{{paging.page}}/{{paging.pages}}">Sends {{paging.shownFrom}}–{{paging.to}} of {{paging.total}}</p>{{/if}}
+<ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>
+{{#if paging.prev}}<a href="{{paging.prev}}" rel="prev">Previous page</a>{{/if}} {{#if paging.next}}<a href="{{paging.next}}" rel="next">Next page</a>{{/if}}`);
 
 const FAILURES =
   hb.compile(`<p class="muted"><a href="/console/events/{{eventId}}">{{eventTitle}}</a> · all times in {{zone}}</p>
