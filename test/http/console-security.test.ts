@@ -199,7 +199,7 @@ describe("escaping", () => {
 });
 
 describe("secrets", () => {
-  it("neither the SMTP password nor the admin token is in any page, API answer or log line", async () => {
+  it("neither the SMTP password, the admin token nor UNSUBSCRIBE_SECRET is in any page, API answer or log line", async () => {
     const api = (p: string) =>
       fetch(`${server.url}${p}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     for (const p of API) {
@@ -218,6 +218,7 @@ describe("secrets", () => {
     for (const body of [...seen, log]) {
       expect(body).not.toContain(SMTP_PASS);
       expect(body).not.toContain(ADMIN_TOKEN);
+      expect(body).not.toContain(SECRET);
     }
   });
 });
