@@ -1,16 +1,21 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { FastifyServerOptions } from "fastify";
 import { loadConfig, MIN_UNSUBSCRIBE_SECRET_LENGTH, requireUnsubscribeSecret } from "../config.js";
 import { addresseesIn } from "../http/addressees.js";
+import { consoleDisabledReason } from "../http/console/auth.js";
+import { consoleData } from "../http/console/data.js";
 import { buildServer } from "../http/server.js";
 import { unsubscriptions } from "../http/unsubscriptions.js";
 import type { KindRegistry } from "../kind.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs } from "../model/load.js";
 import { redisAnswers } from "../store/health.js";
-import { createStores } from "../store/index.js";
+import { createStores, type Stores } from "../store/index.js";
 import { connectRedis } from "../store/redis.js";
 import { createLogger, type Logger } from "../worker/logger.js";
+import { createQueue } from "../worker/queue.js";
+import { wakeDueJobs } from "../worker/wake.js";
 import { UsageError } from "./errors.js";
 import { type ListenAddress, publicUrl as parsePublicUrl } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
@@ -81,6 +86,46 @@ function checkUnsubscribeUrl(log: Logger, publicUrl: string | undefined, configu
   return expected ?? configured;
 }
 
+/**
+ * The console and API exist only with CONVENE_ADMIN_TOKEN (16+ characters), on any address.
+ * Without it serve still starts, with /unsubscribe and /healthz alone: mail already out
+ * carries those links, and they must keep working. The log line says why there is no console.
+ */
+function adminConsole(o: {
+  log: Logger;
+  kinds: KindRegistry;
+  dirs: string[];
+  stores: Stores;
+  redis: ReturnType<typeof connectRedis>;
+  config: ReturnType<typeof loadConfig>;
+}) {
+  const token = process.env.CONVENE_ADMIN_TOKEN?.trim();
+  const off = consoleDisabledReason(token);
+  if (off || !token) {
+    o.log.warn(
+      { reason: off },
+      `console and API disabled: ${off}; only /unsubscribe and /healthz are served`,
+    );
+    return undefined;
+  }
+  const wake = async (event: string, step: string | undefined) => {
+    const queue = createQueue(o.redis, o.stores.keys.bullPrefix());
+    try {
+      return await wakeDueJobs(queue, event, step);
+    } finally {
+      await queue.close();
+    }
+  };
+  const data = consoleData({
+    dirs: o.dirs,
+    kinds: o.kinds,
+    stores: o.stores,
+    config: o.config,
+    wake,
+  });
+  return { token, data, cookieSecret: randomBytes(32).toString("hex") };
+}
+
 /** `convene serve [paths...]` (declared in commands.ts). */
 export async function serveCommand(
   kinds: KindRegistry,
@@ -96,6 +141,7 @@ export async function serveCommand(
   const redis = connectRedis(config.redisUrl, "worker");
   const stores = createStores(redis, config.prefix);
   const rateLimit = rateLimitFrom(process.env.CONVENE_RATE_LIMIT);
+  const admin = adminConsole({ log, kinds, dirs, stores, redis, config });
   const app = await buildServer({
     secret: config.unsubscribeSecret,
     unsubscriptions: unsubscriptions(stores.suppressions),
@@ -104,6 +150,7 @@ export async function serveCommand(
     log,
     trustProxy: trustProxyFrom(process.env.CONVENE_TRUST_PROXY),
     ...(rateLimit ? { rateLimit } : {}),
+    ...(admin ? { console: admin } : {}),
   });
   const close = async () => {
     await app.close();
@@ -115,6 +162,7 @@ export async function serveCommand(
     {
       url,
       events: dirs,
+      console: admin ? `${url}/console/` : "disabled",
       unsubscribeUrl: checkUnsubscribeUrl(log, publicUrl, config.unsubscribeUrl),
     },
     "convene serve listening",

@@ -14,6 +14,9 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { AddresseeLookup } from "./addressees.js";
+import { apiRoutes } from "./api.js";
+import type { ConsoleData } from "./console/data.js";
+import { consoleRoutes } from "./console/routes.js";
 import { html, pages } from "./pages.js";
 import { unsubscribeRoutes } from "./unsubscribe.js";
 import type { Unsubscriptions } from "./unsubscriptions.js";
@@ -30,6 +33,11 @@ export interface ServeDeps {
   trustProxy?: FastifyServerOptions["trustProxy"];
   /** Requests per IP and window; default 100 a minute. */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * The organizer's console (/console/) and the JSON API (/api/), behind CONVENE_ADMIN_TOKEN.
+   * Absent: neither exists (404), and only /unsubscribe and /healthz are served.
+   */
+  console?: { token: string; data: ConsoleData; cookieSecret: string };
 }
 
 /** Gmail's unsubscribes all come from Google's few addresses: the limit is per IP, so not low. */
@@ -52,6 +60,10 @@ const CSP = {
 };
 
 const ERROR_PAGES: Record<number, [string, string]> = {
+  403: [
+    "This form has expired",
+    "The form did not come from this console, or it is too old. Go back, reload the page and try again.",
+  ],
   404: ["Page not found", "There is no page at this address."],
   429: [
     "Too many requests",
@@ -108,5 +120,10 @@ export async function buildServer(deps: ServeDeps): Promise<FastifyInstance> {
     return reply.code(ok ? 200 : 503).send({ redis: ok ? "ok" : "unreachable" });
   });
   unsubscribeRoutes(app, deps);
+  const admin = deps.console;
+  if (admin) {
+    await app.register((child) => consoleRoutes(child, admin));
+    await app.register((child) => apiRoutes(child, admin), { prefix: "/api" });
+  }
   return app;
 }

@@ -108,7 +108,12 @@ function emptyStep(step: string, kind: StepStatus["kind"]): StepStatus {
 }
 
 /** A planned send's state: its ledger record's, or what it will be when there is none yet. */
-function plannedState(s: Send, rec: LedgerRecord | undefined, controls: Controls, nowMs: number) {
+export function plannedState(
+  s: Send,
+  rec: LedgerRecord | undefined,
+  controls: Controls,
+  nowMs: number,
+) {
   if (rec) return rec.state;
   if (controls.of(s.step) === "cancelled") return "skipped";
   if (nowMs > Date.parse(s.expires)) return "missed";

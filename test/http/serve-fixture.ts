@@ -1,13 +1,19 @@
 /** A real `convene serve` server in this process, on loopback, over a real Redis. */
 import type { Redis } from "ioredis";
+import type { DateTime } from "luxon";
+import type { Logger } from "pino";
 import { KINDS } from "../../jobs/index.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import { addresseesIn } from "../../src/http/addressees.js";
+import { consoleData } from "../../src/http/console/data.js";
 import { buildServer, type ServeDeps } from "../../src/http/server.js";
 import { unsubscriptions } from "../../src/http/unsubscriptions.js";
 import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { redisAnswers } from "../../src/store/health.js";
 import { createStores, type Stores } from "../../src/store/index.js";
 import { createLogger } from "../../src/worker/logger.js";
+import { createQueue } from "../../src/worker/queue.js";
+import { wakeDueJobs } from "../../src/worker/wake.js";
 
 export const SECRET = "convene-serve-test-secret-0123456789abcdef";
 
@@ -25,6 +31,9 @@ export async function startServe(o: {
   secret?: string;
   now?: () => Date;
   rateLimit?: ServeDeps["rateLimit"];
+  /** The console and API with this admin token (and the worker's config, for previews). */
+  admin?: { token: string; config?: Config; clock?: () => DateTime };
+  log?: Logger;
 }): Promise<TestServer> {
   const stores = createStores(o.redis, o.prefix);
   const secret = o.secret ?? SECRET;
@@ -33,8 +42,9 @@ export async function startServe(o: {
     unsubscriptions: unsubscriptions(stores.suppressions, o.now ? { now: o.now } : {}),
     addressee: addresseesIn(o.dirs ?? [], KINDS),
     redisAnswers: () => redisAnswers(o.redis),
-    log: createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
+    log: o.log ?? createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.admin ? { console: adminOf(o.admin, o.redis, stores, o.dirs ?? []) } : {}),
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   return {
@@ -43,6 +53,32 @@ export async function startServe(o: {
     token: (address, s = secret) => unsubscribeToken(address, s),
     close: () => app.close(),
   };
+}
+
+/** The console as `convene serve` wires it, over the test's Redis and stores. */
+function adminOf(
+  a: NonNullable<Parameters<typeof startServe>[0]["admin"]>,
+  redis: Redis,
+  stores: Stores,
+  dirs: string[],
+): NonNullable<ServeDeps["console"]> {
+  const wake = async (event: string, step: string | undefined) => {
+    const queue = createQueue(redis, stores.keys.bullPrefix());
+    try {
+      return await wakeDueJobs(queue, event, step, a.clock?.().toMillis());
+    } finally {
+      await queue.close();
+    }
+  };
+  const data = consoleData({
+    dirs,
+    kinds: KINDS,
+    stores,
+    config: a.config ?? loadConfig({}),
+    wake,
+    ...(a.clock ? { now: a.clock } : {}),
+  });
+  return { token: a.token, data, cookieSecret: "console-test-cookie-secret-0123456789" };
 }
 
 /** RFC 8058 §3.2, as Gmail sends it: form-encoded, that one pair, no cookies. */
