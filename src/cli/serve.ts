@@ -1,21 +1,32 @@
 import { existsSync } from "node:fs";
 import type { FastifyServerOptions } from "fastify";
-import { loadConfig, MIN_UNSUBSCRIBE_SECRET_LENGTH, requireUnsubscribeSecret } from "../config.js";
+import type { Metric } from "prom-client";
+import {
+  type Config,
+  loadConfig,
+  MIN_UNSUBSCRIBE_SECRET_LENGTH,
+  requireUnsubscribeSecret,
+} from "../config.js";
 import { addresseesIn } from "../http/addressees.js";
+import { DEFAULT_TICK_STALE_MS } from "../http/health.js";
+import { type MetricsSource, QUEUE_STATES } from "../http/metrics.js";
 import { buildServer } from "../http/server.js";
 import { unsubscriptions } from "../http/unsubscriptions.js";
 import type { KindRegistry } from "../kind.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs } from "../model/load.js";
 import { redisAnswers } from "../store/health.js";
-import { createStores } from "../store/index.js";
-import { connectRedis } from "../store/redis.js";
+import { createStores, type Stores } from "../store/index.js";
+import { LedgerScan } from "../store/ledger-scan.js";
+import { connectRedis, type Redis } from "../store/redis.js";
+import { DefinitionCache } from "../worker/definitions.js";
 import { createLogger, type Logger } from "../worker/logger.js";
+import { createQueue } from "../worker/queue.js";
 import { UsageError } from "./errors.js";
-import { type ListenAddress, publicUrl as parsePublicUrl } from "./serve-options.js";
+import type { ListenAddress } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
 
-interface ServeOpts {
+export interface ServeOpts {
   listen: ListenAddress;
   publicUrl?: string;
 }
@@ -81,21 +92,80 @@ function checkUnsubscribeUrl(log: Logger, publicUrl: string | undefined, configu
   return expected ?? configured;
 }
 
-/** `convene serve [paths...]` (declared in commands.ts). */
-export async function serveCommand(
+/** The ids of the served events, for /metrics (cached; reloaded when their files change). */
+function eventIdsIn(dirs: readonly string[], kinds: KindRegistry): () => Promise<string[]> {
+  const cache = new DefinitionCache({ kinds });
+  return async () => {
+    const ids: string[] = [];
+    for (const dir of dirs) {
+      const loaded = (await cache.loadSettled(dir)).loaded;
+      if (loaded) ids.push(loaded.def.event.id);
+    }
+    return ids;
+  };
+}
+
+/**
+ * CONVENE_TICK_STALE_SECONDS: when /healthz calls the last tick stale; default three of the
+ * default one-minute cron intervals. Set it to about three of yours with another --cron.
+ */
+function tickStaleAfterMs(value: string | undefined): number {
+  const n = Number(value);
+  return value && Number.isFinite(n) && n > 0 ? n * 1000 : DEFAULT_TICK_STALE_MS;
+}
+
+function metricsSource(
+  redis: Redis,
+  stores: Stores,
+  o: { events: () => Promise<string[]>; inProcess?: readonly Metric[] },
+): { source: MetricsSource; close: () => Promise<void> } {
+  const queue = createQueue(redis, stores.keys.bullPrefix());
+  const scan = new LedgerScan(redis, stores.keys);
+  const token = process.env.CONVENE_METRICS_TOKEN || undefined;
+  const source: MetricsSource = {
+    redisAnswers: () => redisAnswers(redis),
+    events: o.events,
+    ledger: (ev) => scan.entries(ev),
+    queueCounts: () => queue.getJobCounts(...QUEUE_STATES),
+    lastTick: () => stores.ticks.last(),
+    ...(o.inProcess ? { inProcess: o.inProcess } : {}),
+    ...(token ? { token } : {}),
+  };
+  return { source, close: () => queue.close().catch(() => undefined) };
+}
+
+export interface ServerOptions extends ServeOpts {
+  config: Config;
+  log: Logger;
+  /** The histograms of a worker in the same process (`convene worker --serve`). */
+  inProcess?: readonly Metric[];
+}
+
+export interface StartedServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP server on its own Redis connection, listening: what `convene serve` runs, and what
+ * `convene worker --serve` runs beside the worker. The caller owns the signal handling.
+ */
+export async function startServer(
   kinds: KindRegistry,
   paths: string[],
-  opts: ServeOpts,
-): Promise<void> {
-  const config = loadConfig();
-  requireServeSecret(config.unsubscribeSecret, opts.listen.host);
-  const env = process.env.CONVENE_PUBLIC_URL;
-  const publicUrl = opts.publicUrl ?? (env ? parsePublicUrl(env) : undefined);
+  o: ServerOptions,
+): Promise<StartedServer> {
+  const { config, log } = o;
+  requireServeSecret(config.unsubscribeSecret, o.listen.host);
+  const publicUrl = o.publicUrl ?? config.publicUrl;
   const dirs = eventDirs(paths);
-  const log = createLogger();
   const redis = connectRedis(config.redisUrl, "worker");
   const stores = createStores(redis, config.prefix);
   const rateLimit = rateLimitFrom(process.env.CONVENE_RATE_LIMIT);
+  const metrics = metricsSource(redis, stores, {
+    events: eventIdsIn(dirs, kinds),
+    ...(o.inProcess ? { inProcess: o.inProcess } : {}),
+  });
   const app = await buildServer({
     secret: config.unsubscribeSecret,
     unsubscriptions: unsubscriptions(stores.suppressions),
@@ -104,19 +174,41 @@ export async function serveCommand(
     log,
     trustProxy: trustProxyFrom(process.env.CONVENE_TRUST_PROXY),
     ...(rateLimit ? { rateLimit } : {}),
+    ticks: {
+      lastTick: () => stores.ticks.last(),
+      tickStaleAfterMs: tickStaleAfterMs(process.env.CONVENE_TICK_STALE_SECONDS),
+    },
+    metrics: metrics.source,
   });
   const close = async () => {
     await app.close();
+    await metrics.close();
     await redis.quit().catch(() => redis.disconnect());
   };
-  stopOnSignals(log, close, 10_000);
-  const url = await app.listen({ host: opts.listen.host, port: opts.listen.port });
+  const url = await app.listen({ host: o.listen.host, port: o.listen.port }).catch(async (e) => {
+    await close();
+    throw e;
+  });
   log.info(
     {
       url,
       events: dirs,
       unsubscribeUrl: checkUnsubscribeUrl(log, publicUrl, config.unsubscribeUrl),
+      metricsToken: !!metrics.source.token,
     },
     "convene serve listening",
   );
+  return { url, close };
+}
+
+/** `convene serve [paths...]` (declared in commands.ts). */
+export async function serveCommand(
+  kinds: KindRegistry,
+  paths: string[],
+  opts: ServeOpts,
+): Promise<void> {
+  const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+  const log = createLogger();
+  const server = await startServer(kinds, paths, { ...opts, config, log });
+  stopOnSignals(log, server.close, 10_000);
 }
