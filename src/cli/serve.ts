@@ -182,8 +182,10 @@ export async function startServer(
   });
   const close = async () => {
     await app.close();
-    await metrics.close();
-    await redis.quit().catch(() => redis.disconnect());
+    // Bounded, and no QUIT: with Redis unreachable both would wait for it forever. serve has
+    // nothing in flight to Redis once the server is closed.
+    await Promise.race([metrics.close(), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    redis.disconnect();
   };
   const url = await app.listen({ host: o.listen.host, port: o.listen.port }).catch(async (e) => {
     await close();
