@@ -9,7 +9,7 @@ import {
 } from "../config.js";
 import { addresseesIn } from "../http/addressees.js";
 import { DEFAULT_TICK_STALE_MS } from "../http/health.js";
-import { type MetricsSource, QUEUE_STATES } from "../http/metrics.js";
+import { type MetricsSource, QUEUE_STATES, type ServedEvent } from "../http/metrics.js";
 import { buildServer } from "../http/server.js";
 import { unsubscriptions } from "../http/unsubscriptions.js";
 import type { KindRegistry } from "../kind.js";
@@ -92,16 +92,20 @@ function checkUnsubscribeUrl(log: Logger, publicUrl: string | undefined, configu
   return expected ?? configured;
 }
 
-/** The ids of the served events, for /metrics (cached; reloaded when their files change). */
-function eventIdsIn(dirs: readonly string[], kinds: KindRegistry): () => Promise<string[]> {
+/** The served events and their steps' kinds, for /metrics (cached; reloaded on file changes). */
+function servedEvents(dirs: readonly string[], kinds: KindRegistry): () => Promise<ServedEvent[]> {
   const cache = new DefinitionCache({ kinds });
   return async () => {
-    const ids: string[] = [];
+    const out: ServedEvent[] = [];
     for (const dir of dirs) {
-      const loaded = (await cache.loadSettled(dir)).loaded;
-      if (loaded) ids.push(loaded.def.event.id);
+      const def = (await cache.loadSettled(dir)).loaded?.def;
+      if (def)
+        out.push({
+          id: def.event.id,
+          kinds: new Map(def.campaign.steps.map((s) => [s.id, s.kind])),
+        });
     }
-    return ids;
+    return out;
   };
 }
 
@@ -117,7 +121,7 @@ function tickStaleAfterMs(value: string | undefined): number {
 function metricsSource(
   redis: Redis,
   stores: Stores,
-  o: { events: () => Promise<string[]>; inProcess?: readonly Metric[] },
+  o: { events: () => Promise<ServedEvent[]>; inProcess?: readonly Metric[] },
 ): { source: MetricsSource; close: () => Promise<void> } {
   const queue = createQueue(redis, stores.keys.bullPrefix());
   const scan = new LedgerScan(redis, stores.keys);
@@ -163,7 +167,7 @@ export async function startServer(
   const stores = createStores(redis, config.prefix);
   const rateLimit = rateLimitFrom(process.env.CONVENE_RATE_LIMIT);
   const metrics = metricsSource(redis, stores, {
-    events: eventIdsIn(dirs, kinds),
+    events: servedEvents(dirs, kinds),
     ...(o.inProcess ? { inProcess: o.inProcess } : {}),
   });
   const app = await buildServer({

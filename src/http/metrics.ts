@@ -36,8 +36,8 @@ export const QUEUE_STATES = [
 export interface MetricsSource {
   /** Whether Redis answers within a bound; when it does not, nothing else is read from it. */
   redisAnswers(): Promise<boolean>;
-  /** The event ids whose ledgers are counted (besides those the last tick planned). */
-  events(): Promise<string[]>;
+  /** The events whose ledgers are counted (besides those the last tick planned). */
+  events(): Promise<ServedEvent[]>;
   /** Every ledger record of an event, streamed. */
   ledger(event: string): AsyncIterable<[string, LedgerRecord]>;
   /** BullMQ's job counts per state (QUEUE_STATES). */
@@ -47,6 +47,12 @@ export interface MetricsSource {
   inProcess?: readonly Metric[];
   /** CONVENE_METRICS_TOKEN: when set, a scrape must send `Authorization: Bearer <token>`. */
   token?: string;
+}
+
+/** An event this server was given, with its steps' kinds (for records that do not name one). */
+export interface ServedEvent {
+  id: string;
+  kinds: ReadonlyMap<string, string>;
 }
 
 export interface SendCount {
@@ -62,15 +68,19 @@ const UNKNOWN = "unknown";
 
 /**
  * Sends per step, kind and state, from the ledger's records. Every state of each step and kind
- * met is present, zeros included, so a series does not vanish when its last send moves on.
+ * met is present, zeros included, so a series does not vanish when its last send moves on. A
+ * record without its kind (a send the scheduler recorded missed before queueing it) takes its
+ * step's kind from `kinds`.
  */
 export async function tallyLedger(
   event: string,
   entries: AsyncIterable<[string, LedgerRecord]>,
+  kinds: ReadonlyMap<string, string> = new Map(),
 ): Promise<SendCount[]> {
   const groups = new Map<string, Map<State, number>>();
   for await (const [id, rec] of entries) {
-    const key = `${parseSendId(id)?.step ?? UNKNOWN}\n${rec.kind ?? UNKNOWN}`;
+    const step = parseSendId(id)?.step ?? UNKNOWN;
+    const key = `${step}\n${rec.kind ?? kinds.get(step) ?? UNKNOWN}`;
     let byState = groups.get(key);
     if (!byState) {
       byState = new Map(LEDGER_STATES.map((s) => [s, 0]));
@@ -96,9 +106,11 @@ interface Snapshot {
 async function readSnapshot(source: MetricsSource): Promise<Snapshot> {
   if (!(await source.redisAnswers())) return { redis: false, sends: [], queue: {} };
   const tick = await source.lastTick();
-  const events = [...new Set([...(await source.events()), ...(tick?.events ?? [])])].sort();
+  const served = new Map((await source.events()).map((e) => [e.id, e.kinds]));
+  const events = [...new Set([...served.keys(), ...(tick?.events ?? [])])].sort();
   const sends: SendCount[] = [];
-  for (const ev of events) sends.push(...(await tallyLedger(ev, source.ledger(ev))));
+  for (const ev of events)
+    sends.push(...(await tallyLedger(ev, source.ledger(ev), served.get(ev))));
   const queue = await source.queueCounts();
   return { redis: true, sends, queue, ...(tick ? { tick } : {}) };
 }
