@@ -15,6 +15,7 @@ import {
   dueSoon,
   eventSetup,
   letterStep,
+  MINI,
   people,
   REDIS_URL,
   ROOT,
@@ -181,6 +182,16 @@ describe("convene worker --serve (built)", () => {
     );
     expect(c.output()).not.toMatch(/\n\s+at /);
     expect(smtp.rcptAttempts()).toBe(0);
+  });
+
+  it("--listen without --serve is a usage error (exit 2)", async () => {
+    const c = run(
+      ["worker", "--listen", "127.0.0.1:0", MINI],
+      baseEnv({ REDIS_URL, SMTP_URL: "" }),
+    );
+    const { code } = await c.exit;
+    expect(code).toBe(2);
+    expect(c.output().trim()).toBe("convene: --listen needs --serve");
   });
 
   it("CONVENE_PUBLIC_URL alone is enough: the links are <public URL>/unsubscribe", async () => {
