@@ -96,7 +96,8 @@ export async function tallyLedger(
   return out;
 }
 
-interface Snapshot {
+/** What one scrape read from Redis. */
+export interface Snapshot {
   redis: boolean;
   sends: SendCount[];
   queue: Record<string, number>;
