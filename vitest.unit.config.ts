@@ -35,6 +35,8 @@ export const NEEDS_SERVICES = [
   "test/worker/slowdown.test.ts",
   "test/worker/smtp-failures.test.ts",
   "test/worker/step-report-worker.test.ts",
+  // convene worker --serve as a child process: Redis, SMTP and its HTTP port.
+  "test/worker/serve-together.test.ts",
 ];
 
 export default defineConfig({

@@ -27,8 +27,13 @@ export interface Config {
    * secret; see requireUnsubscribeSecret.
    */
   unsubscribeSecret: string;
-  /** `UNSUBSCRIBE_URL`: base of the https unsubscribe link, e.g. https://lists.example.org/unsubscribe */
+  /**
+   * `UNSUBSCRIBE_URL`: base of the https unsubscribe link, e.g. https://lists.example.org/unsubscribe.
+   * Unset, it is `<publicUrl>/unsubscribe` when a public URL is known.
+   */
   unsubscribeUrl?: string;
+  /** `CONVENE_PUBLIC_URL` (or `--public-url`): where the public reaches `convene serve`, no trailing slash. */
+  publicUrl?: string;
 }
 
 /**
@@ -114,13 +119,45 @@ const envSchema = z.object({
     .transform((n) => Math.max(n, 0)),
   UNSUBSCRIBE_SECRET: orDefault(DEV_UNSUBSCRIBE_SECRET),
   UNSUBSCRIBE_URL: setOrUnset,
+  CONVENE_PUBLIC_URL: setOrUnset,
 });
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The public base URL, normalized (no trailing slash). `from` names where it came from in the
+ * error, which is the organizer's to fix.
+ */
+export function normalizePublicUrl(value: string, from = "CONVENE_PUBLIC_URL"): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== "https:" && u.protocol !== "http:"))
+    throw new ConfigError(
+      `${from} must be the https:// (or http://) address the public reaches convene serve at, like https://lists.example.org`,
+    );
+  return u.href.replace(/\/+$/, "");
+}
+
+/** UNSUBSCRIBE_URL as set, else `<public URL>/unsubscribe` (what convene serve answers). */
+function unsubscribeUrlOf(explicit: string | undefined, publicUrl: string | undefined) {
+  if (explicit) return explicit;
+  return publicUrl ? `${publicUrl}/unsubscribe` : undefined;
+}
+
+/** `o.publicUrl`: a `--public-url` flag, which wins over CONVENE_PUBLIC_URL. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  o: { publicUrl?: string } = {},
+): Config {
   const r = envSchema.safeParse(env);
   // Only SMTP_URL can fail; its message is written for the organizer, so it is shown as is.
   if (!r.success) throw new ConfigError(r.error.issues[0]?.message ?? "bad environment");
   const e = r.data;
+  const publicUrl =
+    o.publicUrl ?? (e.CONVENE_PUBLIC_URL ? normalizePublicUrl(e.CONVENE_PUBLIC_URL) : undefined);
+  const unsubscribeUrl = unsubscribeUrlOf(e.UNSUBSCRIBE_URL, publicUrl);
   return {
     redisUrl: e.REDIS_URL,
     prefix: e.CONVENE_PREFIX,
@@ -128,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxDir: e.OUTBOX_DIR,
     sendRate: e.SEND_RATE,
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
-    ...(e.UNSUBSCRIBE_URL ? { unsubscribeUrl: e.UNSUBSCRIBE_URL } : {}),
+    ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
   };
 }
 

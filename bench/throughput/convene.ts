@@ -44,6 +44,8 @@ function spawnWorker(ctx: RunContext, prefix: string, eventDir: string): ChildPr
       CONVENE_PREFIX: prefix,
       SMTP_URL: ctx.sink.url,
       UNSUBSCRIBE_SECRET: SECRET,
+      // Required with SMTP_URL; the bench never clicks the links.
+      UNSUBSCRIBE_URL: "http://127.0.0.1:8090/unsubscribe",
       CONVENE_LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -103,6 +103,17 @@ function declareWorker(program: Command, kinds: LoadKinds): void {
       "queue sends due within this time (default 1h)",
       durationArg("--horizon"),
     )
+    .option("--serve", "also run convene serve (unsubscribe, /healthz, /metrics) in this process")
+    .option(
+      "--listen <host:port>",
+      `with --serve: where to listen (default ${DEFAULT_LISTEN})`,
+      listenAddress,
+    )
+    .option(
+      "--public-url <url>",
+      "the address the public reaches convene serve at: UNSUBSCRIBE_URL defaults to <url>/unsubscribe (default CONVENE_PUBLIC_URL)",
+      publicUrl,
+    )
     .action(action(lazyWithKinds(kinds, async () => (await import("./worker.js")).workerCommand)));
 }
 

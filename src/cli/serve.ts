@@ -1,10 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { FastifyServerOptions } from "fastify";
-import { loadConfig, MIN_UNSUBSCRIBE_SECRET_LENGTH, requireUnsubscribeSecret } from "../config.js";
+import type { Metric } from "prom-client";
+import {
+  type Config,
+  loadConfig,
+  MIN_UNSUBSCRIBE_SECRET_LENGTH,
+  requireUnsubscribeSecret,
+} from "../config.js";
 import { addresseesIn } from "../http/addressees.js";
 import { consoleDisabledReason } from "../http/console/auth.js";
 import { consoleData } from "../http/console/data.js";
+import { DEFAULT_TICK_STALE_MS } from "../http/health.js";
+import { type MetricsSource, QUEUE_STATES, type ServedEvent } from "../http/metrics.js";
 import { buildServer } from "../http/server.js";
 import { unsubscriptions } from "../http/unsubscriptions.js";
 import type { KindRegistry } from "../kind.js";
@@ -12,15 +20,17 @@ import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs } from "../model/load.js";
 import { redisAnswers } from "../store/health.js";
 import { createStores, type Stores } from "../store/index.js";
-import { connectRedis } from "../store/redis.js";
+import { LedgerScan } from "../store/ledger-scan.js";
+import { connectRedis, type Redis } from "../store/redis.js";
+import { DefinitionCache } from "../worker/definitions.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { createQueue } from "../worker/queue.js";
 import { wakeDueJobs } from "../worker/wake.js";
 import { UsageError } from "./errors.js";
-import { type ListenAddress, publicUrl as parsePublicUrl } from "./serve-options.js";
+import type { ListenAddress } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
 
-interface ServeOpts {
+export interface ServeOpts {
   listen: ListenAddress;
   publicUrl?: string;
 }
@@ -96,8 +106,8 @@ function adminConsole(o: {
   kinds: KindRegistry;
   dirs: string[];
   stores: Stores;
-  redis: ReturnType<typeof connectRedis>;
-  config: ReturnType<typeof loadConfig>;
+  redis: Redis;
+  config: Config;
 }) {
   const token = process.env.CONVENE_ADMIN_TOKEN?.trim();
   const off = consoleDisabledReason(token);
@@ -126,22 +136,85 @@ function adminConsole(o: {
   return { token, data, cookieSecret: randomBytes(32).toString("hex") };
 }
 
-/** `convene serve [paths...]` (declared in commands.ts). */
-export async function serveCommand(
+/** The served events and their steps' kinds, for /metrics (cached; reloaded on file changes). */
+function servedEvents(dirs: readonly string[], kinds: KindRegistry): () => Promise<ServedEvent[]> {
+  const cache = new DefinitionCache({ kinds });
+  return async () => {
+    const out: ServedEvent[] = [];
+    for (const dir of dirs) {
+      const def = (await cache.loadSettled(dir)).loaded?.def;
+      if (def)
+        out.push({
+          id: def.event.id,
+          kinds: new Map(def.campaign.steps.map((s) => [s.id, s.kind])),
+        });
+    }
+    return out;
+  };
+}
+
+/**
+ * CONVENE_TICK_STALE_SECONDS: when /healthz calls the last tick stale; default three of the
+ * default one-minute cron intervals. Set it to about three of yours with another --cron.
+ */
+function tickStaleAfterMs(value: string | undefined): number {
+  const n = Number(value);
+  return value && Number.isFinite(n) && n > 0 ? n * 1000 : DEFAULT_TICK_STALE_MS;
+}
+
+function metricsSource(
+  redis: Redis,
+  stores: Stores,
+  o: { events: () => Promise<ServedEvent[]>; inProcess?: readonly Metric[] },
+): { source: MetricsSource; close: () => Promise<void> } {
+  const queue = createQueue(redis, stores.keys.bullPrefix());
+  const scan = new LedgerScan(redis, stores.keys);
+  const token = process.env.CONVENE_METRICS_TOKEN || undefined;
+  const source: MetricsSource = {
+    redisAnswers: () => redisAnswers(redis),
+    events: o.events,
+    ledger: (ev) => scan.entries(ev),
+    queueCounts: () => queue.getJobCounts(...QUEUE_STATES),
+    lastTick: () => stores.ticks.last(),
+    ...(o.inProcess ? { inProcess: o.inProcess } : {}),
+    ...(token ? { token } : {}),
+  };
+  return { source, close: () => queue.close().catch(() => undefined) };
+}
+
+export interface ServerOptions extends ServeOpts {
+  config: Config;
+  log: Logger;
+  /** The histograms of a worker in the same process (`convene worker --serve`). */
+  inProcess?: readonly Metric[];
+}
+
+export interface StartedServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP server on its own Redis connection, listening: what `convene serve` runs, and what
+ * `convene worker --serve` runs beside the worker. The caller owns the signal handling.
+ */
+export async function startServer(
   kinds: KindRegistry,
   paths: string[],
-  opts: ServeOpts,
-): Promise<void> {
-  const config = loadConfig();
-  requireServeSecret(config.unsubscribeSecret, opts.listen.host);
-  const env = process.env.CONVENE_PUBLIC_URL;
-  const publicUrl = opts.publicUrl ?? (env ? parsePublicUrl(env) : undefined);
+  o: ServerOptions,
+): Promise<StartedServer> {
+  const { config, log } = o;
+  requireServeSecret(config.unsubscribeSecret, o.listen.host);
+  const publicUrl = o.publicUrl ?? config.publicUrl;
   const dirs = eventDirs(paths);
-  const log = createLogger();
   const redis = connectRedis(config.redisUrl, "worker");
   const stores = createStores(redis, config.prefix);
   const rateLimit = rateLimitFrom(process.env.CONVENE_RATE_LIMIT);
   const admin = adminConsole({ log, kinds, dirs, stores, redis, config });
+  const metrics = metricsSource(redis, stores, {
+    events: servedEvents(dirs, kinds),
+    ...(o.inProcess ? { inProcess: o.inProcess } : {}),
+  });
   const app = await buildServer({
     secret: config.unsubscribeSecret,
     unsubscriptions: unsubscriptions(stores.suppressions),
@@ -151,20 +224,44 @@ export async function serveCommand(
     trustProxy: trustProxyFrom(process.env.CONVENE_TRUST_PROXY),
     ...(rateLimit ? { rateLimit } : {}),
     ...(admin ? { console: admin } : {}),
+    ticks: {
+      lastTick: () => stores.ticks.last(),
+      tickStaleAfterMs: tickStaleAfterMs(process.env.CONVENE_TICK_STALE_SECONDS),
+    },
+    metrics: metrics.source,
   });
   const close = async () => {
     await app.close();
-    await redis.quit().catch(() => redis.disconnect());
+    // Bounded, and no QUIT: with Redis unreachable both would wait for it forever. serve has
+    // nothing in flight to Redis once the server is closed.
+    await Promise.race([metrics.close(), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    redis.disconnect();
   };
-  stopOnSignals(log, close, 10_000);
-  const url = await app.listen({ host: opts.listen.host, port: opts.listen.port });
+  const url = await app.listen({ host: o.listen.host, port: o.listen.port }).catch(async (e) => {
+    await close();
+    throw e;
+  });
   log.info(
     {
       url,
       events: dirs,
       console: admin ? `${url}/console/` : "disabled",
       unsubscribeUrl: checkUnsubscribeUrl(log, publicUrl, config.unsubscribeUrl),
+      metricsToken: !!metrics.source.token,
     },
     "convene serve listening",
   );
+  return { url, close };
+}
+
+/** `convene serve [paths...]` (declared in commands.ts). */
+export async function serveCommand(
+  kinds: KindRegistry,
+  paths: string[],
+  opts: ServeOpts,
+): Promise<void> {
+  const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+  const log = createLogger();
+  const server = await startServer(kinds, paths, { ...opts, config, log });
+  stopOnSignals(log, server.close, 10_000);
 }

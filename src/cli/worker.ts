@@ -1,14 +1,23 @@
-import { loadConfig, redactUrl, requireUnsubscribeSecret } from "../config.js";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  redactUrl,
+  requireUnsubscribeSecret,
+} from "../config.js";
 import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
 import { createMailer } from "../mail/transport.js";
 import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEvent } from "../model/load.js";
 import { DefinitionError, isError } from "../model/problems.js";
-import { createLogger } from "../worker/logger.js";
-import { loadWorkerSettings } from "../worker/settings.js";
-import { startWorker } from "../worker/worker.js";
+import { createLogger, type Logger } from "../worker/logger.js";
+import { inProcessMetrics } from "../worker/metrics.js";
+import { loadWorkerSettings, type WorkerSettings } from "../worker/settings.js";
+import { type RunningWorker, startWorker } from "../worker/worker.js";
 import { UsageError } from "./errors.js";
+import type { StartedServer } from "./serve.js";
+import { DEFAULT_LISTEN, type ListenAddress, listenAddress } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
 
 interface WorkerOpts {
@@ -17,6 +26,11 @@ interface WorkerOpts {
   schedulerOnly?: boolean;
   concurrency?: number;
   horizon?: number;
+  /** `--serve`: the HTTP server (convene serve) in this process too. */
+  serve?: boolean;
+  listen?: ListenAddress;
+  /** `--public-url`: where the public reaches convene serve; UNSUBSCRIBE_URL's default. */
+  publicUrl?: string;
 }
 
 /**
@@ -43,11 +57,69 @@ function checkStart(paths: string[], opts: WorkerOpts, kinds: KindRegistry): str
   return dirs;
 }
 
+/**
+ * Every bulk message carries a one-click unsubscribe link (RFC 8058), and Gmail and Yahoo
+ * require it to work. Without UNSUBSCRIBE_URL or a public URL the link would point at a guess
+ * (`https://<organizer domain>/unsubscribe`) that nothing answers: real mail is not sent so.
+ * The outbox (no SMTP_URL) and a --scheduler-only process send nothing real, so they may.
+ */
+function requireUnsubscribeUrl(config: Config, opts: WorkerOpts): void {
+  if (!config.smtpUrl || opts.schedulerOnly || config.unsubscribeUrl) return;
+  throw new ConfigError(
+    "SMTP_URL is set, but neither UNSUBSCRIBE_URL nor CONVENE_PUBLIC_URL (--public-url) is: every bulk message carries a one-click unsubscribe link, Gmail and Yahoo require it to work, and without one it would lead nowhere. Run convene serve (or convene worker --serve) where the public reaches it and set CONVENE_PUBLIC_URL to that address (the link is then <public URL>/unsubscribe), or set UNSUBSCRIBE_URL to an unsubscribe page that answers",
+  );
+}
+
 /** A fatal Redis reply was logged: close what can be closed, briefly, and exit 1. */
 function exitOnFatal(close: () => Promise<void>): void {
   const done = () => process.exit(1);
   setTimeout(done, 2_000).unref();
   close().then(done, done);
+}
+
+/** The worker's start-up line: what it runs against (credentials redacted). */
+function startedLine(dirs: string[], config: Config, opts: WorkerOpts, s: WorkerSettings) {
+  return {
+    events: dirs,
+    redis: redactUrl(config.redisUrl),
+    prefix: config.prefix,
+    mail: config.smtpUrl ? redactUrl(config.smtpUrl) : `outbox ${config.outboxDir}`,
+    scheduler: opts.scheduler,
+    senders: !opts.schedulerOnly,
+    concurrency: s.concurrency,
+    sendRate: s.sendRate || "unlimited",
+    ...(config.unsubscribeUrl ? { unsubscribeUrl: config.unsubscribeUrl } : {}),
+  };
+}
+
+/** The HTTP server of `--serve`, started before the worker so a port in use stops it all. */
+async function serverFor(
+  kinds: KindRegistry,
+  paths: string[],
+  o: { opts: WorkerOpts; config: Config; log: Logger },
+): Promise<StartedServer | undefined> {
+  const { opts } = o;
+  if (!opts.serve) {
+    if (opts.listen) throw new UsageError("--listen needs --serve");
+    return undefined;
+  }
+  // Loaded only here: a worker without --serve does not need fastify.
+  const { startServer } = await import("./serve.js");
+  return startServer(kinds, paths, {
+    listen: opts.listen ?? listenAddress(DEFAULT_LISTEN),
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    config: o.config,
+    log: o.log,
+    inProcess: inProcessMetrics,
+  });
+}
+
+/** One bounded shutdown for both: the server stops taking requests, then the worker drains. */
+function closeBoth(server: StartedServer | undefined, running: RunningWorker) {
+  return async () => {
+    await server?.close().catch(() => undefined);
+    await running.close();
+  };
 }
 
 /** `convene worker [paths...]` (declared in commands.ts). */
@@ -57,12 +129,14 @@ export async function workerCommand(
   opts: WorkerOpts,
 ): Promise<void> {
   const dirs = checkStart(paths, opts, kinds);
-  const config = loadConfig();
+  const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+  requireUnsubscribeUrl(config, opts);
   const settings = loadWorkerSettings(process.env, config.sendRate);
   // The flags win over the environment.
   if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
   if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
   const log = createLogger();
+  const server = await serverFor(kinds, paths, { opts, config, log });
   const running = startWorker({
     paths,
     kinds,
@@ -74,21 +148,9 @@ export async function workerCommand(
     cron: opts.cron,
     composer: composeMessage,
     mailer: () => createMailer(config),
-    onFatal: () => exitOnFatal(() => running.close()),
+    onFatal: () => exitOnFatal(closeBoth(server, running)),
   });
-  log.info(
-    {
-      events: dirs,
-      redis: redactUrl(config.redisUrl),
-      prefix: config.prefix,
-      mail: config.smtpUrl ? redactUrl(config.smtpUrl) : `outbox ${config.outboxDir}`,
-      scheduler: opts.scheduler,
-      senders: !opts.schedulerOnly,
-      concurrency: settings.concurrency,
-      sendRate: settings.sendRate || "unlimited",
-    },
-    "convene worker started",
-  );
-  stopOnSignals(log, () => running.close(), settings.shutdownMs + 4_000);
+  log.info(startedLine(dirs, config, opts, settings), "convene worker started");
+  stopOnSignals(log, closeBoth(server, running), settings.shutdownMs + 4_000);
   await running.ready;
 }

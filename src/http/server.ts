@@ -1,5 +1,5 @@
 /**
- * convene's HTTP side: the public one-click unsubscribe (RFC 8058) and a health check. The
+ * convene's HTTP side: the public one-click unsubscribe (RFC 8058), a health check and metrics. The
  * server is built from a few functions it is handed (ServeDeps), so the CLI wires it to Redis
  * through the store and tests wire it to a Redis of their own; nothing here opens a connection.
  */
@@ -17,6 +17,8 @@ import type { AddresseeLookup } from "./addressees.js";
 import { apiRoutes } from "./api.js";
 import type { ConsoleData } from "./console/data.js";
 import { consoleRoutes } from "./console/routes.js";
+import { type HealthDeps, health } from "./health.js";
+import { type MetricsSource, metricsRoutes } from "./metrics.js";
 import { html, pages } from "./pages.js";
 import { unsubscribeRoutes } from "./unsubscribe.js";
 import type { Unsubscriptions } from "./unsubscriptions.js";
@@ -38,6 +40,10 @@ export interface ServeDeps {
    * Absent: neither exists (404), and only /unsubscribe and /healthz are served.
    */
   console?: { token: string; data: ConsoleData; cookieSecret: string };
+  /** /healthz's scheduler part: the last tick and when it counts as stale (health.ts). */
+  ticks?: Pick<HealthDeps, "lastTick" | "tickStaleAfterMs">;
+  /** GET /metrics (metrics.ts); absent: no such route. */
+  metrics?: MetricsSource;
 }
 
 /** Gmail's unsubscribes all come from Google's few addresses: the limit is per IP, so not low. */
@@ -116,9 +122,10 @@ export async function buildServer(deps: ServeDeps): Promise<FastifyInstance> {
   );
 
   app.get("/healthz", { config: { rateLimit: false } }, async (_request, reply) => {
-    const ok = await deps.redisAnswers();
-    return reply.code(ok ? 200 : 503).send({ redis: ok ? "ok" : "unreachable" });
+    const h = await health({ redisAnswers: deps.redisAnswers, ...deps.ticks });
+    return reply.code(h.status).send(h.body);
   });
+  if (deps.metrics) metricsRoutes(app, deps.metrics);
   unsubscribeRoutes(app, deps);
   const admin = deps.console;
   if (admin) {

@@ -9,6 +9,7 @@ import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
+import { TickStore } from "./ticks.js";
 
 /** Every Redis-backed store on one connection, under one key prefix. */
 export interface Stores {
@@ -25,6 +26,8 @@ export interface Stores {
   reports: StepReports;
   /** BullMQ's job keys, read for jobs the scheduler must queue again. */
   jobs: QueueJobs;
+  /** The last completed scheduler tick: when, how long, which events (for /healthz, /metrics). */
+  ticks: TickStore;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -39,6 +42,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     calendar: new RedisCalendarStateStore(redis, prefix),
     reports: new StepReports(redis, k),
     jobs: new QueueJobs(redis),
+    ticks: new TickStore(redis, k),
   };
 }
 

@@ -39,6 +39,8 @@ export interface Keys {
   smtpSlowDown(): string;
   /** String "1", gone after 10 s: a rehearsal writes it to learn that this Redis takes writes. */
   writableProbe(): string;
+  /** String, JSON { at, durationMs, events }: the last scheduler tick that completed (ticks.ts). */
+  schedulerTick(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -57,5 +59,6 @@ export function keys(prefix: string): Keys {
     smtpHalt: () => `${prefix}:smtp:halt`,
     smtpSlowDown: () => `${prefix}:smtp:slowdown`,
     writableProbe: () => `${prefix}:writable`,
+    schedulerTick: () => `${prefix}:scheduler:tick`,
   };
 }

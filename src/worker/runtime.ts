@@ -42,6 +42,7 @@ import type { Stores } from "../store/index.js";
 import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
+import { smtpSendDuration } from "./metrics.js";
 import type { SendJobData } from "./queue.js";
 import { registrationsFor, replanOne, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
@@ -440,9 +441,14 @@ class SendAttempt {
 
   /** Step 6: SMTP. A failure is recorded and ends the attempt (see onFailure). */
   private async deliver(message: Composed["message"], send: Send) {
+    // The outbox is a file write, not SMTP: only real SMTP answers are timed.
+    const timer = this.deps.mailer.kind === "smtp" ? smtpSendDuration.startTimer() : undefined;
     try {
-      return await this.deps.mailer.send(message);
+      const info = await this.deps.mailer.send(message);
+      timer?.({ outcome: "accepted" });
+      return info;
     } catch (e) {
+      timer?.({ outcome: "failed" });
       return this.onFailure(e, send);
     }
   }

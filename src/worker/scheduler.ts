@@ -45,6 +45,7 @@ import {
 import type { PlannedSend } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
+import { schedulerTickDuration } from "./metrics.js";
 import { jobData, jobOptions, type LostJob, type SendJobData } from "./queue.js";
 import { mergeRegistrations, whyNotPlanned } from "./replan.js";
 
@@ -346,6 +347,8 @@ export class Scheduler {
   }
 
   private async runTick(): Promise<TickSummary[]> {
+    const started = Date.now();
+    const endTimer = schedulerTickDuration.startTimer();
     const out: TickSummary[] = [];
     for (const dir of findEventDirs(this.paths)) {
       try {
@@ -358,6 +361,14 @@ export class Scheduler {
         this.deps.log.error({ dir, err: (e as Error).message }, "scheduler tick failed for event");
       }
     }
+    endTimer();
+    // In Redis, so /healthz and /metrics of a `convene serve` in another process see it too.
+    const at = Date.now();
+    await this.deps.stores.ticks.record({
+      at,
+      durationMs: at - started,
+      events: out.map((s) => s.event),
+    });
     return out;
   }
 

@@ -552,6 +552,8 @@ export function workerEnv(
     CONVENE_PREFIX: prefix,
     SMTP_URL: smtpUrl,
     UNSUBSCRIBE_SECRET,
+    // Required with SMTP_URL; nothing answers it, no fault test clicks the links.
+    UNSUBSCRIBE_URL: "http://127.0.0.1:8090/unsubscribe",
     CONVENE_LOCK_MS: "2000",
     CONVENE_BACKOFF_MS: "200",
     CONVENE_BACKOFF_MAX_MS: "2000",

@@ -34,6 +34,9 @@ export { connectTestRedis, deletePrefix, REDIS_URL } from "../support/redis.js";
 // `convene worker` refuses SMTP_URL without an unsubscribe secret; spawned workers inherit env.
 process.env.UNSUBSCRIBE_SECRET ||= "convene-test-unsubscribe-secret-0123456789";
 
+/** Where spawned workers' one-click links point (nothing answers it; no test clicks them). */
+export const TEST_UNSUBSCRIBE_URL = "http://127.0.0.1:8090/unsubscribe";
+
 export function uniquePrefix(): string {
   return `convene-test-${randomBytes(5).toString("hex")}`;
 }
@@ -368,7 +371,8 @@ export function spawnWorker(
 ): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // A worker with SMTP_URL refuses to start without an unsubscribe URL that answers.
+    env: { ...process.env, UNSUBSCRIBE_URL: TEST_UNSUBSCRIBE_URL, ...env },
     stdio: ["ignore", stdio, stdio],
   });
   children.push(child);
