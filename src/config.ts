@@ -29,6 +29,13 @@ export interface Config {
   unsubscribeSecret: string;
   /** `UNSUBSCRIBE_URL`: base of the https unsubscribe link, e.g. https://lists.example.org/unsubscribe */
   unsubscribeUrl?: string;
+  /**
+   * `BOUNCE_ADDRESS` (bounces@domain): the envelope sender becomes `bounces+<send id>@domain`
+   * (VERP), so a bounce names its send. Unset: the envelope sender is the From address.
+   */
+  bounceAddress?: string;
+  /** `IMAP_URL` (imaps://user:pass@host/INBOX): the mailbox `convene inbound` reads. */
+  imapUrl?: string;
 }
 
 /**
@@ -114,11 +121,19 @@ const envSchema = z.object({
     .transform((n) => Math.max(n, 0)),
   UNSUBSCRIBE_SECRET: orDefault(DEV_UNSUBSCRIBE_SECRET),
   UNSUBSCRIBE_URL: setOrUnset,
+  BOUNCE_ADDRESS: setOrUnset.superRefine((v, ctx) => {
+    if (v !== undefined && !/^[^@\s+]+@[^@\s]+\.[^@\s]+$/.test(v))
+      ctx.addIssue({
+        code: "custom",
+        message: `BOUNCE_ADDRESS must be a plain address like bounces@example.org (no "+"), not ${JSON.stringify(v)}`,
+      });
+  }),
+  IMAP_URL: setOrUnset,
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const r = envSchema.safeParse(env);
-  // Only SMTP_URL can fail; its message is written for the organizer, so it is shown as is.
+  // Only SMTP_URL and BOUNCE_ADDRESS can fail; their message is written for the organizer, so it is shown as is.
   if (!r.success) throw new ConfigError(r.error.issues[0]?.message ?? "bad environment");
   const e = r.data;
   return {
@@ -129,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendRate: e.SEND_RATE,
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
     ...(e.UNSUBSCRIBE_URL ? { unsubscribeUrl: e.UNSUBSCRIBE_URL } : {}),
+    ...(e.BOUNCE_ADDRESS ? { bounceAddress: e.BOUNCE_ADDRESS } : {}),
+    ...(e.IMAP_URL ? { imapUrl: e.IMAP_URL } : {}),
   };
 }
 

@@ -119,6 +119,19 @@ export interface SendJobData {
   zone?: string;
 }
 
+/**
+ * An invitee's current answer to a calendar item, read from their calendar client's iMIP REPLY
+ * (`convene inbound`). Runtime state like registrations: the planner takes it as input for
+ * `when: { rsvp: … }` steps.
+ */
+export interface RsvpAnswer {
+  item: string;
+  /** Lowercased. */
+  email: string;
+  /** ACCEPTED, DECLINED, TENTATIVE, … as the client sent it. */
+  partstat: string;
+}
+
 /** Where a send stands in the ledger; the moves between them are drawn in `src/store/ledger.ts`. */
 export const LEDGER_STATES = [
   "scheduled",
@@ -129,5 +142,7 @@ export const LEDGER_STATES = [
   "suppressed",
   "missed",
   "unconfirmed",
+  /** Accepted by SMTP, then a hard bounce (a DSN read by `convene inbound`) said it never arrived. */
+  "bounced",
 ] as const;
 export type LedgerState = (typeof LEDGER_STATES)[number];

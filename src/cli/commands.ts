@@ -103,6 +103,7 @@ function declareWorker(program: Command, kinds: LoadKinds): void {
       "queue sends due within this time (default 1h)",
       durationArg("--horizon"),
     )
+    .option("--inbound", "also read the organizer's mailbox (IMAP_URL), as convene inbound does")
     .action(action(lazyWithKinds(kinds, async () => (await import("./worker.js")).workerCommand)));
 }
 
@@ -267,6 +268,44 @@ function declareSendTest(program: Command, kinds: LoadKinds): void {
     );
 }
 
+function declareInbound(program: Command, kinds: LoadKinds): void {
+  program
+    .command("inbound")
+    .description(
+      "read the organizer's mailbox (IMAP_URL): bounces, calendar replies (RSVPs) and mailto unsubscribes",
+    )
+    .argument("[paths...]", "event directories or folders of events", ["events"])
+    .option("--once", "read what is there, then exit (default: keep watching)")
+    .option(
+      "--poll <duration>",
+      "how often to look when the server does not push new mail (default 1m)",
+      durationArg("--poll"),
+    )
+    .option("--flag", "flag processed messages ($ConveneProcessed) instead of moving them")
+    .option("--folder <name>", "where processed messages go (default convene/processed)")
+    .action(
+      action(
+        lazyWithKinds(kinds, async () => {
+          const m = await import("./inbound.js");
+          return (k: KindRegistry, paths: string[], o: InboundCliOpts) =>
+            m.inboundCommand(k, paths, {
+              ...(o.once ? { once: true } : {}),
+              ...(o.poll !== undefined ? { poll: o.poll } : {}),
+              mark: o.flag ? "flag" : "move",
+              ...(o.folder ? { folder: o.folder } : {}),
+            });
+        }),
+      ),
+    );
+}
+
+interface InboundCliOpts {
+  once?: boolean;
+  poll?: number;
+  flag?: boolean;
+  folder?: string;
+}
+
 /** Every command, in the order `convene --help` lists them. */
 export function declareCommands(program: Command, kinds: LoadKinds): void {
   declareValidate(program, kinds);
@@ -281,4 +320,5 @@ export function declareCommands(program: Command, kinds: LoadKinds): void {
   declareControl(program, kinds);
   declarePreview(program, kinds);
   declareSendTest(program, kinds);
+  declareInbound(program, kinds);
 }

@@ -17,6 +17,8 @@ interface WorkerOpts {
   schedulerOnly?: boolean;
   concurrency?: number;
   horizon?: number;
+  /** Also run `convene inbound` in this process (IMAP_URL). */
+  inbound?: boolean;
 }
 
 /**
@@ -48,6 +50,29 @@ function exitOnFatal(close: () => Promise<void>): void {
   const done = () => process.exit(1);
   setTimeout(done, 2_000).unref();
   close().then(done, done);
+}
+
+/** `--inbound`: the inbound loop on a connection of its own, logging into the worker's log. */
+async function startWorkerInbound(
+  paths: string[],
+  kinds: KindRegistry,
+  config: ReturnType<typeof loadConfig>,
+  log: ReturnType<typeof createLogger>,
+) {
+  const { loadInboundEvents, startInbound } = await import("./inbound.js");
+  const { connectRedis } = await import("../store/redis.js");
+  const events = loadInboundEvents(paths, kinds);
+  const redis = connectRedis(config.redisUrl);
+  const running = startInbound({ config, events, redis, log, opts: {} });
+  running.done.catch((e: unknown) =>
+    log.error({ error: e instanceof Error ? e.message : String(e) }, "convene inbound stopped"),
+  );
+  return {
+    async close() {
+      await running.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 /** `convene worker [paths...]` (declared in commands.ts). */
@@ -89,6 +114,10 @@ export async function workerCommand(
     },
     "convene worker started",
   );
-  stopOnSignals(log, () => running.close(), settings.shutdownMs + 4_000);
+  const inbound = opts.inbound ? await startWorkerInbound(paths, kinds, config, log) : undefined;
+  const closeAll = async () => {
+    await Promise.all([running.close(), inbound?.close()]);
+  };
+  stopOnSignals(log, closeAll, settings.shutdownMs + 4_000);
   await running.ready;
 }
