@@ -153,7 +153,11 @@ export function declareStatus(program: Command, kinds: LoadKinds): void {
     .option("--wide", "every state in its own column, however wide the terminal")
     .option(
       "--failures",
-      "list every failed, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
+      "list every failed, bounced, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
+    )
+    .option(
+      "--rsvp",
+      "calendar answers per item and team: accepted, declined, tentative, no answer (read by convene inbound)",
     )
     .action(action(lazyWithKinds(kinds, async () => (await import("./status.js")).statusCommand)));
 }

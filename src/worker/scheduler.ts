@@ -46,7 +46,7 @@ import type { PlannedSend } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { jobData, jobOptions, type LostJob, type SendJobData } from "./queue.js";
-import { mergeRegistrations, whyNotPlanned } from "./replan.js";
+import { mergeRegistrations, rsvpsFor, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
 import { completedOccurrences, occurrenceLine } from "./step-report.js";
@@ -401,7 +401,7 @@ export class Scheduler {
       def.registrations,
       await stores.registrations.list(ev),
     );
-    const sends: PlannedSend[] = plan(def, registrations, now);
+    const sends: PlannedSend[] = plan(def, registrations, now, await rsvpsFor(stores, def));
     const lifecycle = this.deps.lifecycle ? await this.deps.lifecycle(def, sends, now) : undefined;
     if (lifecycle) sends.push(...lifecycle.sends);
     const controls = await stores.control.get(ev);
