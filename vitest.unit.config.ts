@@ -35,6 +35,8 @@ export const NEEDS_SERVICES = [
   "test/worker/slowdown.test.ts",
   "test/worker/smtp-failures.test.ts",
   "test/worker/step-report-worker.test.ts",
+  // convene inbound: a real Dovecot, SMTP and Redis (classify.test.ts and rsvp-plan.test.ts are unit).
+  "test/inbound/inbound.test.ts",
 ];
 
 export default defineConfig({
