@@ -88,21 +88,27 @@ function splitFolder(folder: string): string[] {
 
 export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
   const p = parseImapUrl(url);
-  const client = new ImapFlow({
-    host: p.host,
-    port: p.port,
-    secure: p.secure,
-    auth: { user: p.user, pass: p.pass },
-    logger: false,
-    // Without IDLE, imapflow polls with NOOP; `exists` fires either way.
-    missingIdleCommand: "NOOP",
-  });
-  let processedReady = false;
   let newMail: (() => void) | undefined;
-  client.on("exists", () => newMail?.());
-  // A dropped connection surfaces as the next command's error; this keeps it from being an
-  // unhandled 'error' event that would end the process.
-  client.on("error", () => {});
+  /** An ImapFlow cannot connect twice: after a dropped connection, open() makes a new one. */
+  const connect = () => {
+    const c = new ImapFlow({
+      host: p.host,
+      port: p.port,
+      secure: p.secure,
+      auth: { user: p.user, pass: p.pass },
+      logger: false,
+      // Without IDLE, imapflow polls with NOOP; `exists` fires either way.
+      missingIdleCommand: "NOOP",
+    });
+    c.on("exists", () => newMail?.());
+    // A dropped connection surfaces as the next command's error; this keeps it from being an
+    // unhandled 'error' event that would end the process.
+    c.on("error", () => {});
+    c.on("close", () => newMail?.());
+    return c;
+  };
+  let client = connect();
+  let processedReady = false;
 
   const ensureFolder = async () => {
     if (processedReady || o.mark !== "move") return;
@@ -117,7 +123,11 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
 
   return {
     async open() {
-      if (!client.usable) await client.connect();
+      if (!client.usable) {
+        client.close();
+        client = connect();
+        await client.connect();
+      }
       const box = await client.mailboxOpen(p.folder);
       return { uidValidity: String(box.uidValidity), idle: client.capabilities.has("IDLE") };
     },
@@ -156,6 +166,9 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
         const t = setTimeout(done, ms);
         newMail = done;
         signal?.addEventListener("abort", done, { once: true });
+        // imapflow would start IDLE by itself only after 15 s without commands; start it now
+        // (without IDLE it polls). The next command ends it.
+        if (client.usable) client.idle().catch(() => undefined);
       });
     },
     async close() {

@@ -92,6 +92,8 @@ export async function inboundPass(
   const { uidValidity, idle } = await o.mailbox.open();
   const mark = await o.store.mark(o.mailboxId);
   const after = mark && mark.uidValidity === uidValidity ? mark.uid : 0;
+  if (!mark || mark.uidValidity !== uidValidity)
+    await o.store.setMark(o.mailboxId, { uidValidity, uid: 0 });
   const counts: PassCounts = {};
   for (const head of await o.mailbox.list(after)) {
     if (o.signal?.aborted) break;
@@ -104,12 +106,44 @@ export async function inboundPass(
   return { counts, idle };
 }
 
-/** Passes until `signal` aborts (or one, with `once`), waiting for new mail in between. */
+/** The longest wait between attempts while the server or Redis cannot be reached. */
+const MAX_RETRY_MS = 5 * 60_000;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Passes until `signal` aborts (or one, with `once`), waiting for new mail in between. A pass
+ * that fails (the connection dropped, a wrong password, Redis away) is tried again with a
+ * doubling wait, so a worker started with --inbound keeps sending whatever its mailbox does;
+ * with `once` the failure is the command's.
+ */
 export async function runInbound(o: InboundOptions): Promise<PassCounts> {
   const total: PassCounts = {};
+  let retryMs = 1_000;
   for (;;) {
-    const { counts } = await inboundPass(o);
-    for (const [k, n] of Object.entries(counts)) total[k] = (total[k] ?? 0) + n;
+    try {
+      const { counts } = await inboundPass(o);
+      for (const [k, n] of Object.entries(counts)) total[k] = (total[k] ?? 0) + n;
+      retryMs = 1_000;
+    } catch (e) {
+      if (o.once) throw e;
+      o.log.warn(
+        { error: cleanValue(String((e as Error)?.message ?? e), 200), retryInMs: retryMs },
+        "convene inbound: mailbox pass failed",
+      );
+      await sleep(retryMs, o.signal);
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      if (o.signal?.aborted) return total;
+      continue;
+    }
     if (o.once || o.signal?.aborted) return total;
     await o.mailbox.waitForNew(o.pollMs ?? 60_000, o.signal);
     if (o.signal?.aborted) return total;

@@ -482,6 +482,67 @@ describe("convene inbound against Dovecot", () => {
     const sup = (await stores.suppressions.list()).filter((s) => /^p\d+@/.test(s.email));
     expect(sup).toHaveLength(n);
   }, 120_000);
+
+  it("watches with IDLE: new mail is handled while convene worker --inbound runs, and SIGTERM stops it", async () => {
+    const prefix = uniquePrefix();
+    const fx = writeEvent({ people: PEOPLE, steps: [letterStep("letter")] });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => deletePrefix(prefix),
+    );
+    const c = await imap();
+    hooks.cleanups.push(() => c.logout());
+    await c.mailboxCreate("Watch");
+    const url = `${dovecot.url.replace(/\/INBOX$/, "")}/Watch`;
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli.ts"), "worker", fx.dir, "--inbound"],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          IMAP_URL: url,
+          CONVENE_PREFIX: prefix,
+          REDIS_URL,
+          UNSUBSCRIBE_SECRET: SECRET,
+          OUTBOX_DIR: join(fx.dir, "outbox"),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    hooks.children.push(child);
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const stores = createStores(hooks.redis, prefix);
+    await until("the worker is up", () => out.includes("convene worker started"), 60_000);
+    // Let the first (empty) pass finish so the message below arrives while IDLE waits; the poll
+    // fallback is a minute, so only a push gets it handled within the timeout.
+    await until(
+      "the first pass ran",
+      async () => (await stores.inbound.mark(mailboxId(url))) !== undefined,
+      30_000,
+    );
+    await c.append(
+      "Watch",
+      sample("unsubscribe-mailto.eml", {
+        ATTENDEE: "watch@people.test",
+        ORGANIZER,
+        MSGID: "watch-1",
+        TOKEN: unsubscribeToken("watch@people.test", SECRET),
+      }),
+    );
+    await until(
+      "the new message is handled",
+      async () => !!(await stores.suppressions.get("watch@people.test")),
+      30_000,
+    );
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(0);
+    expect(out).not.toContain(dovecot.pass);
+  }, 120_000);
 });
 
 /** Redis state the inbound run writes, to compare before and after a second run. */
