@@ -86,6 +86,46 @@ function splitFolder(folder: string): string[] {
   return folder.split("/").filter(Boolean);
 }
 
+/**
+ * An IMAP failure in words an organizer can act on: imapflow's own message is often just
+ * "Command failed"; the server's text and whether it was the login say more. The URL is named
+ * without its credentials.
+ */
+export function imapProblem(url: string, e: unknown): string {
+  const err = e as {
+    message?: string;
+    responseText?: string;
+    authenticationFailed?: boolean;
+    code?: string;
+  };
+  const what = err.authenticationFailed
+    ? "the login was refused (check the user and password in IMAP_URL; Gmail needs an app password)"
+    : [err.message, err.responseText].filter(Boolean).join(": ") || String(e);
+  return `could not read the mailbox ${redactUrl(url)}: ${what}`;
+}
+
+/** A failure talking to the IMAP server, already worded by imapProblem. */
+export class MailboxError extends Error {
+  override name = "MailboxError";
+}
+
+/** Every IMAP call of the mailbox, with its failure reworded (see imapProblem). */
+function guarded<M extends object>(url: string, m: M): M {
+  const out = {} as Record<string, unknown>;
+  for (const [k, fn] of Object.entries(m))
+    out[k] =
+      k === "waitForNew" || k === "close"
+        ? fn
+        : async (...args: unknown[]) => {
+            try {
+              return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+            } catch (e) {
+              throw new MailboxError(imapProblem(url, e));
+            }
+          };
+  return out as M;
+}
+
 export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
   const p = parseImapUrl(url);
   let newMail: (() => void) | undefined;
@@ -121,7 +161,7 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
     processedReady = true;
   };
 
-  return {
+  return guarded(url, {
     async open() {
       if (!client.usable) {
         client.close();
@@ -178,5 +218,5 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
         client.close();
       }
     },
-  };
+  } satisfies Mailbox);
 }

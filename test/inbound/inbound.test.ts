@@ -543,6 +543,40 @@ describe("convene inbound against Dovecot", () => {
     expect(code).toBe(0);
     expect(out).not.toContain(dovecot.pass);
   }, 120_000);
+
+  it("a refused login ends convene inbound --once with one line, no password and no stack", async () => {
+    const prefix = uniquePrefix();
+    hooks.cleanups.push(() => deletePrefix(prefix));
+    const wrong = dovecot.url.replace(dovecot.pass, "wrong-password-4711");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(ROOT, "src/cli.ts"),
+        "inbound",
+        join(ROOT, "test/fixtures/worker/mini"),
+        "--once",
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, IMAP_URL: wrong, CONVENE_PREFIX: prefix, REDIS_URL },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    hooks.children.push(child);
+    let err = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /^convene: could not read the mailbox imap:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/INBOX: the login was refused/,
+    );
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).not.toContain("wrong-password-4711");
+  }, 60_000);
 });
 
 /** Redis state the inbound run writes, to compare before and after a second run. */
