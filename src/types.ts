@@ -29,6 +29,13 @@
  * - suppression: an address that must not be mailed again (hard bounce, unsubscribe).
  * - calendar method: REQUEST (invite or update) or CANCEL, as in iTIP (RFC 5546); a SEQUENCE
  *   orders the versions of one item. PUBLISH is only for files added to other mail.
+ * - inbound: what comes back to the organizer's mailbox, read by `convene inbound`
+ *   (src/inbound/): bounces (DSNs), RSVPs and mailto unsubscribes.
+ * - bounce: a delivery status notification; a hard one (failed, 5.x.x) makes its send `bounced`
+ *   and suppresses the address. VERP (`BOUNCE_ADDRESS`) puts the send id in the envelope sender
+ *   so a bounce names its send.
+ * - RSVP: an invitee's answer (PARTSTAT) to a calendar item, from their client's iMIP REPLY,
+ *   for the SEQUENCE it answers; runtime state the planner reads like registrations.
  */
 
 /** A step's `kind`: the name of a file in `jobs/` (checked against the registry when loading). */
