@@ -63,7 +63,13 @@ async function startWorkerInbound(
   const { connectRedis } = await import("../store/redis.js");
   const events = loadInboundEvents(paths, kinds);
   const redis = connectRedis(config.redisUrl);
-  const running = startInbound({ config, events, redis, log, opts: {} });
+  let running: ReturnType<typeof startInbound>;
+  try {
+    running = startInbound({ config, events, redis, log, opts: {} });
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   running.done.catch((e: unknown) =>
     log.error({ error: e instanceof Error ? e.message : String(e) }, "convene inbound stopped"),
   );
@@ -88,6 +94,8 @@ export async function workerCommand(
   if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
   if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
   const log = createLogger();
+  // Before the worker: a missing or bad IMAP_URL stops the start, with nothing left running.
+  const inbound = opts.inbound ? await startWorkerInbound(paths, kinds, config, log) : undefined;
   const running = startWorker({
     paths,
     kinds,
@@ -114,7 +122,6 @@ export async function workerCommand(
     },
     "convene worker started",
   );
-  const inbound = opts.inbound ? await startWorkerInbound(paths, kinds, config, log) : undefined;
   const closeAll = async () => {
     await Promise.all([running.close(), inbound?.close()]);
   };

@@ -20,6 +20,7 @@ import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { createStores } from "../../src/store/index.js";
 import { createLogger } from "../../src/worker/logger.js";
 import type { RsvpItem } from "../../src/worker/rsvp-status.js";
+import { runCli } from "../support/cli.js";
 import {
   convene,
   deletePrefix,
@@ -589,7 +590,25 @@ describe("convene inbound against Dovecot", () => {
     );
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(err).not.toContain("wrong-password-4711");
-  }, 60_000);
+    // Without IMAP_URL neither command starts (and the worker leaves nothing running).
+    for (const args of [
+      ["inbound", "--once"],
+      ["worker", "--inbound"],
+    ]) {
+      const r = runCli(
+        [args[0] as string, join(ROOT, "test/fixtures/worker/mini"), ...args.slice(1)],
+        {
+          IMAP_URL: "",
+          CONVENE_PREFIX: prefix,
+          REDIS_URL,
+        },
+      );
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toBe(
+        "convene: IMAP_URL is not set (like imaps://user:password@imap.example.org/INBOX)\n",
+      );
+    }
+  }, 120_000);
 });
 
 /** Redis state the inbound run writes, to compare before and after a second run. */
