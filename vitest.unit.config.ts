@@ -37,6 +37,8 @@ export const NEEDS_SERVICES = [
   "test/worker/step-report-worker.test.ts",
   // convene worker --serve as a child process: Redis, SMTP and its HTTP port.
   "test/worker/serve-together.test.ts",
+  // convene inbound: a real Dovecot, SMTP and Redis (classify.test.ts and rsvp-plan.test.ts are unit).
+  "test/inbound/inbound.test.ts",
 ];
 
 export default defineConfig({

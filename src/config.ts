@@ -34,6 +34,13 @@ export interface Config {
   unsubscribeUrl?: string;
   /** `CONVENE_PUBLIC_URL` (or `--public-url`): where the public reaches `convene serve`, no trailing slash. */
   publicUrl?: string;
+  /**
+   * `BOUNCE_ADDRESS` (bounces@domain): the envelope sender becomes `bounces+<send id>@domain`
+   * (VERP), so a bounce names its send. Unset: the envelope sender is the From address.
+   */
+  bounceAddress?: string;
+  /** `IMAP_URL` (imaps://user:pass@host/INBOX): the mailbox `convene inbound` reads. */
+  imapUrl?: string;
 }
 
 /**
@@ -120,6 +127,14 @@ const envSchema = z.object({
   UNSUBSCRIBE_SECRET: orDefault(DEV_UNSUBSCRIBE_SECRET),
   UNSUBSCRIBE_URL: setOrUnset,
   CONVENE_PUBLIC_URL: setOrUnset,
+  BOUNCE_ADDRESS: setOrUnset.superRefine((v, ctx) => {
+    if (v !== undefined && !/^[^@\s+]+@[^@\s]+\.[^@\s]+$/.test(v))
+      ctx.addIssue({
+        code: "custom",
+        message: `BOUNCE_ADDRESS must be a plain address like bounces@example.org (no "+"), not ${JSON.stringify(v)}`,
+      });
+  }),
+  IMAP_URL: setOrUnset,
 });
 
 /**
@@ -152,7 +167,7 @@ export function loadConfig(
   o: { publicUrl?: string } = {},
 ): Config {
   const r = envSchema.safeParse(env);
-  // Only SMTP_URL can fail; its message is written for the organizer, so it is shown as is.
+  // Only SMTP_URL and BOUNCE_ADDRESS can fail; their message is written for the organizer, so it is shown as is.
   if (!r.success) throw new ConfigError(r.error.issues[0]?.message ?? "bad environment");
   const e = r.data;
   const publicUrl =
@@ -167,6 +182,8 @@ export function loadConfig(
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
     ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
     ...(publicUrl ? { publicUrl } : {}),
+    ...(e.BOUNCE_ADDRESS ? { bounceAddress: e.BOUNCE_ADDRESS } : {}),
+    ...(e.IMAP_URL ? { imapUrl: e.IMAP_URL } : {}),
   };
 }
 

@@ -24,7 +24,7 @@ import type { Send } from "./planner/send.js";
 import type { Rendered } from "./render/render.js";
 import type { View } from "./render/view.js";
 import type { Stores } from "./store/index.js";
-import type { CalendarMethod } from "./types.js";
+import type { CalendarMethod, RsvpAnswer } from "./types.js";
 import type { LoadedEvent } from "./worker/definitions.js";
 import type { SendJobData } from "./worker/queue.js";
 
@@ -58,6 +58,8 @@ export interface CheckContext {
   loaded: LoadedEvent;
   /** Registrations of the recipient's team known now (file and Redis). */
   registrations: readonly Registration[];
+  /** Calendar answers, read only when a step of the event has `when: { rsvp }`. */
+  rsvps?: readonly RsvpAnswer[];
   now: DateTime;
   stores: Stores;
 }

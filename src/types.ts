@@ -29,6 +29,13 @@
  * - suppression: an address that must not be mailed again (hard bounce, unsubscribe).
  * - calendar method: REQUEST (invite or update) or CANCEL, as in iTIP (RFC 5546); a SEQUENCE
  *   orders the versions of one item. PUBLISH is only for files added to other mail.
+ * - inbound: what comes back to the organizer's mailbox, read by `convene inbound`
+ *   (src/inbound/): bounces (DSNs), RSVPs and mailto unsubscribes.
+ * - bounce: a delivery status notification; a hard one (failed, 5.x.x) makes its send `bounced`
+ *   and suppresses the address. VERP (`BOUNCE_ADDRESS`) puts the send id in the envelope sender
+ *   so a bounce names its send.
+ * - RSVP: an invitee's answer (PARTSTAT) to a calendar item, from their client's iMIP REPLY,
+ *   for the SEQUENCE it answers; runtime state the planner reads like registrations.
  */
 
 /** A step's `kind`: the name of a file in `jobs/` (checked against the registry when loading). */
@@ -119,6 +126,19 @@ export interface SendJobData {
   zone?: string;
 }
 
+/**
+ * An invitee's current answer to a calendar item, read from their calendar client's iMIP REPLY
+ * (`convene inbound`). Runtime state like registrations: the planner takes it as input for
+ * `when: { rsvp: … }` steps.
+ */
+export interface RsvpAnswer {
+  item: string;
+  /** Lowercased. */
+  email: string;
+  /** ACCEPTED, DECLINED, TENTATIVE, … as the client sent it. */
+  partstat: string;
+}
+
 /** Where a send stands in the ledger; the moves between them are drawn in `src/store/ledger.ts`. */
 export const LEDGER_STATES = [
   "scheduled",
@@ -129,5 +149,7 @@ export const LEDGER_STATES = [
   "suppressed",
   "missed",
   "unconfirmed",
+  /** Accepted by SMTP, then a hard bounce (a DSN read by `convene inbound`) said it never arrived. */
+  "bounced",
 ] as const;
 export type LedgerState = (typeof LEDGER_STATES)[number];

@@ -114,6 +114,7 @@ function declareWorker(program: Command, kinds: LoadKinds): void {
       "the address the public reaches convene serve at: UNSUBSCRIBE_URL defaults to <url>/unsubscribe (default CONVENE_PUBLIC_URL)",
       publicUrl,
     )
+    .option("--inbound", "also read the organizer's mailbox (IMAP_URL), as convene inbound does")
     .action(action(lazyWithKinds(kinds, async () => (await import("./worker.js")).workerCommand)));
 }
 
@@ -163,7 +164,11 @@ export function declareStatus(program: Command, kinds: LoadKinds): void {
     .option("--wide", "every state in its own column, however wide the terminal")
     .option(
       "--failures",
-      "list every failed, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
+      "list every failed, bounced, missed and unconfirmed send (and sends possibly delivered twice) with its reason",
+    )
+    .option(
+      "--rsvp",
+      "calendar answers per item and team: accepted, declined, tentative, no answer (read by convene inbound)",
     )
     .action(action(lazyWithKinds(kinds, async () => (await import("./status.js")).statusCommand)));
 }
@@ -278,6 +283,44 @@ function declareSendTest(program: Command, kinds: LoadKinds): void {
     );
 }
 
+function declareInbound(program: Command, kinds: LoadKinds): void {
+  program
+    .command("inbound")
+    .description(
+      "read the organizer's mailbox (IMAP_URL): bounces, calendar replies (RSVPs) and mailto unsubscribes",
+    )
+    .argument("[paths...]", "event directories or folders of events", ["events"])
+    .option("--once", "read what is there, then exit (default: keep watching)")
+    .option(
+      "--poll <duration>",
+      "how often to look when the server does not push new mail (default 1m)",
+      durationArg("--poll"),
+    )
+    .option("--flag", "flag processed messages ($ConveneProcessed) instead of moving them")
+    .option("--folder <name>", "where processed messages go (default convene/processed)")
+    .action(
+      action(
+        lazyWithKinds(kinds, async () => {
+          const m = await import("./inbound.js");
+          return (k: KindRegistry, paths: string[], o: InboundCliOpts) =>
+            m.inboundCommand(k, paths, {
+              ...(o.once ? { once: true } : {}),
+              ...(o.poll !== undefined ? { poll: o.poll } : {}),
+              mark: o.flag ? "flag" : "move",
+              ...(o.folder ? { folder: o.folder } : {}),
+            });
+        }),
+      ),
+    );
+}
+
+interface InboundCliOpts {
+  once?: boolean;
+  poll?: number;
+  flag?: boolean;
+  folder?: string;
+}
+
 /** Every command, in the order `convene --help` lists them. */
 export function declareCommands(program: Command, kinds: LoadKinds): void {
   declareValidate(program, kinds);
@@ -292,4 +335,5 @@ export function declareCommands(program: Command, kinds: LoadKinds): void {
   declareControl(program, kinds);
   declarePreview(program, kinds);
   declareSendTest(program, kinds);
+  declareInbound(program, kinds);
 }

@@ -36,6 +36,8 @@ export async function sendTestCommand(
     tester,
   );
   msg.subject = `[TEST] ${msg.subject}`;
+  // A bounce of the test copy must not mark the real send bounced: no VERP envelope.
+  delete msg.envelope;
   // The send id (a hash, no address) is kept so the test is recognisably that send; the
   // Message-ID gets a suffix so the test never collides with the real send's id.
   msg.messageId = String(msg.messageId).replace("@", `.test-${Date.now()}@`);

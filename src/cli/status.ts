@@ -2,10 +2,12 @@ import { DateTime } from "luxon";
 import { loadConfig } from "../config.js";
 import type { KindRegistry } from "../kind.js";
 import { loadEventOrThrow } from "../model/load.js";
+import type { EventDefinition } from "../model/types.js";
 import { plan } from "../planner/plan.js";
-import { withStores } from "../store/index.js";
+import { type Stores, withStores } from "../store/index.js";
 import { STATES } from "../store/ledger.js";
-import { mergeRegistrations } from "../worker/replan.js";
+import { mergeRegistrations, rsvpsFor } from "../worker/replan.js";
+import { computeRsvp, rsvpText } from "../worker/rsvp-status.js";
 import { computeStatus, type EventStatus, type FailureRow } from "../worker/status.js";
 import { UsageError } from "./errors.js";
 import { textTable } from "./text-table.js";
@@ -15,6 +17,7 @@ interface StatusOpts {
   json?: boolean;
   failures?: boolean;
   wide?: boolean;
+  rsvp?: boolean;
 }
 
 /**
@@ -123,6 +126,34 @@ function failuresText(fs: FailureRow[]): string {
   return `${table([["STATE", "STEP", "RECIPIENT", "REASON"], ...rows])}\n${fs.length} send${fs.length === 1 ? "" : "s"} need attention.\n`;
 }
 
+/** Who holds each calendar item: the recipients whose invite SMTP accepted (and not cancelled). */
+async function holdersOf(stores: Stores, ev: string): Promise<Map<string, string[]>> {
+  const state = await stores.calendar.load(ev);
+  const out = new Map<string, string[]>();
+  for (const [item, st] of Object.entries(state.items)) {
+    const held = Object.entries(st.recipients)
+      .filter(([, r]) => r.delivered && r.delivered.method !== "CANCEL")
+      .map(([email]) => email);
+    if (held.length) out.set(item, held);
+  }
+  return out;
+}
+
+/** `convene status <event> --rsvp`: the calendar answers per item and team. */
+async function rsvpStatus(def: EventDefinition, opts: StatusOpts): Promise<void> {
+  const ev = def.event.id;
+  const items = await withStores(loadConfig(), async (stores) =>
+    computeRsvp(
+      def,
+      await holdersOf(stores, ev),
+      await stores.rsvp.all(ev),
+      await stores.rsvp.others(ev),
+    ),
+  );
+  if (opts.json) process.stdout.write(`${JSON.stringify({ event: ev, rsvp: items }, null, 2)}\n`);
+  else process.stdout.write(rsvpText(items));
+}
+
 /** `convene status <event>` (declared in commands.ts). */
 export async function statusCommand(
   kinds: KindRegistry,
@@ -135,11 +166,12 @@ export async function statusCommand(
     throw new UsageError(
       `no step "${opts.step}" in ${def.files.campaign} (steps: ${def.campaign.steps.map((s) => s.id).join(", ")})`,
     );
+  if (opts.rsvp) return rsvpStatus(def, opts);
   const config = loadConfig();
   const now = DateTime.utc();
   const { status, failures } = await withStores(config, async (stores) => {
     const regs = mergeRegistrations(def.registrations, await stores.registrations.list(ev));
-    const sends = plan(def, regs, now);
+    const sends = plan(def, regs, now, await rsvpsFor(stores, def));
     return computeStatus(
       def,
       sends,

@@ -31,6 +31,8 @@ interface WorkerOpts {
   listen?: ListenAddress;
   /** `--public-url`: where the public reaches convene serve; UNSUBSCRIBE_URL's default. */
   publicUrl?: string;
+  /** Also run `convene inbound` in this process (IMAP_URL). */
+  inbound?: boolean;
 }
 
 /**
@@ -114,11 +116,47 @@ async function serverFor(
   });
 }
 
-/** One bounded shutdown for both: the server stops taking requests, then the worker drains. */
-function closeBoth(server: StartedServer | undefined, running: RunningWorker) {
+/**
+ * One bounded shutdown for all: the server stops taking requests, then the worker drains its
+ * sends while the inbound loop finishes the message in hand.
+ */
+function closeAll(
+  server: StartedServer | undefined,
+  inbound: { close(): Promise<void> } | undefined,
+  running: RunningWorker,
+) {
   return async () => {
     await server?.close().catch(() => undefined);
-    await running.close();
+    await Promise.all([running.close(), inbound?.close()]);
+  };
+}
+
+/** `--inbound`: the inbound loop on a connection of its own, logging into the worker's log. */
+async function startWorkerInbound(
+  paths: string[],
+  kinds: KindRegistry,
+  config: Config,
+  log: Logger,
+) {
+  const { loadInboundEvents, startInbound } = await import("./inbound.js");
+  const { connectRedis } = await import("../store/redis.js");
+  const events = loadInboundEvents(paths, kinds);
+  const redis = connectRedis(config.redisUrl);
+  let running: ReturnType<typeof startInbound>;
+  try {
+    running = startInbound({ config, events, redis, log, opts: {} });
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
+  running.done.catch((e: unknown) =>
+    log.error({ error: e instanceof Error ? e.message : String(e) }, "convene inbound stopped"),
+  );
+  return {
+    async close() {
+      await running.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
   };
 }
 
@@ -136,7 +174,13 @@ export async function workerCommand(
   if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
   if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
   const log = createLogger();
-  const server = await serverFor(kinds, paths, { opts, config, log });
+  // Before the worker: a missing or bad IMAP_URL, or a port in use, stops the start with
+  // nothing left running.
+  const inbound = opts.inbound ? await startWorkerInbound(paths, kinds, config, log) : undefined;
+  const server = await serverFor(kinds, paths, { opts, config, log }).catch(async (e) => {
+    await inbound?.close();
+    throw e;
+  });
   const running = startWorker({
     paths,
     kinds,
@@ -148,9 +192,9 @@ export async function workerCommand(
     cron: opts.cron,
     composer: composeMessage,
     mailer: () => createMailer(config),
-    onFatal: () => exitOnFatal(closeBoth(server, running)),
+    onFatal: () => exitOnFatal(closeAll(server, inbound, running)),
   });
   log.info(startedLine(dirs, config, opts, settings), "convene worker started");
-  stopOnSignals(log, closeBoth(server, running), settings.shutdownMs + 4_000);
+  stopOnSignals(log, closeAll(server, inbound, running), settings.shutdownMs + 4_000);
   await running.ready;
 }

@@ -16,7 +16,7 @@ import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
 import { findRecipient, type Rendered, renderMessage } from "../render/render.js";
 import { type InviteChange, localDate, type View } from "../render/view.js";
-import { messageIdFor } from "./headers.js";
+import { messageIdFor, verpAddress } from "./headers.js";
 import { unsubscribeFor, unsubscribeHeaders } from "./unsubscribe.js";
 
 export interface ComposeOptions {
@@ -173,6 +173,9 @@ export async function composeWith(
     html: rendered.html,
     text: rendered.text,
   };
+  // VERP: only the envelope sender changes; From and Reply-To stay the organizer's and contact's.
+  if (o.config.bounceAddress)
+    msg.envelope = { from: verpAddress(o.config.bounceAddress, send.id), to: r.email };
   const attachments = attachmentsOf(def, step, rendered);
   if (attachments.length) msg.attachments = attachments;
   if (kind.parts)

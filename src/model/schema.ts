@@ -346,6 +346,16 @@ export const step = z.strictObject({
     .strictObject({
       /** Only recipients whose team has (true) or has not (false) registered by the due time. */
       registered: z.boolean().optional(),
+      /**
+       * Only recipients whose calendar answers (RSVPs read by `convene inbound`) are: `none` (no
+       * answer to any item), `answered`, `accepted` / `declined` / `tentative` (that answer to
+       * at least one item), or `not-declined` (declined none). Over `rsvpItems`, else every item.
+       */
+      rsvp: z
+        .enum(["none", "answered", "accepted", "declined", "tentative", "not-declined"])
+        .optional(),
+      /** The calendar items `rsvp` looks at (default: all of the event's). */
+      rsvpItems: z.array(id).optional(),
       /** Only recipients whose CSV columns have these values. */
       where: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
     })

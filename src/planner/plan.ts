@@ -13,6 +13,7 @@ import { type CalendarItem, itemsOf } from "../model/items.js";
 import type { EventSpec, StepSpec } from "../model/schema.js";
 import { durationMillis, parseDuration } from "../model/time.js";
 import type { EventDefinition, Recipient, Registration } from "../model/types.js";
+import type { RsvpAnswer } from "../types.js";
 import { type Send, sendId } from "./send.js";
 import { dueTime, intoSendWindow } from "./triggers.js";
 
@@ -60,6 +61,40 @@ interface PlanContext {
   items: ReadonlyMap<string, CalendarItem>;
   registered: ReadonlyMap<string, DateTime>;
   dayIds: readonly string[];
+  /** Lowercased email → item → PARTSTAT. */
+  rsvps: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+function rsvpIndex(answers: readonly RsvpAnswer[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const a of answers) {
+    const email = a.email.toLowerCase();
+    const m = out.get(email) ?? new Map<string, string>();
+    out.set(email, m);
+    m.set(a.item, a.partstat.toUpperCase());
+  }
+  return out;
+}
+
+/** Whether a recipient's answers meet a step's `when.rsvp`. */
+export function meetsRsvp(
+  want: NonNullable<NonNullable<StepSpec["when"]>["rsvp"]>,
+  answers: ReadonlyMap<string, string> | undefined,
+  items: readonly string[] | undefined,
+): boolean {
+  const given = [...(answers ?? new Map<string, string>()).entries()]
+    .filter(([item]) => !items || items.includes(item))
+    .map(([, p]) => p);
+  switch (want) {
+    case "none":
+      return given.length === 0;
+    case "answered":
+      return given.length > 0;
+    case "not-declined":
+      return !given.includes("DECLINED");
+    default:
+      return given.includes(want.toUpperCase());
+  }
 }
 
 type Ordered = Send & { order: number };
@@ -119,6 +154,11 @@ function dueFor(
   memo: { times: DueMemo; windowMs: number },
 ): DueAt | undefined {
   if (step.when?.where && !matchesWhere(r, step.when.where)) return undefined;
+  if (
+    step.when?.rsvp &&
+    !meetsRsvp(step.when.rsvp, c.rsvps.get(r.email.toLowerCase()), step.when.rsvpItems)
+  )
+    return undefined;
   const zone = step.trigger.zone === "recipient" && r.timezone ? r.timezone : c.ev.timezone;
   const registeredAt = r.team ? c.registered.get(r.team) : undefined;
   const key = `${zone}\n${registeredAt?.toMillis() ?? ""}`;
@@ -194,6 +234,8 @@ export function plan(
   def: EventDefinition,
   registrations: readonly Registration[],
   now: Instant,
+  /** Invitees' calendar answers, for `when: { rsvp }` steps (runtime state, like registrations). */
+  rsvps: readonly RsvpAnswer[] = [],
 ): Send[] {
   const ev = def.event;
   const c: PlanContext = {
@@ -201,6 +243,7 @@ export function plan(
     items: itemsById(ev),
     registered: registrationsKnownAt(registrations, now),
     dayIds: ev.days.map((d) => d.id ?? `day-${d.date}`),
+    rsvps: rsvpIndex(rsvps),
   };
   const sends = def.campaign.steps.flatMap((step, order) => stepSends(def, step, order, c));
   sends.sort(byDue);

@@ -1,12 +1,14 @@
 import type { Redis } from "ioredis";
 import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-state.js";
 import { ControlStore } from "./control.js";
+import { InboundStore } from "./inbound.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
 import { QueueJobs } from "./queue-jobs.js";
 import { withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
+import { RsvpStore } from "./rsvp.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
 import { TickStore } from "./ticks.js";
@@ -28,6 +30,10 @@ export interface Stores {
   jobs: QueueJobs;
   /** The last completed scheduler tick: when, how long, which events (for /healthz, /metrics). */
   ticks: TickStore;
+  /** RSVP answers from iMIP REPLYs (convene inbound). */
+  rsvp: RsvpStore;
+  /** The inbound mailbox's high-water mark and per-message outcomes. */
+  inbound: InboundStore;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -43,6 +49,8 @@ export function createStores(redis: Redis, prefix: string): Stores {
     reports: new StepReports(redis, k),
     jobs: new QueueJobs(redis),
     ticks: new TickStore(redis, k),
+    rsvp: new RsvpStore(redis, k),
+    inbound: new InboundStore(redis, k),
   };
 }
 

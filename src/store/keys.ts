@@ -29,6 +29,19 @@ export interface Keys {
   stepsReported(event: string): string;
   /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
   suppressed(): string;
+  /**
+   * Hash: item id \n lowercased email → JSON RsvpRecord, the invitee's current answer to a
+   * calendar item (rsvp.ts). Per event.
+   */
+  rsvp(event: string): string;
+  /** Hash: message key \n item id \n email → JSON of an answer that is not current (stale, non-invitee). */
+  rsvpOther(event: string): string;
+  /**
+   * Hash per mailbox read by `convene inbound` (inbound.ts): `uidvalidity`, `uid` (the
+   * high-water mark), and `m:<message key>` → what was done with that message. Global: one
+   * mailbox serves every event; `mailbox` is a hash of host, user and folder (no password).
+   */
+  inboundMailbox(mailbox: string): string;
   /** BullMQ's own prefix: its keys live under `<prefix>:bull:<queue>:…`. */
   bullPrefix(): string;
   /** Hash { n, until }: consecutive SMTP connection failures and the queue-wide wait (smtp-health.ts). */
@@ -54,6 +67,9 @@ export function keys(prefix: string): Keys {
     calendarIssued: (event) => `${prefix}:calendar:${event}:issued`,
     stepsReported: (event) => `${prefix}:reported:${event}`,
     suppressed: () => `${prefix}:suppressed`,
+    rsvp: (event) => `${prefix}:rsvp:${event}`,
+    rsvpOther: (event) => `${prefix}:rsvp:${event}:other`,
+    inboundMailbox: (mailbox) => `${prefix}:inbound:${mailbox}`,
     bullPrefix: () => `${prefix}:bull`,
     smtpBackoff: () => `${prefix}:smtp:backoff`,
     smtpHalt: () => `${prefix}:smtp:halt`,

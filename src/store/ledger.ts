@@ -16,6 +16,8 @@
  *                           │         again before it expires. A removal is final only then.
  *                           ├──► suppressed (address on the suppression list)
  *                           └──► missed (past the step's missed window)
+ *   sent ──convene inbound, a hard bounce (DSN, Action: failed, 5.x.x)──► bounced (final). A
+ *   soft bounce (4.x.x, delayed) stays sent with the DSN noted on the record (`dsn`).
  *   sending found by a later attempt (a crash, a stall, a forced shutdown), or an SMTP timeout /
  *   lost connection after the message may have been handed over ──► unconfirmed ──► (claimed
  *   again) sending ──► sent. Each such move counts `unconfirmed` on the record, which is never
@@ -55,6 +57,7 @@ export const FINAL: ReadonlySet<StateOrNone> = new Set([
   "skipped",
   "suppressed",
   "missed",
+  "bounced",
 ]);
 
 /** Whether a record is decided for good: a final state, and not an unplanned skip. */
@@ -100,6 +103,11 @@ export interface LedgerRecord {
    * send `sent` with this set runs that step again.
    */
   afterSentPending?: number;
+  /**
+   * What the last delivery status notification said ("failed 5.1.1 smtp; 550 5.1.1 no such
+   * user"), written by `convene inbound`; on a `bounced` send it is the diagnostic.
+   */
+  dsn?: string;
   /** The message kind, so a send whose step was deleted is still reported as what it was. */
   kind?: MessageKind;
 }
@@ -119,6 +127,7 @@ interface Stored {
   p?: number;
   k?: MessageKind;
   x?: 1;
+  b?: string;
 }
 
 export interface Patch {
@@ -134,6 +143,7 @@ export interface Patch {
   /** Count this move as an attempt whose SMTP acceptance is unknown (the unconfirmed marker). */
   unconfirmed?: boolean;
   afterSentPending?: number | null;
+  dsn?: string | null;
   /** Only with `skipped`: a re-plannable skip (see LedgerRecord.unplanned). Any other move clears it. */
   unplanned?: boolean;
 }
@@ -166,6 +176,7 @@ function toPatch(p: Patch): Record<string, unknown> {
   set("m", p.messageId);
   set("w", clip(p.reason));
   set("p", p.afterSentPending);
+  set("b", clip(p.dsn));
   if (p.unplanned && p.state === "skipped") out.x = 1;
   return out;
 }
@@ -185,6 +196,7 @@ export function decode(json: string): LedgerRecord {
     ...(r.u ? { unconfirmed: r.u } : {}),
     ...(r.p !== undefined ? { afterSentPending: r.p } : {}),
     ...(r.k ? { kind: r.k } : {}),
+    ...(r.b !== undefined ? { dsn: r.b } : {}),
     ...(r.x ? { unplanned: true as const } : {}),
   };
 }
@@ -261,6 +273,25 @@ export class Ledger {
       recipient,
       attempt: true,
     });
+  }
+
+  /**
+   * A hard bounce: sent → bounced with the diagnostic. Returns whether this call moved it; a
+   * second call (the same DSN read again) finds it bounced and changes nothing.
+   */
+  async bounce(event: string, id: string, diagnostic: string): Promise<TransitionResult> {
+    return this.transition(event, id, ["sent"], {
+      state: "bounced",
+      dsn: diagnostic,
+      reason: `bounced: ${diagnostic}`,
+    });
+  }
+
+  /** A soft bounce (delayed, 4.x.x): noted on the sent record, which stays sent. */
+  async noteDsn(event: string, id: string, note: string): Promise<TransitionResult> {
+    const rec = await this.get(event, id);
+    if (rec?.dsn === clip(note)) return { ok: false, from: matchState(rec) };
+    return this.transition(event, id, ["sent"], { state: "sent", dsn: note });
   }
 
   async get(event: string, id: string): Promise<LedgerRecord | undefined> {

@@ -53,6 +53,15 @@ declare module "ioredis" {
       address: string,
       expectedJson: string,
     ): Result<number, Context>;
+    /** rsvpRecord-1.lua: → 1 recorded, 0 a newer answer was kept, 2 already recorded. */
+    rsvpRecord(
+      rsvpKey: string,
+      field: string,
+      recordJson: string,
+      sequence: string,
+      at: string,
+      message: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -68,6 +77,7 @@ export const COMMANDS = [
   "controlPause",
   "controlResume",
   "suppressionRemoveIf",
+  "rsvpRecord",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

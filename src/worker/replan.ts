@@ -2,7 +2,23 @@ import type { Registration } from "../model/types.js";
 import { type Instant, plan } from "../planner/plan.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
+import type { RsvpAnswer } from "../types.js";
 import type { LoadedEvent } from "./definitions.js";
+
+/** Whether any step of the event depends on RSVP answers (only then are they read). */
+export function usesRsvp(def: {
+  campaign: { steps: readonly { when?: { rsvp?: string } }[] };
+}): boolean {
+  return def.campaign.steps.some((s) => s.when?.rsvp !== undefined);
+}
+
+/** The RSVP answers an event's plan needs: none unless a step has `when: { rsvp }`. */
+export async function rsvpsFor(
+  stores: Pick<Stores, "rsvp">,
+  def: Parameters<typeof usesRsvp>[0] & { event: { id: string } },
+): Promise<RsvpAnswer[]> {
+  return usesRsvp(def) ? stores.rsvp.answers(def.event.id) : [];
+}
 
 export interface SendRef {
   id: string;
@@ -21,6 +37,7 @@ export function replanOne(
   ref: SendRef,
   registrations: readonly Registration[],
   now: Instant,
+  rsvps: readonly RsvpAnswer[] = [],
 ): Send | undefined {
   const def = ev.def;
   const step = def.campaign.steps.find((s) => s.id === ref.step);
@@ -33,7 +50,7 @@ export function replanOne(
     audiences: { [step.audience]: [recipient] },
   };
   // The planner sorts by step order; the narrowed campaign has one step, which changes no id.
-  return plan(narrowed, registrations, now).find((s) => s.id === ref.id);
+  return plan(narrowed, registrations, now, rsvps).find((s) => s.id === ref.id);
 }
 
 /** File registrations plus those recorded in Redis, for one team or all. */
@@ -84,5 +101,8 @@ export function whyNotPlanned(
     return { reason: `${d.recipient} was removed from audience ${step.audience}`, unplanned: true };
   if (step.when?.registered === false && r.team && registered(r.team))
     return { reason: `team ${r.team} registered`, unplanned: false };
+  // An answer can change again (a decline turned accept), so this one stays re-plannable.
+  if (step.when?.rsvp)
+    return { reason: `the RSVP condition (${step.when.rsvp}) no longer holds`, unplanned: true };
   return { reason: "no longer planned (the definition changed)", unplanned: true };
 }

@@ -44,7 +44,7 @@ import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { smtpSendDuration } from "./metrics.js";
 import type { SendJobData } from "./queue.js";
-import { registrationsFor, replanOne, whyNotPlanned } from "./replan.js";
+import { registrationsFor, replanOne, rsvpsFor, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
 import { type FailureOutcome, failureOutcome, type SmtpFailure } from "./smtp-errors.js";
 
@@ -132,7 +132,10 @@ const hooks = {
   },
   /** The send as the current definition has it (a kind may rebuild it from the job). */
   sendOf(kind: Kind, ctx: CheckContext): Send | undefined {
-    return kind.fromJob?.(ctx) ?? replanOne(ctx.loaded, ctx.data, ctx.registrations, ctx.now);
+    return (
+      kind.fromJob?.(ctx) ??
+      replanOne(ctx.loaded, ctx.data, ctx.registrations, ctx.now, ctx.rsvps ?? [])
+    );
   },
   async calendar(kind: Kind, ctx: CheckContext, send: Send) {
     return kind.calendar ? await kind.calendar({ ...ctx, send }) : undefined;
@@ -225,7 +228,8 @@ class SendAttempt {
   private async context(loaded: LoadedEvent): Promise<CheckContext> {
     const { stores } = this.deps;
     const registrations = await registrationsFor(stores, loaded, this.d);
-    return { data: this.d, loaded, registrations, now: this.now, stores };
+    const rsvps = await rsvpsFor(stores, loaded.def);
+    return { data: this.d, loaded, registrations, rsvps, now: this.now, stores };
   }
 
   /** Moves the send in the ledger (compare-and-set from `from`) and logs the move it made. */

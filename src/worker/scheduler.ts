@@ -47,7 +47,7 @@ import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { schedulerTickDuration } from "./metrics.js";
 import { jobData, jobOptions, type LostJob, type SendJobData } from "./queue.js";
-import { mergeRegistrations, whyNotPlanned } from "./replan.js";
+import { mergeRegistrations, rsvpsFor, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
 import { completedOccurrences, occurrenceLine } from "./step-report.js";
@@ -412,7 +412,7 @@ export class Scheduler {
       def.registrations,
       await stores.registrations.list(ev),
     );
-    const sends: PlannedSend[] = plan(def, registrations, now);
+    const sends: PlannedSend[] = plan(def, registrations, now, await rsvpsFor(stores, def));
     const lifecycle = this.deps.lifecycle ? await this.deps.lifecycle(def, sends, now) : undefined;
     if (lifecycle) sends.push(...lifecycle.sends);
     const controls = await stores.control.get(ev);

@@ -47,7 +47,13 @@ const POSSIBLY_TWICE = "an earlier attempt was unconfirmed";
 
 /** Whether a send belongs in the failures list, and the reason shown for a marked one. */
 function attention(state: State, rec: LedgerRecord | undefined): boolean {
-  return state === "failed" || state === "missed" || state === "unconfirmed" || !!rec?.unconfirmed;
+  return (
+    state === "failed" ||
+    state === "missed" ||
+    state === "unconfirmed" ||
+    state === "bounced" ||
+    !!rec?.unconfirmed
+  );
 }
 
 function markedReason(state: State, rec: LedgerRecord | undefined, reason: string): string {

@@ -96,6 +96,7 @@ export function completedOccurrences(
 
 const OTHER: readonly [State, string][] = [
   ["failed", "failed"],
+  ["bounced", "bounced"],
   ["suppressed", "suppressed"],
   ["skipped", "skipped"],
   ["missed", "missed"],

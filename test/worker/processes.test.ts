@@ -161,6 +161,7 @@ describe("convene worker processes", () => {
           suppressed: 0,
           missed: 0,
           unconfirmed: 0,
+          bounced: 0,
         },
         nextDue: null,
       },
