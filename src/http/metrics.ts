@@ -140,7 +140,7 @@ function sendGauges(registry: Registry, s: Snapshot): void {
   const sends = gauge(
     registry,
     "convene_sends",
-    "Sends in the delivery ledger, by event, step, message kind and state (scheduled, sending, sent, skipped, suppressed, missed, failed, unconfirmed). A send enters the ledger when the scheduler queues it (within the horizon).",
+    "Sends in the delivery ledger, by event, step, message kind and state (scheduled, sending, sent, skipped, suppressed, missed, failed, bounced, unconfirmed). A send enters the ledger when the scheduler queues it (within the horizon).",
     ["event", "step", "kind", "state"],
   );
   for (const c of s.sends)

@@ -15,6 +15,7 @@ export const SHOWN_STATES: readonly State[] = [
   "skipped",
   "suppressed",
   "failed",
+  "bounced",
   "missed",
   "unconfirmed",
 ];

@@ -29,7 +29,7 @@ a{color:#1d4f91}
 .legend i{display:inline-block;width:.7rem;height:.7rem;border-radius:.2rem;margin-right:.25rem}
 .s-sent{background:#2e7d32}.s-scheduled{background:#90a4ae}.s-sending{background:#42a5f5}
 .s-skipped{background:#bdbdbd}.s-failed{background:#c62828}.s-missed{background:#ef6c00}
-.s-unconfirmed{background:#8e24aa}.s-suppressed{background:#6d4c41}
+.s-unconfirmed{background:#8e24aa}.s-suppressed{background:#6d4c41}.s-bounced{background:#880e4f}
 .badge{display:inline-block;padding:0 .45rem;border-radius:.3rem;color:#fff;font-size:.85rem}
 .s-skipped.badge,.s-scheduled.badge{color:#1b1b1b}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0 0}
@@ -157,7 +157,7 @@ const STEP =
 
 const FAILURES =
   hb.compile(`<p class="muted"><a href="/console/events/{{eventId}}">{{eventTitle}}</a> · all times in {{zone}}</p>
-{{#unless sends}}<p>No failed, missed or unconfirmed sends.</p>{{/unless}}
+{{#unless sends}}<p>No failed, bounced, missed or unconfirmed sends.</p>{{/unless}}
 <ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>`);
 
 const MESSAGE =
