@@ -1,12 +1,12 @@
-import type { Redis } from "ioredis";
 import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-state.js";
 import { ControlStore } from "./control.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
 import { QueueJobs } from "./queue-jobs.js";
-import { withRedis } from "./redis.js";
+import { type Redis, withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
+import { EventQueueIndex, SendRate } from "./send-rate.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
 
@@ -25,10 +25,15 @@ export interface Stores {
   reports: StepReports;
   /** BullMQ's job keys, read for jobs the scheduler must queue again. */
   jobs: QueueJobs;
+  /** Cluster: SEND_RATE across every event's queue. */
+  sendRate: SendRate;
+  /** Cluster: the events that have a queue, for workers to consume. */
+  eventQueues: EventQueueIndex;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
-  const k = keys(prefix);
+  // The connection decides the layout: a cluster client gets hash-tagged names (keys.ts).
+  const k = keys(prefix, { cluster: redis.isCluster });
   return {
     keys: k,
     ledger: new Ledger(redis, k),
@@ -39,6 +44,8 @@ export function createStores(redis: Redis, prefix: string): Stores {
     calendar: new RedisCalendarStateStore(redis, prefix),
     reports: new StepReports(redis, k),
     jobs: new QueueJobs(redis),
+    sendRate: new SendRate(redis, k),
+    eventQueues: new EventQueueIndex(redis, k),
   };
 }
 

@@ -1,5 +1,5 @@
 /** A real `convene serve` server in this process, on loopback, over a real Redis. */
-import type { Redis } from "ioredis";
+
 import { KINDS } from "../../jobs/index.js";
 import { addresseesIn } from "../../src/http/addressees.js";
 import { buildServer, type ServeDeps } from "../../src/http/server.js";
@@ -7,6 +7,7 @@ import { unsubscriptions } from "../../src/http/unsubscriptions.js";
 import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { redisAnswers } from "../../src/store/health.js";
 import { createStores, type Stores } from "../../src/store/index.js";
+import type { Redis } from "../../src/store/redis.js";
 import { createLogger } from "../../src/worker/logger.js";
 
 export const SECRET = "convene-serve-test-secret-0123456789abcdef";
