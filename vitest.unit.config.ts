@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
  */
 export const NEEDS_SERVICES = [
   "test/faults/**",
+  // A Redis Cluster of six redis-server processes (`npm run test:cluster`).
+  "test/cluster/**",
   "test/firstrun/**",
   // convene serve: a real HTTP server on Redis, and a browser.
   "test/http/**",
