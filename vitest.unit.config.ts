@@ -37,6 +37,7 @@ export const NEEDS_SERVICES = [
   "test/worker/slowdown.test.ts",
   "test/worker/smtp-failures.test.ts",
   "test/worker/step-report-worker.test.ts",
+  "test/worker/upgrade-layout.test.ts",
 ];
 
 export default defineConfig({
