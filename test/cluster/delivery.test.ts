@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
+import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
 import { createStores, type Stores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
@@ -294,6 +295,66 @@ describe("delivery on a Redis Cluster", () => {
     const spans = arrivals.slice(rate).map((t, i) => t - (arrivals[i] as number));
     expect(Math.min(...spans)).toBeGreaterThanOrEqual(850);
     expect(smtp.received.length).toBe(16);
+  });
+});
+
+describe("SMTP credentials refused on a cluster", () => {
+  it("a 535 pauses every event's queue, keeps every send scheduled; a restart with the server fixed resumes all", async () => {
+    let accept = false;
+    const received: string[] = [];
+    const server = new SMTPServer({
+      disabledCommands: ["STARTTLS"],
+      allowInsecureAuth: true,
+      logger: false,
+      onAuth(auth, _session, cb) {
+        if (accept) cb(null, { user: auth.username });
+        else cb(new Error("Authentication credentials invalid"));
+      },
+      onData(stream, session, cb) {
+        stream.on("data", () => undefined);
+        stream.on("end", () => {
+          received.push(session.envelope.rcptTo[0]?.address ?? "");
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.server.address() as { port: number }).port;
+    // ev-b is due 4 s after ev-a: its queue must be paused by ev-a's halt, not by its own.
+    const { fxs, stores, config, due } = await setup({
+      events: [
+        { id: "ev-a", people: people(4) },
+        {
+          id: "ev-b",
+          people: people(4, () => "later").map((p) => ({ ...p, email: `b-${p.email}` })),
+        },
+      ],
+      later: [{ team: "later", afterS: 4 }],
+    });
+    const smtpConfig = { ...config, smtpUrl: `smtp://convene:pw@127.0.0.1:${port}` };
+    const paths = fxs.map((f) => f.dir);
+    const w = inProcessWorker({ paths, config: smtpConfig });
+    await w.ready;
+    await until("the halt", async () => (await stores.smtp.halted()) !== undefined, 30_000);
+    await until(
+      "both event queues paused",
+      async () => (await w.queues.of("ev-a").isPaused()) && (await w.queues.of("ev-b").isPaused()),
+      10_000,
+    );
+    // Past ev-b's due time: its sends wait in the paused queue, still scheduled.
+    await until("past ev-b's due time", async () => Date.now() > due.toMillis() + 5_000, 15_000);
+    for (const ev of ["ev-a", "ev-b"]) expect(await states(stores, ev)).toEqual({ scheduled: 4 });
+    expect(received).toEqual([]);
+
+    await w.close();
+    accept = true;
+    start(inProcessWorker({ paths, config: smtpConfig }));
+    await allSent(stores, "ev-a", 4);
+    await allSent(stores, "ev-b", 4);
+    expect(received.length).toBe(8);
+    expect(new Set(received).size).toBe(8);
+    expect(await stores.smtp.halted()).toBeUndefined();
   });
 });
 
