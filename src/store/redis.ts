@@ -92,10 +92,15 @@ function nodeOptions(mode: Mode): RedisOptions {
  */
 function clusterOptions(t: Extract<RedisTarget, { kind: "cluster" }>, mode: Mode): ClusterOptions {
   const { retryStrategy: _r, ...redisOptions } = nodeOptions(mode);
+  const worker = mode === "worker";
   return {
     scaleReads: "master",
-    maxRedirections: 16,
-    retryDelayOnFailover: 200,
+    // A command to a master that died is retried every retryDelayOnFailover, at most
+    // maxRedirections times: 64 × 500 ms outlasts a failover at Redis's default
+    // cluster-node-timeout (15 s), so the write that records a send `sent` waits for the
+    // promoted replica instead of failing (which would send it again, marked unconfirmed).
+    maxRedirections: worker ? 64 : 16,
+    retryDelayOnFailover: worker ? 500 : 200,
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 200,
     enableOfflineQueue: true,
