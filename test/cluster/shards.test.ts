@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
 import { eventTag } from "../../src/store/keys.js";
+import { deletePrefix } from "../../src/store/prefix.js";
 import {
   dueSoon,
   inProcessWorker,
@@ -106,6 +107,21 @@ describe("events across shards", () => {
     expect(
       (await lab.cli(g.port, "CLUSTER", "GETKEYSINSLOT", String(globalSlot), "100")).split("\n"),
     ).toContain(stores.keys.suppressed());
+
+    // deletePrefix (what a rehearsal starts with) finds them on every master, tags and all.
+    await w.close();
+    let before = 0;
+    for (const slot of [...slots, globalSlot]) {
+      const m = await lab.masterOf(slot);
+      before += Number((await lab.cli(m.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot))).trim());
+    }
+    // At least each event's ledger and queue meta, and the suppressions.
+    expect(before).toBeGreaterThanOrEqual(EVENTS.length * 2 + 1);
+    expect(await deletePrefix(cluster.redis(), prefix)).toBe(before);
+    for (const slot of [...slots, globalSlot]) {
+      const m = await lab.masterOf(slot);
+      expect((await lab.cli(m.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot))).trim()).toBe("0");
+    }
     console.info(
       `events ${EVENTS.join(", ")} in slots ${[...slots].join(", ")} on ${masters.size} masters; global slot ${globalSlot}`,
     );
