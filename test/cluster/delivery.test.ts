@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import { createStores, type Stores } from "../../src/store/index.js";
 import type { RunningWorker } from "../../src/worker/worker.js";
 import {
+  deletePrefix,
   dueSoon,
   inProcessWorker,
   letterStep,
@@ -73,6 +74,7 @@ async function setup(o: {
       for (const fx of fxs) fx.cleanup();
     },
     () => smtp.close(),
+    () => deletePrefix(prefix, cluster.get().url),
   );
   const config = testConfig(prefix, smtp.url, {
     redisUrl: cluster.get().url,
