@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
  */
 export const NEEDS_SERVICES = [
   "test/faults/**",
+  // A Redis Cluster of six redis-server processes (`npm run test:cluster`).
+  "test/cluster/**",
   "test/firstrun/**",
   // convene serve: a real HTTP server on Redis, and a browser.
   "test/http/**",
@@ -39,6 +41,7 @@ export const NEEDS_SERVICES = [
   "test/worker/serve-together.test.ts",
   // convene inbound: a real Dovecot, SMTP and Redis (classify.test.ts and rsvp-plan.test.ts are unit).
   "test/inbound/inbound.test.ts",
+  "test/worker/upgrade-layout.test.ts",
 ];
 
 export default defineConfig({

@@ -195,6 +195,8 @@ export function redactUrl(url: string): string {
     if (u.username) u.username = "***";
     return u.toString();
   } catch {
+    // redis+cluster://user:pass@h1:p1,h2:p2 is no WHATWG URL (a host list); hide its credentials.
+    if (/^rediss?\+cluster:\/\//i.test(url)) return url.replace(/\/\/[^@/]*@/, "//***:***@");
     return "(unparseable URL)";
   }
 }

@@ -59,7 +59,7 @@ export async function resumeCommand(
   const r = await withStores(config, async (stores, redis) => {
     const ok = await stores.control.resume(def.event.id, opts.step);
     if (!ok) return undefined;
-    const queue = createQueue(redis, stores.keys.bullPrefix());
+    const queue = createQueue(redis, stores.keys.bullPrefix(def.event.id));
     try {
       return await wakeDueJobs(queue, def.event.id, opts.step);
     } finally {

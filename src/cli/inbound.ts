@@ -2,7 +2,7 @@
  * `convene inbound [paths...]` and the inbound half of `convene worker --inbound`: reads the
  * organizer's mailbox (IMAP_URL) for bounces, RSVPs and mailto unsubscribes (src/inbound/).
  */
-import type { Redis } from "ioredis";
+
 import { type Config, loadConfig, requireUnsubscribeSecret } from "../config.js";
 import type { ApplyContext } from "../inbound/apply.js";
 import { ImapUrlError, imapMailbox, mailboxId, PROCESSED_FOLDER } from "../inbound/mailbox.js";
@@ -12,6 +12,7 @@ import { checkEventPaths } from "../model/event-path.js";
 import { findEventDirs, loadEventOrThrow } from "../model/load.js";
 import type { EventDefinition } from "../model/types.js";
 import { createStores } from "../store/index.js";
+import type { Redis } from "../store/redis.js";
 import { connectRedis } from "../store/redis.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { UsageError } from "./errors.js";

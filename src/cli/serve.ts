@@ -24,7 +24,7 @@ import { LedgerScan } from "../store/ledger-scan.js";
 import { connectRedis, type Redis } from "../store/redis.js";
 import { DefinitionCache } from "../worker/definitions.js";
 import { createLogger, type Logger } from "../worker/logger.js";
-import { createQueue } from "../worker/queue.js";
+import { createQueue, EventQueues } from "../worker/queue.js";
 import { wakeDueJobs } from "../worker/wake.js";
 import { UsageError } from "./errors.js";
 import type { ListenAddress } from "./serve-options.js";
@@ -119,7 +119,7 @@ function adminConsole(o: {
     return undefined;
   }
   const wake = async (event: string, step: string | undefined) => {
-    const queue = createQueue(o.redis, o.stores.keys.bullPrefix());
+    const queue = createQueue(o.redis, o.stores.keys.bullPrefix(event));
     try {
       return await wakeDueJobs(queue, event, step);
     } finally {
@@ -167,19 +167,28 @@ function metricsSource(
   stores: Stores,
   o: { events: () => Promise<ServedEvent[]>; inProcess?: readonly Metric[] },
 ): { source: MetricsSource; close: () => Promise<void> } {
-  const queue = createQueue(redis, stores.keys.bullPrefix());
+  // On a Redis Cluster every event has its own queue: the gauges add them up.
+  const queues = new EventQueues(redis, stores.keys, stores.eventQueues);
+  const queueCounts = async () => {
+    const all = await Promise.all(
+      (await queues.discover()).map((q) => q.getJobCounts(...QUEUE_STATES)),
+    );
+    const sum: Record<string, number> = {};
+    for (const c of all) for (const [k, n] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + n;
+    return sum;
+  };
   const scan = new LedgerScan(redis, stores.keys);
   const token = process.env.CONVENE_METRICS_TOKEN || undefined;
   const source: MetricsSource = {
     redisAnswers: () => redisAnswers(redis),
     events: o.events,
     ledger: (ev) => scan.entries(ev),
-    queueCounts: () => queue.getJobCounts(...QUEUE_STATES),
+    queueCounts,
     lastTick: () => stores.ticks.last(),
     ...(o.inProcess ? { inProcess: o.inProcess } : {}),
     ...(token ? { token } : {}),
   };
-  return { source, close: () => queue.close().catch(() => undefined) };
+  return { source, close: () => queues.close().catch(() => undefined) };
 }
 
 export interface ServerOptions extends ServeOpts {

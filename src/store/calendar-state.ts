@@ -9,7 +9,6 @@
  * Deliveries and reconcile's writes go to different hashes, so a reconcile running while the
  * worker records deliveries never overwrites one.
  */
-import type { Redis } from "ioredis";
 import type {
   CalendarState,
   DeliveryRecord,
@@ -18,6 +17,7 @@ import type {
   RecipientState,
 } from "../calendar/lifecycle.js";
 import { type Keys, keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 export interface CalendarStateStore {
@@ -51,7 +51,7 @@ export class RedisCalendarStateStore implements CalendarStateStore {
     /** `config.prefix` in production, a unique prefix per test file. */
     prefix: string,
   ) {
-    this.keys = keys(prefix);
+    this.keys = keys(prefix, { cluster: redis.isCluster });
     defineScripts(redis);
   }
 

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 /** `*` stands for the whole event. */

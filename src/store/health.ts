@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Redis } from "./redis.js";
 
 /**
  * Whether Redis answers a PING within `timeoutMs`, for a load balancer's health check. A

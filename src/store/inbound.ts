@@ -5,8 +5,9 @@
  * outcome is stored with its effects, so a process killed at any point and started again
  * handles every message exactly once: a message whose outcome is stored is only moved again.
  */
-import type { Redis } from "ioredis";
+
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 
 export interface MailboxMark {
   uidValidity: string;

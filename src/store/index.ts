@@ -1,14 +1,14 @@
-import type { Redis } from "ioredis";
 import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-state.js";
 import { ControlStore } from "./control.js";
 import { InboundStore } from "./inbound.js";
 import { type Keys, keys } from "./keys.js";
 import { Ledger } from "./ledger.js";
 import { QueueJobs } from "./queue-jobs.js";
-import { withRedis } from "./redis.js";
+import { type Redis, withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
 import { RsvpStore } from "./rsvp.js";
+import { EventQueueIndex, SendRate } from "./send-rate.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
 import { TickStore } from "./ticks.js";
@@ -34,10 +34,15 @@ export interface Stores {
   rsvp: RsvpStore;
   /** The inbound mailbox's high-water mark and per-message outcomes. */
   inbound: InboundStore;
+  /** Cluster: SEND_RATE across every event's queue. */
+  sendRate: SendRate;
+  /** Cluster: the events that have a queue, for workers to consume. */
+  eventQueues: EventQueueIndex;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
-  const k = keys(prefix);
+  // The connection decides the layout: a cluster client gets hash-tagged names (keys.ts).
+  const k = keys(prefix, { cluster: redis.isCluster });
   return {
     keys: k,
     ledger: new Ledger(redis, k),
@@ -51,6 +56,8 @@ export function createStores(redis: Redis, prefix: string): Stores {
     ticks: new TickStore(redis, k),
     rsvp: new RsvpStore(redis, k),
     inbound: new InboundStore(redis, k),
+    sendRate: new SendRate(redis, k),
+    eventQueues: new EventQueueIndex(redis, k),
   };
 }
 

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import { decode, type LedgerRecord } from "./ledger.js";
+import type { Redis } from "./redis.js";
 
 /**
  * Every record of an event's ledger, one at a time: HSCAN in chunks so a ledger of 100,000

@@ -29,10 +29,10 @@
  * the same message twice.
  */
 
-import type { Redis } from "ioredis";
 import type { MessageKind } from "../model/schema.js";
 import type { LedgerState } from "../types.js";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 export { LEDGER_STATES as STATES } from "../types.js";
@@ -210,6 +210,11 @@ export interface TransitionRequest {
 /** The states a processor may claim a send from. */
 export const CLAIMABLE: readonly FromState[] = ["none", "scheduled", "unconfirmed", "unplanned"];
 
+/** How long a cluster claim waits for a replica's acknowledgement (see claimReplicated). */
+const REPLICA_WAIT_MS = 100;
+/** How long an event's claims stop waiting after no replica acknowledged. */
+const NO_REPLICA_MS = 10_000;
+
 export class Ledger {
   constructor(
     private readonly redis: Redis,
@@ -268,11 +273,34 @@ export class Ledger {
    * (it may be a live `sending`).
    */
   claim(event: string, id: string, recipient: string): Promise<TransitionResult> {
-    return this.transition(event, id, CLAIMABLE, {
-      state: "sending",
-      recipient,
-      attempt: true,
-    });
+    const patch: Patch = { state: "sending", recipient, attempt: true };
+    if (!this.keys.cluster) return this.transition(event, id, CLAIMABLE, patch);
+    return this.claimReplicated(event, { id, from: CLAIMABLE, patch });
+  }
+
+  /** Per event: until when WAIT is skipped, after it found no replica to acknowledge. */
+  private readonly noReplicaUntil = new Map<string, number>();
+
+  /**
+   * On a cluster a master that dies loses what it had not yet passed to its replica, and the
+   * replica takes over. A lost `sending` would bring the send back as `scheduled`, and a resend
+   * would then be an unmarked duplicate. So the claim waits (WAIT, in the same pipeline, on the
+   * same master) until a replica has it, before SMTP is called: after a failover the send is
+   * `sending`, its retry marks it unconfirmed. Bounded: without an acknowledging replica (it is
+   * down, or was promoted and has none yet) the claim goes ahead after REPLICA_WAIT_MS, and the
+   * event skips WAIT for a while rather than paying that on every send.
+   */
+  private async claimReplicated(event: string, r: TransitionRequest): Promise<TransitionResult> {
+    const waits = (this.noReplicaUntil.get(event) ?? 0) <= Date.now();
+    const pipe = this.redis.pipeline().ledgerTransition(...this.args(event, r));
+    if (waits) pipe.wait(1, REPLICA_WAIT_MS);
+    const res = (await pipe.exec()) ?? [];
+    const [err, v] = res[0] ?? [new Error("claim: no reply"), null];
+    if (err) throw err;
+    const [, acks] = res[1] ?? [null, 1];
+    if (waits && Number(acks) < 1) this.noReplicaUntil.set(event, Date.now() + NO_REPLICA_MS);
+    const [ok, prev] = v as [number, string];
+    return { ok: ok === 1, from: prev as FromState };
   }
 
   /**

@@ -3,8 +3,8 @@
  * because only src/store talks to Redis. BullMQ has no API for it that is O(1) per id.
  */
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { SendJobData } from "../types.js";
+import type { Redis } from "./redis.js";
 
 export type LostJob = "missing" | "failed";
 

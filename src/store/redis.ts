@@ -1,9 +1,121 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis as IORedis, type RedisOptions } from "ioredis";
 import { redactUrl } from "../config.js";
 import { answersPing, embeddedRedis } from "./embedded.js";
 
-/** For code outside the store that only passes a connection along (to BullMQ, to the stores). */
-export type { Redis };
+/**
+ * A connection as the rest of convene sees it: one Redis, or a Redis Cluster (ioredis `Cluster`,
+ * which follows MOVED/ASK redirections and refreshes its slot map after a failover). Both take the
+ * same commands; what differs is which keys may share one command, and that is keys.ts's job
+ * (`Keys.cluster`). Code outside the store only passes it along (to BullMQ, to the stores).
+ */
+export type Redis = IORedis | Cluster;
+
+/** Where a REDIS_URL points: one server, or the seed nodes of a cluster. */
+export type RedisTarget =
+  | { kind: "single"; url: string }
+  | {
+      kind: "cluster";
+      nodes: { host: string; port: number }[];
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)/i;
+
+/**
+ * `redis+cluster://[user:pass@]host1:port1,host2:port2` (or `rediss+cluster://` for TLS) names a
+ * cluster by some of its nodes; so does any `redis://host:port` when `REDIS_CLUSTER=1` (the form a
+ * managed service's single "configuration endpoint" fits). Anything else is one server.
+ */
+export function redisTarget(url: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
+  const m = CLUSTER_URL.exec(url);
+  if (m) return clusterTarget(m[1]?.toLowerCase() === "rediss", m[2], m[3] ?? "");
+  if (env.REDIS_CLUSTER === "1" || env.REDIS_CLUSTER === "true") {
+    const u = new URL(url);
+    const auth = u.username || u.password ? `${u.username}:${u.password}` : undefined;
+    return clusterTarget(u.protocol === "rediss:", auth, u.host || "127.0.0.1:6379");
+  }
+  return { kind: "single", url };
+}
+
+function clusterTarget(tls: boolean, auth: string | undefined, hosts: string): RedisTarget {
+  const nodes = hosts.split(",").map((h) => {
+    const at = h.lastIndexOf(":");
+    const host = at > 0 ? h.slice(0, at) : h;
+    const port = at > 0 ? Number(h.slice(at + 1)) : 6379;
+    if (!host || !Number.isInteger(port) || port <= 0)
+      throw new Error(`REDIS_URL: "${h}" is not host:port (redis+cluster://host1:port,host2:port)`);
+    return { host: host.replace(/^\[|\]$/g, ""), port };
+  });
+  const [user, pass] = auth ? splitAuth(auth) : [undefined, undefined];
+  return {
+    kind: "cluster",
+    nodes,
+    tls,
+    ...(user ? { username: user } : {}),
+    ...(pass ? { password: pass } : {}),
+  };
+}
+
+function splitAuth(auth: string): [string | undefined, string | undefined] {
+  const i = auth.indexOf(":");
+  const dec = (s: string) => (s ? decodeURIComponent(s) : undefined);
+  return i < 0 ? [undefined, dec(auth)] : [dec(auth.slice(0, i)), dec(auth.slice(i + 1))];
+}
+
+/** True when `REDIS_URL` (with `REDIS_CLUSTER`) names a cluster. */
+export function isClusterUrl(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return redisTarget(url, env).kind === "cluster";
+}
+
+type Mode = "worker" | "cli";
+
+function nodeOptions(mode: Mode): RedisOptions {
+  return mode === "worker"
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+    : {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5_000,
+        retryStrategy: (times) => (times > 2 ? null : 200 * times),
+      };
+}
+
+/**
+ * The cluster client's options. Reads and writes both go to masters (`scaleReads: "master"`): a
+ * processor reads the ledger right after another process's compare-and-set, and a replica may
+ * not have it yet. During a failover the slot's owner is gone until a replica is promoted
+ * (cluster-node-timeout plus an election, seconds): commands wait in the offline queue and are
+ * retried (`retryDelayOnClusterDown`, `retryDelayOnFailover`, TRYAGAIN) instead of failing, and
+ * MOVED/ASK are followed up to `maxRedirections` times. A worker keeps retrying for as long as
+ * the cluster is down (BullMQ needs `maxRetriesPerRequest: null`); a CLI command gives up.
+ */
+function clusterOptions(t: Extract<RedisTarget, { kind: "cluster" }>, mode: Mode): ClusterOptions {
+  const { retryStrategy: _r, ...redisOptions } = nodeOptions(mode);
+  const worker = mode === "worker";
+  return {
+    scaleReads: "master",
+    // A command to a master that died is retried every retryDelayOnFailover, at most
+    // maxRedirections times: 64 × 500 ms outlasts a failover at Redis's default
+    // cluster-node-timeout (15 s), so the write that records a send `sent` waits for the
+    // promoted replica instead of failing (which would send it again, marked unconfirmed).
+    maxRedirections: worker ? 64 : 16,
+    retryDelayOnFailover: worker ? 500 : 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    enableOfflineQueue: true,
+    enableReadyCheck: true,
+    slotsRefreshTimeout: 2_000,
+    clusterRetryStrategy: (times) =>
+      mode === "cli" && times > 3 ? null : Math.min(200 * times, 2_000),
+    redisOptions: {
+      ...redisOptions,
+      ...(t.username ? { username: t.username } : {}),
+      ...(t.password ? { password: t.password } : {}),
+      ...(t.tls ? { tls: {} } : {}),
+    },
+  };
+}
 
 /**
  * Every connection convene opens, BullMQ's included: the worker hands these to its Queue and
@@ -13,16 +125,12 @@ export type { Redis };
  * restart, which is what BullMQ requires (`maxRetriesPerRequest: null`). One-shot commands (the
  * CLI) give up quickly with a readable message instead of hanging while an organizer waits.
  */
-export function connectRedis(url: string, mode: "worker" | "cli" = "cli"): Redis {
-  const opts: RedisOptions =
-    mode === "worker"
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : {
-          maxRetriesPerRequest: 1,
-          connectTimeout: 5_000,
-          retryStrategy: (times) => (times > 2 ? null : 200 * times),
-        };
-  const redis = new Redis(url, opts);
+export function connectRedis(url: string, mode: Mode = "cli"): Redis {
+  const t = redisTarget(url);
+  const redis: Redis =
+    t.kind === "cluster"
+      ? new Cluster(t.nodes, clusterOptions(t, mode))
+      : new IORedis(url, nodeOptions(mode));
   // Without a listener ioredis prints every failed reconnect as an unhandled error event.
   redis.on("error", () => {});
   return redis;

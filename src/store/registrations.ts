@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Registration } from "../model/types.js";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 /**

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 
 /**
  * Which step occurrences have had their "done" line logged. Several schedulers tick the same

@@ -6,9 +6,10 @@
  * The current answer is replaced only by a REPLY to the same or a higher SEQUENCE
  * (scripts/rsvpRecord-1.lua), so messages read out of order never bring back an old answer.
  */
-import type { Redis } from "ioredis";
+
 import type { RsvpAnswer } from "../types.js";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 export interface RsvpRecord {

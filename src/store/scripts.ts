@@ -9,7 +9,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Redis, RedisCommander, Result } from "ioredis";
+import type { RedisCommander, Result } from "ioredis";
+import type { Redis } from "./redis.js";
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
@@ -43,6 +44,8 @@ declare module "ioredis" {
       baseMs: string,
       maxMs: string,
     ): Result<number, Context>;
+    /** sendRateTake-1.lua: → ms until the reserved send time, or -ms when none was reserved. */
+    sendRateTake(bucketKey: string, intervalMs: string, maxWaitMs: string): Result<number, Context>;
     /** controlPause-1.lua. */
     controlPause(controlKey: string, field: string): Result<null, Context>;
     /** controlResume-1.lua: → 1 resumed, 0 cancelled. */
@@ -74,6 +77,7 @@ export const COMMANDS = [
   "calendarRecordDelivery",
   "registrationKeepEarliest",
   "smtpConnectionFailed",
+  "sendRateTake",
   "controlPause",
   "controlResume",
   "suppressionRemoveIf",

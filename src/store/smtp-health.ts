@@ -11,8 +11,9 @@
  * server (and can lock the account). The first worker to see it records why; the queue is paused
  * (worker/runtime.ts) until a worker that sends starts again, with the SMTP_URL fixed.
  */
-import type { Redis } from "ioredis";
+
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
 
 export interface Halt {

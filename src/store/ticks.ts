@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import type { Redis } from "./redis.js";
 
 /** The last scheduler tick that completed, as every process on this Redis sees it. */
 export interface TickRecord {

@@ -14,8 +14,10 @@ import type { Logger } from "./logger.js";
 /** Reply prefixes that mean REDIS_URL points at the wrong server or lacks credentials. */
 const FATAL_REPLIES: Record<string, (url: string) => string> = {
   READONLY: (u) => `Redis at ${u} is a read-only replica; point REDIS_URL at the master`,
-  CROSSSLOT: (u) => `Redis at ${u} is a cluster; convene needs a single Redis (not a cluster)`,
-  MOVED: (u) => `Redis at ${u} is a cluster; convene needs a single Redis (not a cluster)`,
+  CROSSSLOT: (u) =>
+    `Redis at ${u} is a cluster; name it as one: REDIS_URL=redis+cluster://host1:port,host2:port (or REDIS_CLUSTER=1)`,
+  MOVED: (u) =>
+    `Redis at ${u} is a cluster; name it as one: REDIS_URL=redis+cluster://host1:port,host2:port (or REDIS_CLUSTER=1)`,
   NOAUTH: (u) => `Redis at ${u} requires a password; put it in REDIS_URL (redis://:pass@host)`,
   WRONGPASS: (u) => `Redis at ${u} refused the user name or password in REDIS_URL`,
 };

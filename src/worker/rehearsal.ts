@@ -314,7 +314,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
       simulated = t;
       await tickOrThrow(scheduler, def.dir, clock(), zone);
       // Everything due at this instant is done: no job waiting, active or delayed.
-      await untilNoJobs(running.queue, {
+      await untilNoJobs(running.queues.of(ev), {
         delayed: true,
         timeoutMs: 120_000,
         what: "rehearsal stalled with jobs left",

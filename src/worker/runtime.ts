@@ -30,7 +30,7 @@
  * Each numbered step is a method of SendAttempt, one per job attempt, sharing its context.
  */
 import { Sema } from "async-sema";
-import { DelayedError, type Job, type Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
@@ -43,7 +43,7 @@ import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../s
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { smtpSendDuration } from "./metrics.js";
-import type { SendJobData } from "./queue.js";
+import type { EventQueues, SendJobData } from "./queue.js";
 import { registrationsFor, replanOne, rsvpsFor, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
 import { type FailureOutcome, failureOutcome, type SmtpFailure } from "./smtp-errors.js";
@@ -56,7 +56,8 @@ export interface RuntimeDeps {
   config: Config;
   settings: WorkerSettings;
   log: Logger;
-  queue: Queue<SendJobData>;
+  /** Each event's queue (one shared queue on a single Redis). */
+  queues: EventQueues;
   kinds: ReadonlyMap<string, Kind>;
   now?: () => DateTime;
 }
@@ -66,6 +67,12 @@ const FOLDER_RECHECK_MS = 5_000;
 
 /** A send due within this much is sent now: delayed jobs fire a few ms early or late. */
 const EARLY_TOLERANCE_MS = 1_000;
+
+/**
+ * The longest a send waits in its slot for its SEND_RATE turn on a cluster; a turn further off
+ * puts the job back in the delayed set instead (see SendAttempt.pace).
+ */
+const MAX_PACE_MS = 2_000;
 
 /** nodemailer's default pool size, when SMTP_URL does not set `maxConnections`. */
 const NODEMAILER_MAX_CONNECTIONS = 5;
@@ -115,6 +122,8 @@ function sendOfJob(d: SendJobData): Send {
     expires: d.expires,
   };
 }
+
+type EventQueue = ReturnType<EventQueues["of"]>;
 
 type CalendarOf = Awaited<ReturnType<NonNullable<Kind["calendar"]>>>;
 
@@ -214,6 +223,10 @@ class SendAttempt {
     if (!hooks.hasAfterSent(kind)) return;
     await hooks.afterSent(kind, ctx, send, composed.calendar);
     await this.afterSentDone();
+  }
+
+  private get queue() {
+    return this.deps.queues.of(this.d.event);
   }
 
   private get dir(): string {
@@ -421,12 +434,32 @@ class SendAttempt {
   /** What may have happened while this send waited for a slot; each makes it wait unclaimed. */
   private async stillClearToSend(): Promise<void> {
     // A shutdown began: leave it unclaimed for the restart.
-    if (this.deps.queue.closing) throw new Error("worker shutting down; send not started");
+    if (this.queue.closing) throw new Error("worker shutting down; send not started");
     // Sending stopped (AUTH failure): back to the paused queue.
     if (await this.shared.smtpTrouble.stillHalted()) throw Worker.RateLimitError();
     // The server asked to slow down, or cannot be reached: the queue is waiting, so this send
-    // waits with it instead of trying anyway.
-    if ((await this.deps.stores.smtp.waitingMs()) > 0) throw Worker.RateLimitError();
+    // waits with it instead of trying anyway. With a queue per event (a cluster) the reply came
+    // through another event's queue, so this one is made to wait too, for what is left.
+    const waiting = await this.deps.stores.smtp.waitingMs();
+    if (waiting > 0) {
+      if (this.deps.stores.keys.cluster) await this.queue.rateLimit(waiting);
+      throw Worker.RateLimitError();
+    }
+    await this.pace();
+  }
+
+  /**
+   * SEND_RATE on a cluster, where BullMQ's limiter sees only this event's queue: a turn from the
+   * one global bucket (store/send-rate.ts), taken before the claim so a send waiting for its
+   * turn is never `sending`. On one Redis BullMQ's limiter on the one queue keeps the rate.
+   */
+  private async pace(): Promise<void> {
+    const { stores, settings } = this.deps;
+    if (!stores.keys.cluster || !(settings.sendRate > 0)) return;
+    const wait = await stores.sendRate.take(settings.sendRate, MAX_PACE_MS);
+    if (wait < 0) await this.delay(-wait);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (this.queue.closing) throw new Error("worker shutting down; send not started");
   }
 
   /** Step 5. Only one attempt wins; the loser leaves the state alone. */
@@ -537,7 +570,8 @@ class SendAttempt {
     e: unknown,
     attempts: number,
   ): Promise<never> {
-    const { log, settings, queue, stores } = this.deps;
+    const { log, settings, stores } = this.deps;
+    const queue = this.queue;
     const trouble = this.shared.smtpTrouble;
     if (o.waits === "restart") return rethrow(e);
     if (o.waits === "retry") {
@@ -555,7 +589,7 @@ class SendAttempt {
       await queue.rateLimit(settings.slowDownMs);
       await stores.smtp.slowDown(settings.slowDownMs);
     }
-    if (o.waits === "unreachable") await trouble.unreachable(o.failure, this.d.id);
+    if (o.waits === "unreachable") await trouble.unreachable(o.failure, this.d.id, queue);
     if (o.waits === "halt") await trouble.halt(o.failure);
     throw Worker.RateLimitError();
   }
@@ -584,7 +618,7 @@ export function createProcessor(deps: RuntimeDeps) {
  * An AUTH failure pauses the BullMQ queue, which every worker honours, and is logged once.
  */
 function smtpTroubleOf(deps: RuntimeDeps) {
-  const { stores, log, settings, queue } = deps;
+  const { stores, log, settings, queues } = deps;
   let failing = false;
   let halted = false;
   const trouble = {
@@ -593,7 +627,7 @@ function smtpTroubleOf(deps: RuntimeDeps) {
       if (halted) halted = (await stores.smtp.halted()) !== undefined;
       return halted;
     },
-    async unreachable(f: SmtpFailure, send: string): Promise<void> {
+    async unreachable(f: SmtpFailure, send: string, queue: EventQueue): Promise<void> {
       failing = true;
       const waitMs = await stores.smtp.connectionFailed(
         settings.connectBackoffMs,
@@ -618,7 +652,8 @@ function smtpTroubleOf(deps: RuntimeDeps) {
         reply: f.reply,
         server,
       });
-      await queue.pause();
+      // Every event's queue: on a cluster each event has its own.
+      for (const q of new Set([...queues.all(), ...(await queues.discover())])) await q.pause();
       if (first)
         log.error(
           { smtpUrl: server, response: f.reply },

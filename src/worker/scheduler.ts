@@ -25,7 +25,6 @@
  * sent weeks late.
  */
 
-import type { Queue } from "bullmq";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { findEventDirs } from "../model/load.js";
@@ -46,7 +45,7 @@ import type { PlannedSend } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { schedulerTickDuration } from "./metrics.js";
-import { jobData, jobOptions, type LostJob, type SendJobData } from "./queue.js";
+import { type EventQueues, jobData, jobOptions, type LostJob } from "./queue.js";
 import { mergeRegistrations, rsvpsFor, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
@@ -69,7 +68,8 @@ export type LifecycleHook = (
 export interface SchedulerDeps {
   stores: Stores;
   defs: DefinitionCache;
-  queue: Queue<SendJobData>;
+  /** Each event's queue (one shared queue on a single Redis). */
+  queues: EventQueues;
   settings: WorkerSettings;
   log: Logger;
   lifecycle?: LifecycleHook;
@@ -429,7 +429,7 @@ export class Scheduler {
       ev,
       records,
       await stores.jobs.lost(
-        this.deps.queue,
+        this.deps.queues.of(ev),
         watchedIds(candidates, { records, stale }, controls, nowMs),
       ),
     );
@@ -476,8 +476,9 @@ export class Scheduler {
     sends: readonly PlannedSend[],
     registered: (team: string) => boolean,
   ): Promise<LedgerView["dropped"]> {
-    const { stores, queue } = this.deps;
+    const { stores } = this.deps;
     const ev = loaded.def.event.id;
+    const queue = this.deps.queues.of(ev);
     const plannedIds = new Set(sends.map((s) => s.id));
     const gone: string[] = [];
     for (const id of (await stores.ledger.pending(ev)).keys()) {
@@ -514,7 +515,7 @@ export class Scheduler {
       ...d.requeue,
     ]);
     const ok = await this.move(t.ev, moves, summary);
-    await this.removeJobs(moves.filter((m) => m.remove).map(jobIdOf));
+    await this.removeJobs(t.ev, moves.filter((m) => m.remove).map(jobIdOf));
     const toAdd = [
       ...byRank([...d.add, ...d.retime, ...d.requeue.filter((r) => r.move)])
         .filter((q) => ok.has(q.send.id))
@@ -522,7 +523,7 @@ export class Scheduler {
       // Queued without a ledger move: the processor takes `sending` through its crash path.
       ...d.requeue.filter((r) => !r.move).map((r) => r.send),
     ];
-    await this.addJobs(dir, toAdd);
+    await this.addJobs(t.ev, dir, toAdd);
     summary.queued = toAdd.length;
     await t.commit?.();
     const next = nextDue(
@@ -583,15 +584,18 @@ export class Scheduler {
     );
   }
 
-  private async removeJobs(ids: readonly string[]): Promise<void> {
+  private async removeJobs(ev: string, ids: readonly string[]): Promise<void> {
+    const queue = this.deps.queues.of(ev);
     for (const id of new Set(ids)) {
       // A job that is active right now cannot be removed; its processor re-checks anyway.
-      await this.deps.queue.remove(id).catch(() => 0);
+      await queue.remove(id).catch(() => 0);
     }
   }
 
-  private async addJobs(dir: string, sends: readonly PlannedSend[]): Promise<void> {
-    const { queue, settings } = this.deps;
+  private async addJobs(ev: string, dir: string, sends: readonly PlannedSend[]): Promise<void> {
+    const { settings } = this.deps;
+    if (!sends.length) return;
+    const queue = await this.deps.queues.listed(ev);
     for (let i = 0; i < sends.length; i += 500) {
       const chunk = sends.slice(i, i + 500);
       await queue.addBulk(

@@ -1,6 +1,7 @@
 /**
- * One worker process: the scheduler (node-cron ticks) and the send processors (a BullMQ Worker),
- * either or both, and their orderly shutdown.
+ * One worker process: the scheduler (node-cron ticks) and the send processors (a BullMQ Worker
+ * per queue: one on a single Redis, one per event on a cluster, see queue.ts), either or both,
+ * and their orderly shutdown.
  *
  * Shutdown (SIGTERM/SIGINT → close()): stop ticking, stop taking jobs, give sends in flight
  * `shutdownMs` to finish, then close BullMQ, the SMTP pool and Redis. A send cut off mid-SMTP
@@ -22,7 +23,7 @@ import { DefinitionCache } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { RedisErrorLog } from "./error-log.js";
 import type { Logger } from "./logger.js";
-import { createQueue, QUEUE_NAME, type SendJobData } from "./queue.js";
+import { EventQueues, QUEUE_NAME, type SendJobData } from "./queue.js";
 import { createProcessor } from "./runtime.js";
 import { type LifecycleHook, Scheduler } from "./scheduler.js";
 import type { WorkerSettings } from "./settings.js";
@@ -56,9 +57,15 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   stores: Stores;
-  queue: Queue<SendJobData>;
+  /** Every event's queue. */
+  queues: EventQueues;
+  /** The one queue of a single Redis (throws on a cluster: use `queues.of(event)`). */
+  readonly queue: Queue<SendJobData>;
   scheduler?: Scheduler;
-  worker?: Worker<SendJobData>;
+  /** The first queue's BullMQ Worker (the only one on a single Redis). */
+  readonly worker?: Worker<SendJobData>;
+  /** One BullMQ Worker per queue consumed so far. */
+  workers(): Worker<SendJobData>[];
   /** Resolves after the start-up tick. */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -85,10 +92,10 @@ export function limiterFor(rate: number): { max: number; duration: number } {
  * operator says SMTP_URL was fixed. If it was not, the first send fails AUTH again and halts
  * again, after one attempt per connection rather than one per send.
  */
-async function liftSmtpHalt(stores: Stores, queue: Queue<SendJobData>, log: Logger) {
+async function liftSmtpHalt(stores: Stores, queues: EventQueues, log: Logger) {
   const halt = await stores.smtp.clearHalt();
   if (!halt) return;
-  await queue.resume();
+  for (const q of await queues.discover()) await q.resume();
   log.info(
     { since: halt.at, smtpUrl: halt.server, response: halt.reply },
     "sending resumes after the SMTP authentication failure (a worker that sends was started)",
@@ -144,43 +151,44 @@ async function closeSenders(
   );
 }
 
-export function startWorker(o: WorkerOptions): RunningWorker {
-  const { config, settings, log } = o;
-  const errors = new RedisErrorLog({
-    url: config.redisUrl,
-    log,
-    onFatal: (reason) => o.onFatal?.(reason),
-  });
-  const redis: Redis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
-  const stores = createStores(redis, config.prefix);
-  const queue = createQueue(redis, stores.keys.bullPrefix());
-  const defs = new DefinitionCache({ kinds: o.kinds, settleMs: settings.settleMs });
-  let mailer: Mailer | undefined;
-  let worker: Worker<SendJobData> | undefined;
-  let workerRedis: Redis | undefined;
-  let task: ScheduledTask | undefined;
-  let scheduler: Scheduler | undefined;
+/** How often a cluster worker looks for events that got a queue (queued by another process). */
+const DISCOVER_MS = 2_000;
 
-  if (o.processors) {
-    mailer = o.mailer?.();
-    if (!mailer) throw new Error("a worker that sends needs a mailer");
-    const processor = createProcessor({
-      stores,
-      defs,
-      composer: o.composer,
-      mailer,
-      config,
-      settings,
-      log,
-      queue,
-      kinds: o.kinds,
-      ...(o.clock ? { now: o.clock } : {}),
-    });
-    const limiter = limiterFor(settings.sendRate);
-    workerRedis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
-    worker = new Worker<SendJobData>(QUEUE_NAME, (job, token) => processor(job, token), {
-      connection: workerRedis,
-      prefix: stores.keys.bullPrefix(),
+interface Senders {
+  workers: Map<string, Worker<SendJobData>>;
+  /** Starts consuming a queue (its BullMQ prefix), once. */
+  consume(bullPrefix: string): void;
+}
+
+/** The processors: a BullMQ Worker for each queue this process opens or discovers. */
+function startSenders(
+  o: WorkerOptions,
+  ctx: { stores: Stores; queues: EventQueues; defs: DefinitionCache; errors: RedisErrorLog },
+  mailer: Mailer,
+  connection: Redis,
+): Senders {
+  const { config, settings, log } = o;
+  const processor = createProcessor({
+    stores: ctx.stores,
+    defs: ctx.defs,
+    composer: o.composer,
+    mailer,
+    config,
+    settings,
+    log,
+    queues: ctx.queues,
+    kinds: o.kinds,
+    ...(o.clock ? { now: o.clock } : {}),
+  });
+  // On a cluster SEND_RATE is kept by the global bucket (runtime.ts); each queue still needs a
+  // limiter for queue.rateLimit() to count (see UNLIMITED).
+  const limiter = ctx.stores.keys.cluster ? UNLIMITED : limiterFor(settings.sendRate);
+  const workers = new Map<string, Worker<SendJobData>>();
+  const consume = (bullPrefix: string) => {
+    if (workers.has(bullPrefix)) return;
+    const worker = new Worker<SendJobData>(QUEUE_NAME, (job, token) => processor(job, token), {
+      connection,
+      prefix: bullPrefix,
       concurrency: settings.concurrency,
       lockDuration: settings.lockMs,
       stalledInterval: settings.lockMs,
@@ -192,11 +200,56 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       log.debug({ send: job?.id, err: err.message }, "job attempt ended with an error"),
     );
     // BullMQ reports every failed poll; the throttle turns an outage into two lines.
-    worker.on("error", (err) => errors.error(err, "worker error"));
+    worker.on("error", (err) => ctx.errors.error(err, "worker error"));
+    workers.set(bullPrefix, worker);
+  };
+  return { workers, consume };
+}
+
+/** Cluster: consumes every listed event's queue, now and every DISCOVER_MS. */
+function discoverQueues(queues: EventQueues, errors: RedisErrorLog): () => void {
+  if (!queues.keys.cluster) {
+    void queues.discover();
+    return () => undefined;
+  }
+  const look = () =>
+    queues.discover().catch((e: Error) => errors.error(e, "could not list the event queues"));
+  void look();
+  const timer = setInterval(look, DISCOVER_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export function startWorker(o: WorkerOptions): RunningWorker {
+  const { config, settings, log } = o;
+  const errors = new RedisErrorLog({
+    url: config.redisUrl,
+    log,
+    onFatal: (reason) => o.onFatal?.(reason),
+  });
+  const redis: Redis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
+  const stores = createStores(redis, config.prefix);
+  const queues = new EventQueues(redis, stores.keys, stores.eventQueues);
+  const defs = new DefinitionCache({ kinds: o.kinds, settleMs: settings.settleMs });
+  let mailer: Mailer | undefined;
+  let senders: Senders | undefined;
+  let workerRedis: Redis | undefined;
+  let task: ScheduledTask | undefined;
+  let scheduler: Scheduler | undefined;
+  let stopDiscovery: () => void = () => undefined;
+
+  if (o.processors) {
+    mailer = o.mailer?.();
+    if (!mailer) throw new Error("a worker that sends needs a mailer");
+    workerRedis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
+    const s = startSenders(o, { stores, queues, defs, errors }, mailer, workerRedis);
+    senders = s;
+    queues.onOpen((p) => s.consume(p));
+    stopDiscovery = discoverQueues(queues, errors);
   }
 
   let ready: Promise<void> = o.processors
-    ? liftSmtpHalt(stores, queue, log).catch((e: Error) =>
+    ? liftSmtpHalt(stores, queues, log).catch((e: Error) =>
         errors.error(e, "could not lift the SMTP halt"),
       )
     : Promise.resolve();
@@ -205,7 +258,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       {
         stores,
         defs,
-        queue,
+        queues,
         settings,
         log,
         lifecycle: o.lifecycle ?? calendarUpdates(stores.calendar, log, calendarCarrier(o.kinds)),
@@ -229,6 +282,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
     closing ??= (async () => {
+      stopDiscovery();
       await task?.stop();
       await task?.destroy();
       // One bound for the whole shutdown, so SIGTERM during an outage still exits in time.
@@ -240,12 +294,16 @@ export function startWorker(o: WorkerOptions): RunningWorker {
           ready.catch(() => undefined),
           left(),
         );
-      if (worker) await closeSenders(worker, { reachable, ms: left(), log });
+      await Promise.all(
+        [...(senders?.workers.values() ?? [])].map((w) =>
+          closeSenders(w, { reachable, ms: left(), log }),
+        ),
+      );
       errors.mute();
       await mailer?.close().catch(() => undefined);
       if (reachable)
         await within(
-          queue.close().catch(() => undefined),
+          queues.close().catch(() => undefined),
           left(),
         );
       workerRedis?.disconnect();
@@ -256,9 +314,17 @@ export function startWorker(o: WorkerOptions): RunningWorker {
 
   return {
     stores,
-    queue,
+    queues,
+    get queue() {
+      const q = queues.shared;
+      if (!q) throw new Error("on a Redis Cluster each event has its own queue: queues.of(event)");
+      return q;
+    },
     ...(scheduler ? { scheduler } : {}),
-    ...(worker ? { worker } : {}),
+    get worker() {
+      return senders?.workers.values().next().value;
+    },
+    workers: () => [...(senders?.workers.values() ?? [])],
     ready,
     close,
   };

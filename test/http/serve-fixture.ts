@@ -1,5 +1,4 @@
 /** A real `convene serve` server in this process, on loopback, over a real Redis. */
-import type { Redis } from "ioredis";
 import type { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { KINDS } from "../../jobs/index.js";
@@ -11,6 +10,7 @@ import { unsubscriptions } from "../../src/http/unsubscriptions.js";
 import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { redisAnswers } from "../../src/store/health.js";
 import { createStores, type Stores } from "../../src/store/index.js";
+import type { Redis } from "../../src/store/redis.js";
 import { createLogger } from "../../src/worker/logger.js";
 import { createQueue } from "../../src/worker/queue.js";
 import { wakeDueJobs } from "../../src/worker/wake.js";
@@ -63,7 +63,7 @@ function adminOf(
   dirs: string[],
 ): NonNullable<ServeDeps["console"]> {
   const wake = async (event: string, step: string | undefined) => {
-    const queue = createQueue(redis, stores.keys.bullPrefix());
+    const queue = createQueue(redis, stores.keys.bullPrefix(event));
     try {
       return await wakeDueJobs(queue, event, step, a.clock?.().toMillis());
     } finally {

@@ -53,6 +53,6 @@ export async function reach(
 ): Promise<void> {
   clock.set(to);
   await w.scheduler?.tick();
-  await wakeDueJobs(w.queue, event, undefined, to.toMillis());
-  await drain(w.queue);
+  await wakeDueJobs(w.queues.of(event), event, undefined, to.toMillis());
+  await drain(w.queues.of(event));
 }

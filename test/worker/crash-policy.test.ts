@@ -10,7 +10,7 @@ import type { LedgerRecord } from "../../src/store/ledger.js";
 import { DefinitionCache } from "../../src/worker/definitions.js";
 import type { Composer } from "../../src/worker/deps.js";
 import { createLogger } from "../../src/worker/logger.js";
-import { createQueue } from "../../src/worker/queue.js";
+import { EventQueues } from "../../src/worker/queue.js";
 import { createProcessor } from "../../src/worker/runtime.js";
 import {
   convene,
@@ -216,7 +216,9 @@ async function processorFor(o: {
   await sch.ready;
   const real = createStores(hooks.redis, o.prefix);
   const stores = o.stores?.(real) ?? real;
-  const queue = createQueue(hooks.redis, real.keys.bullPrefix());
+  const queues = new EventQueues(hooks.redis, real.keys, real.eventQueues);
+  cleanups.push(() => queues.close());
+  const queue = queues.of("mini");
   const mailer = createMailer(o.config);
   cleanups.push(() => mailer.close());
   const process = createProcessor({
@@ -227,7 +229,7 @@ async function processorFor(o: {
     config: o.config,
     settings: testSettings(),
     log: createLogger({ level: "silent", pretty: false }),
-    queue,
+    queues,
     kinds: KINDS,
   });
   const [id] = (await real.ledger.all("mini")).keys();

@@ -220,7 +220,7 @@ describe("convene worker: errors back off and stop", () => {
     await expectOneFatalLine(
       "redis://127.0.0.1:6486",
       /is a cluster/,
-      "Redis at redis://127.0.0.1:6486 is a cluster; convene needs a single Redis",
+      "Redis at redis://127.0.0.1:6486 is a cluster; name it as one: REDIS_URL=redis+cluster://",
     );
   }, 60_000);
 
