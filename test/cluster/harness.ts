@@ -57,7 +57,7 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** Six ports in a row whose cluster bus ports (port + 10000) are free too. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   for (let tries = 0; tries < 50; tries++) {
     const base = 30_000 + Math.floor(Math.random() * 9_000);
     const ports = Array.from({ length: n }, (_, i) => base + i);
