@@ -15,6 +15,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { AddresseeLookup } from "./addressees.js";
 import { apiRoutes } from "./api.js";
+import { boundedMethods, STORE_TIMEOUT_MS } from "./bounded.js";
 import type { ConsoleData } from "./console/data.js";
 import { consoleRoutes } from "./console/routes.js";
 import { type HealthDeps, health } from "./health.js";
@@ -44,6 +45,8 @@ export interface ServeDeps {
   ticks?: Pick<HealthDeps, "lastTick" | "tickStaleAfterMs">;
   /** GET /metrics (metrics.ts); absent: no such route. */
   metrics?: MetricsSource;
+  /** How long a console or API request waits for Redis before its 503 (bounded.ts). */
+  storeTimeoutMs?: number;
 }
 
 /** Gmail's unsubscribes all come from Google's few addresses: the limit is per IP, so not low. */
@@ -127,7 +130,10 @@ export async function buildServer(deps: ServeDeps): Promise<FastifyInstance> {
   });
   if (deps.metrics) metricsRoutes(app, deps.metrics);
   unsubscribeRoutes(app, deps);
-  const admin = deps.console;
+  const admin = deps.console && {
+    ...deps.console,
+    data: boundedMethods(deps.console.data, deps.storeTimeoutMs ?? STORE_TIMEOUT_MS),
+  };
   if (admin) {
     await app.register((child) => consoleRoutes(child, admin));
     await app.register((child) => apiRoutes(child, admin), { prefix: "/api" });

@@ -34,6 +34,7 @@ export async function startServe(o: {
   /** The console and API with this admin token (and the worker's config, for previews). */
   admin?: { token: string; config?: Config; clock?: () => DateTime };
   log?: Logger;
+  storeTimeoutMs?: number;
 }): Promise<TestServer> {
   const stores = createStores(o.redis, o.prefix);
   const secret = o.secret ?? SECRET;
@@ -44,6 +45,7 @@ export async function startServe(o: {
     redisAnswers: () => redisAnswers(o.redis),
     log: o.log ?? createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.storeTimeoutMs ? { storeTimeoutMs: o.storeTimeoutMs } : {}),
     ...(o.admin ? { console: adminOf(o.admin, o.redis, stores, o.dirs ?? []) } : {}),
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
