@@ -124,4 +124,36 @@ describe("console pages", () => {
     expect(filtered).toContain("Sends 401–450 of 450");
     expect(filtered).toContain('href="/console/events/mini/steps/letter?state=scheduled&page=2"');
   });
+
+  it("the sends that need attention come a page at a time too", async () => {
+    // Due long ago and never sent: every send is missed, so all of them need attention.
+    const fx = writeEvent({
+      people: people(250),
+      steps: [letterStep("letter", { trigger: { at: "2001-01-02 09:00" } })],
+    });
+    const prefix = uniquePrefix();
+    const server = await startServe({
+      redis: hooks.redis,
+      prefix,
+      dirs: [fx.dir],
+      admin: { token: ADMIN_TOKEN },
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => deletePrefix(prefix),
+      () => server.close(),
+    );
+    const c = new Client(server.url);
+    expect((await c.login()).status).toBe(303);
+    const sendsOn = (body: string) =>
+      (body.match(/<li data-send=[^>]*data-state="missed"/g) ?? []).length;
+    const page = async (p: string) => (await (await c.get(p)).text()).replaceAll("&#x3D;", "=");
+    const first = await page("/console/events/mini/failures");
+    expect(sendsOn(first)).toBe(200);
+    expect(first).toContain("Sends 1–200 of 250");
+    expect(first).toContain('href="/console/events/mini/failures?page=2" rel="next"');
+    const last = await page("/console/events/mini/failures?page=2");
+    expect(sendsOn(last)).toBe(50);
+    expect(last).toContain('href="/console/events/mini/failures?page=1" rel="prev"');
+  });
 });

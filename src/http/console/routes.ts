@@ -158,10 +158,10 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
     const snap = await data.snapshot(def);
     const ids = new Set(snap.failures.map((f) => f.id));
     const zone = def.event.timezone;
-    const sends = data
-      .sends(snap)
-      .filter((r) => ids.has(r.id))
-      .map((r) => sendView(r, zone, snap.now));
+    // Paged as the step page is: a campaign whose worker was down can have every send missed.
+    const all = data.sends(snap).filter((r) => ids.has(r.id));
+    const base = `/console/events/${encodeURIComponent(def.event.id)}/failures?page=`;
+    const { rows, paging } = paged(all, (request.query as Query).page, base);
     return html(
       reply,
       200,
@@ -169,7 +169,8 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
         eventId: def.event.id,
         eventTitle: def.event.title,
         zone,
-        sends,
+        sends: rows.map((r) => sendView(r, zone, snap.now)),
+        paging,
       }),
     );
   });
@@ -224,6 +225,21 @@ function pageOf(total: number, raw: string | undefined) {
   return { page, pages, from, to: Math.min(total, from + SENDS_PER_PAGE) };
 }
 
+/** One page of `all`, and the paging line and links of the page (`base` + a page number). */
+function paged<T>(all: readonly T[], raw: string | undefined, base: string) {
+  const pg = pageOf(all.length, raw);
+  return {
+    rows: all.slice(pg.from, pg.to),
+    paging: {
+      ...pg,
+      shownFrom: pg.from + 1,
+      total: all.length,
+      ...(pg.page > 1 ? { prev: `${base}${pg.page - 1}` } : {}),
+      ...(pg.page < pg.pages ? { next: `${base}${pg.page + 1}` } : {}),
+    },
+  };
+}
+
 function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/events/:id/steps/:step", async (request, reply) => {
     const p = request.params as Params;
@@ -236,13 +252,13 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
     const zone = def.event.timezone;
     const defined = def.campaign.steps.some((s) => s.id === status.step);
     const all = data.sends(snap, status.step).filter((r) => !state || r.state === state);
-    const pg = pageOf(all.length, (request.query as Query).page);
-    const sends = all.slice(pg.from, pg.to).map((r) =>
+    const base = `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(status.step)}?${state ? `state=${state}&` : ""}page=`;
+    const { rows, paging } = paged(all, (request.query as Query).page, base);
+    const sends = rows.map((r) =>
       sendView(r, zone, snap.now, {
         ...(defined ? { messageUrl: messageUrl(def.event.id, r.step, r.recipient) } : {}),
       }),
     );
-    const base = `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(status.step)}?${state ? `state=${state}&` : ""}page=`;
     return html(
       reply,
       200,
@@ -255,13 +271,7 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
         progress: progress(status),
         filters: stepFilters(def.event.id, status.step, state),
         sends,
-        paging: {
-          ...pg,
-          shownFrom: pg.from + 1,
-          total: all.length,
-          ...(pg.page > 1 ? { prev: `${base}${pg.page - 1}` } : {}),
-          ...(pg.page < pg.pages ? { next: `${base}${pg.page + 1}` } : {}),
-        },
+        paging,
       }),
     );
   });
