@@ -93,6 +93,24 @@ describe("console pages", () => {
     expect(step).toMatch(/>Pause</);
   });
 
+  it("says what a control did, and only that: a link cannot put words on the page", async () => {
+    const { c } = await setup();
+    const csrf = await c.csrfFrom("/console/events/mini");
+    const res = await c.post("/console/events/mini/pause", { _csrf: csrf, step: "letter" });
+    expect(res.status).toBe(303);
+    const after = await (await c.get(res.headers.get("location") ?? "")).text();
+    expect(after).toContain('<p class="card">Paused step letter.</p>');
+    const lure = "Your session expired. Log in again at https://evil.example/console";
+    for (const q of [
+      `done=${encodeURIComponent(lure)}`,
+      `done=pause&step=${encodeURIComponent(lure)}`,
+      `done=pause&released=${encodeURIComponent(lure)}`,
+    ]) {
+      const body = await (await c.get(`/console/events/mini?${q}`)).text();
+      expect(body, q).not.toContain("evil.example");
+    }
+  });
+
   it("logging out ends the session; an unknown event is 404", async () => {
     const { c } = await setup();
     expect((await c.get("/console/events/nope")).status).toBe(404);

@@ -6,6 +6,7 @@
 import cookie from "@fastify/cookie";
 import csrf from "@fastify/csrf-protection";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EventDefinition } from "../../model/types.js";
 import { html } from "../pages.js";
 import { endSession, hasSession, startSession, tokenMatches } from "./auth.js";
 import { type ConsoleData, type ControlAction, NotFound } from "./data.js";
@@ -133,8 +134,7 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/events/:id", async (request, reply) => {
     const def = await eventOr404(data, (request.params as Params).id);
     const snap = await data.snapshot(def);
-    const done = (request.query as Query).done;
-    const view = timelineView(snap, data.timeline(snap), done);
+    const view = timelineView(snap, data.timeline(snap), doneMessage(def, request.query as Query));
     return html(reply, 200, views.event(opts(reply, def.event.title), view));
   });
 
@@ -204,11 +204,26 @@ async function controlRoute(
       }),
     );
   request.log.info({ event: def.event.id, step: step ?? "*", action }, "console control");
-  const released = r.released ? ` (${r.released} waiting sends released)` : "";
-  return reply.redirect(
-    `${back}?done=${encodeURIComponent(`${DONE[action]} ${what}${released}.`)}`,
-    303,
-  );
+  const q = new URLSearchParams({ done: action });
+  if (step) q.set("step", step);
+  if (r.released) q.set("released", String(r.released));
+  return reply.redirect(`${back}?${q}`, 303);
+}
+
+/**
+ * The line the timeline shows after a control, built here from what was done: the redirect
+ * names the action, not a sentence, so a link cannot make a console page say what it likes
+ * ("your session expired, log in at …").
+ */
+function doneMessage(def: EventDefinition, q: Query): string | undefined {
+  const action = (Object.keys(DONE) as ControlAction[]).find((a) => a === q.done);
+  if (!action) return undefined;
+  const step = q.step && def.campaign.steps.some((s) => s.id === q.step) ? q.step : undefined;
+  if (q.step && !step) return undefined;
+  const what = step ? `step ${step}` : `all of ${def.event.title}`;
+  const n = Number(q.released);
+  const released = Number.isInteger(n) && n > 0 ? ` (${n} waiting sends released)` : "";
+  return `${DONE[action]} ${what}${released}.`;
 }
 
 /**
