@@ -111,6 +111,27 @@ describe("console pages", () => {
     }
   });
 
+  it("a repeated or empty parameter is a 400 or 404, never a 500 nor the whole event", async () => {
+    const { c, server } = await setup();
+    for (const path of [
+      "/console/recipients?email=a%40x.test&email=b%40x.test",
+      "/console/events/mini/steps/letter/message?recipient=a%40x.test&recipient=b%40x.test",
+      "/console/events/mini/steps/letter/message.html?recipient=a%40x.test&recipient=b%40x.test",
+    ])
+      expect((await c.get(path)).status, path).toBe(400);
+    const csrf = await c.csrfFrom("/console/events/mini");
+    const post = (body: string) =>
+      c.request("/console/events/mini/pause", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `_csrf=${encodeURIComponent(csrf)}&${body}`,
+      });
+    expect((await post("step=letter&step=letter")).status).toBe(400);
+    expect((await post("step=")).status).toBe(404);
+    const controls = await server.stores.control.get("mini");
+    expect([...controls.entries()]).toEqual([]);
+  });
+
   it("logging out ends the session; an unknown event is 404", async () => {
     const { c } = await setup();
     expect((await c.get("/console/events/nope")).status).toBe(404);

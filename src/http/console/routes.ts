@@ -41,6 +41,26 @@ function opts(reply: FastifyReply, title: string): PageOpts {
   return { title, csrf: reply.generateCsrf() };
 }
 
+/**
+ * Every console parameter is one string. A repeated one (`?email=a&email=b`, `step=a&step=b`)
+ * parses to an array and a JSON body can carry anything: refused here with a 400, rather than
+ * failing deeper (a 500) or being read as absent (a repeated `step` would make a step's pause
+ * the whole event's).
+ */
+function onlyStrings(request: FastifyRequest): void {
+  for (const [where, values] of [
+    ["query", request.query],
+    ["form", request.body],
+  ] as const) {
+    if (typeof values !== "object" || values === null) continue;
+    const bad = Object.entries(values).find(([, v]) => typeof v !== "string");
+    if (bad)
+      throw Object.assign(new Error(`${where} field ${bad[0]} must be given once, as text`), {
+        statusCode: 400,
+      });
+  }
+}
+
 function field(body: unknown, name: string): string | undefined {
   const v = (body as Body | undefined)?.[name];
   return typeof v === "string" && v.trim() ? v.trim() : undefined;
@@ -69,6 +89,7 @@ export async function consoleRoutes(app: FastifyInstance, o: ConsoleOptions): Pr
     if (PUBLIC.has(path) || hasSession(request)) return;
     return reply.redirect("/console/login", 303);
   });
+  app.addHook("preValidation", async (request) => onlyStrings(request));
   // preHandler, not onRequest: the token is in the form body, parsed by then.
   app.addHook("preHandler", (request, reply, done) => {
     if (request.method === "POST") app.csrfProtection(request, reply, done);
@@ -183,8 +204,9 @@ async function controlRoute(
   reply: FastifyReply,
 ) {
   const def = await eventOr404(data, (request.params as Params).id);
-  const stepField = field(request.body, "step");
-  const step = stepField ? stepOr404(def.campaign.steps, stepField) : undefined;
+  // A step field, even an empty one, names a step: only its absence means the whole event.
+  const given = (request.body as Body | undefined)?.step !== undefined;
+  const step = given ? stepOr404(def.campaign.steps, field(request.body, "step")) : undefined;
   const what = step ? `step ${step}` : `all of ${def.event.title}`;
   const back = `/console/events/${encodeURIComponent(def.event.id)}`;
   if (action === "cancel" && field(request.body, "confirm") !== "yes")
