@@ -5,6 +5,7 @@
  */
 import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
+import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, {
   type FastifyBaseLogger,
@@ -129,7 +130,16 @@ export async function buildServer(deps: ServeDeps): Promise<FastifyInstance> {
     return reply.code(h.status).send(h.body);
   });
   if (deps.metrics) metricsRoutes(app, deps.metrics);
-  unsubscribeRoutes(app, deps);
+  await app.register(async (child) => {
+    // RFC 8058 §3.2: the one-click POST SHOULD be multipart/form-data (and MAY be urlencoded),
+    // so a mail receiver that follows the RFC to the letter must not get a 415. Only here: the
+    // console and API take no multipart. Limits as tight as the one field it carries needs.
+    await child.register(multipart, {
+      attachFieldsToBody: "keyValues",
+      limits: { fields: 4, fieldNameSize: 64, fieldSize: 256, files: 0, parts: 4, headerPairs: 16 },
+    });
+    unsubscribeRoutes(child, deps);
+  });
   const admin = deps.console && {
     ...deps.console,
     data: boundedMethods(deps.console.data, deps.storeTimeoutMs ?? STORE_TIMEOUT_MS),

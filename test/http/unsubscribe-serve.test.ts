@@ -160,6 +160,38 @@ describe("tokens convene did not sign", () => {
   });
 });
 
+describe("one-click as multipart/form-data (RFC 8058 §3.2's SHOULD)", () => {
+  const addr = "multipart@district.org";
+
+  it("suppresses as the urlencoded POST does", async () => {
+    const s = await serve();
+    const form = new FormData();
+    form.set("List-Unsubscribe", "One-Click");
+    // fetch writes multipart/form-data with its boundary for a FormData body, no cookies.
+    const res = await fetch(link(s, s.token(addr)), {
+      method: "POST",
+      body: form,
+      redirect: "manual",
+    });
+    expect(res.status).toBe(200);
+    expect((await s.stores.suppressions.get(addr))?.reason).toBe(ONE_CLICK_REASON);
+  });
+
+  it("with another value or a file in it, suppresses nothing", async () => {
+    const s = await serve();
+    const other = new FormData();
+    other.set("List-Unsubscribe", "Maybe");
+    const withFile = new FormData();
+    withFile.set("List-Unsubscribe", new Blob(["One-Click"]), "x.txt");
+    for (const body of [other, withFile]) {
+      const res = await fetch(link(s, s.token(addr)), { method: "POST", body });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    expect(await s.stores.suppressions.list()).toEqual([]);
+  });
+});
+
 describe("replay and undo", () => {
   const addr = "elena.ruiz@district.org";
 
