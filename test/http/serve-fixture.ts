@@ -1,4 +1,5 @@
 /** A real `convene serve` server in this process, on loopback, over a real Redis. */
+import { createServer } from "node:net";
 import type { Redis } from "ioredis";
 import type { DateTime } from "luxon";
 import type { Logger } from "pino";
@@ -91,4 +92,16 @@ export function oneClick(url: string): Promise<Response> {
     body: "List-Unsubscribe=One-Click",
     redirect: "manual",
   });
+}
+
+/**
+ * A loopback port nothing listens on, for "Redis unreachable": asked of the OS and released,
+ * not a fixed number another run on this machine may be using (one was: a Redis on 6561).
+ */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }

@@ -19,7 +19,7 @@ import {
   until,
   writeEvent,
 } from "../worker/fixture.js";
-import { oneClick, SECRET, startServe, type TestServer } from "./serve-fixture.js";
+import { closedPort, oneClick, SECRET, startServe, type TestServer } from "./serve-fixture.js";
 
 const hooks = testHooks();
 
@@ -284,8 +284,7 @@ describe("/healthz", () => {
   });
 
   it("503 when it does not", async () => {
-    // Port 6561 is in this suite's range and nothing listens there.
-    const dead = connectRedis("redis://127.0.0.1:6561", "worker");
+    const dead = connectRedis(`redis://127.0.0.1:${await closedPort()}`, "worker");
     hooks.cleanups.push(() => dead.disconnect());
     expect(await redisAnswers(dead, 300)).toBe(false);
     const prefix = uniquePrefix();
