@@ -152,7 +152,24 @@ export function normalizePublicUrl(value: string, from = "CONVENE_PUBLIC_URL"): 
     throw new ConfigError(
       `${from} must be the https:// (or http://) address the public reaches convene serve at, like https://lists.example.org`,
     );
+  const extra = publicUrlExtra(u);
+  if (extra) throw new ConfigError(`${from} must not carry ${extra}: ${PUBLIC_URL_EXTRA_WHY}`);
   return u.href.replace(/\/+$/, "");
+}
+
+export const PUBLIC_URL_EXTRA_WHY =
+  "the unsubscribe link is <public URL>/unsubscribe?token=…, which a query or #fragment would break and a user:password would put in every message";
+
+/**
+ * What a public URL has that `<public URL>/unsubscribe?token=…` cannot be built on: a query
+ * (`/unsubscribe` would land in it), a #fragment (the token would), or credentials (they would
+ * be in every message sent).
+ */
+export function publicUrlExtra(u: URL): string | undefined {
+  if (u.username || u.password) return "a user name or password";
+  if (u.search) return "a query (?…)";
+  if (u.hash) return "a #fragment";
+  return undefined;
 }
 
 /** UNSUBSCRIBE_URL as set, else `<public URL>/unsubscribe` (what convene serve answers). */

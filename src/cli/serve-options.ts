@@ -3,6 +3,7 @@
  * parses without loading fastify (see commands.ts).
  */
 import { InvalidArgumentError } from "commander";
+import { PUBLIC_URL_EXTRA_WHY, publicUrlExtra } from "../config.js";
 
 export interface ListenAddress {
   host: string;
@@ -31,5 +32,7 @@ export function publicUrl(value: string): string {
   }
   if (u.protocol !== "https:" && u.protocol !== "http:")
     throw new InvalidArgumentError("It must start with https:// (or http://).");
+  const extra = publicUrlExtra(u);
+  if (extra) throw new InvalidArgumentError(`It must not carry ${extra}: ${PUBLIC_URL_EXTRA_WHY}.`);
   return u.href.replace(/\/+$/, "");
 }

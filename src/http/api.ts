@@ -91,7 +91,9 @@ export async function apiRoutes(app: FastifyInstance, o: ApiOptions): Promise<vo
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error.message }, "api request failed");
-    const message = status >= 500 ? "something went wrong on the server" : error.message;
+    // A 503 says only that Redis did not answer (bounded.ts): worth telling, and no secret.
+    const message =
+      status >= 500 && status !== 503 ? "something went wrong on the server" : error.message;
     return reply.code(status).send({ error: status === 404 ? "not_found" : "error", message });
   });
   app.setNotFoundHandler((_request, reply) =>

@@ -14,13 +14,13 @@
  * Labels carry event ids, step ids, kinds and states (slugs), never an address: a ledger
  * record's recipient is not read here.
  */
-import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { Gauge, type Metric, Registry } from "prom-client";
 import { parseSendId } from "../planner/send.js";
 import type { LedgerRecord, State } from "../store/ledger.js";
 import type { TickRecord } from "../store/ticks.js";
 import { LEDGER_STATES } from "../types.js";
+import { tokenMatches } from "./console/auth.js";
 
 /** BullMQ's job states that say how much work is queued (completed jobs are removed). */
 export const QUEUE_STATES = [
@@ -181,12 +181,13 @@ export function registryOf(s: Snapshot, inProcess: readonly Metric[] = []): Regi
   return registry;
 }
 
-/** A token compared in constant time, so its bytes cannot be found by timing the answers. */
+/**
+ * A token compared in constant time, so its bytes cannot be found by timing the answers; and
+ * through tokenMatches's hashes, so neither can its length (a length check first would say it).
+ */
 function bearerMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/i.exec(header ?? "");
-  const given = Buffer.from(m?.[1] ?? "");
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return tokenMatches(m?.[1], token);
 }
 
 export function metricsRoutes(app: FastifyInstance, source: MetricsSource): void {

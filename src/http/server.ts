@@ -5,6 +5,7 @@
  */
 import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
+import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, {
   type FastifyBaseLogger,
@@ -15,6 +16,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { AddresseeLookup } from "./addressees.js";
 import { apiRoutes } from "./api.js";
+import { boundedMethods, STORE_TIMEOUT_MS } from "./bounded.js";
 import type { ConsoleData } from "./console/data.js";
 import { consoleRoutes } from "./console/routes.js";
 import { type HealthDeps, health } from "./health.js";
@@ -44,6 +46,8 @@ export interface ServeDeps {
   ticks?: Pick<HealthDeps, "lastTick" | "tickStaleAfterMs">;
   /** GET /metrics (metrics.ts); absent: no such route. */
   metrics?: MetricsSource;
+  /** How long a console or API request waits for Redis before its 503 (bounded.ts). */
+  storeTimeoutMs?: number;
 }
 
 /** Gmail's unsubscribes all come from Google's few addresses: the limit is per IP, so not low. */
@@ -126,8 +130,20 @@ export async function buildServer(deps: ServeDeps): Promise<FastifyInstance> {
     return reply.code(h.status).send(h.body);
   });
   if (deps.metrics) metricsRoutes(app, deps.metrics);
-  unsubscribeRoutes(app, deps);
-  const admin = deps.console;
+  await app.register(async (child) => {
+    // RFC 8058 §3.2: the one-click POST SHOULD be multipart/form-data (and MAY be urlencoded),
+    // so a mail receiver that follows the RFC to the letter must not get a 415. Only here: the
+    // console and API take no multipart. Limits as tight as the one field it carries needs.
+    await child.register(multipart, {
+      attachFieldsToBody: "keyValues",
+      limits: { fields: 4, fieldNameSize: 64, fieldSize: 256, files: 0, parts: 4, headerPairs: 16 },
+    });
+    unsubscribeRoutes(child, deps);
+  });
+  const admin = deps.console && {
+    ...deps.console,
+    data: boundedMethods(deps.console.data, deps.storeTimeoutMs ?? STORE_TIMEOUT_MS),
+  };
   if (admin) {
     await app.register((child) => consoleRoutes(child, admin));
     await app.register((child) => apiRoutes(child, admin), { prefix: "/api" });

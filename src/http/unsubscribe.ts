@@ -8,23 +8,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { verifyUnsubscribeToken } from "../mail/unsubscribe.js";
+import { withinTimeout } from "./bounded.js";
 import { html, maskAddress, pages } from "./pages.js";
 import type { ServeDeps } from "./server.js";
 import type { UnsubscribeState } from "./unsubscriptions.js";
-
-/** Redis down: answer 503 (Gmail retries) rather than hold the connection open. */
-const STORE_TIMEOUT_MS = 5_000;
-
-function withinTimeout<T>(p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error("the store did not answer"), { statusCode: 503 })),
-      STORE_TIMEOUT_MS,
-    );
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 interface Verified {
   token: string;

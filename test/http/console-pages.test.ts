@@ -93,6 +93,45 @@ describe("console pages", () => {
     expect(step).toMatch(/>Pause</);
   });
 
+  it("says what a control did, and only that: a link cannot put words on the page", async () => {
+    const { c } = await setup();
+    const csrf = await c.csrfFrom("/console/events/mini");
+    const res = await c.post("/console/events/mini/pause", { _csrf: csrf, step: "letter" });
+    expect(res.status).toBe(303);
+    const after = await (await c.get(res.headers.get("location") ?? "")).text();
+    expect(after).toContain('<p class="card">Paused step letter.</p>');
+    const lure = "Your session expired. Log in again at https://evil.example/console";
+    for (const q of [
+      `done=${encodeURIComponent(lure)}`,
+      `done=pause&step=${encodeURIComponent(lure)}`,
+      `done=pause&released=${encodeURIComponent(lure)}`,
+    ]) {
+      const body = await (await c.get(`/console/events/mini?${q}`)).text();
+      expect(body, q).not.toContain("evil.example");
+    }
+  });
+
+  it("a repeated or empty parameter is a 400 or 404, never a 500 nor the whole event", async () => {
+    const { c, server } = await setup();
+    for (const path of [
+      "/console/recipients?email=a%40x.test&email=b%40x.test",
+      "/console/events/mini/steps/letter/message?recipient=a%40x.test&recipient=b%40x.test",
+      "/console/events/mini/steps/letter/message.html?recipient=a%40x.test&recipient=b%40x.test",
+    ])
+      expect((await c.get(path)).status, path).toBe(400);
+    const csrf = await c.csrfFrom("/console/events/mini");
+    const post = (body: string) =>
+      c.request("/console/events/mini/pause", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `_csrf=${encodeURIComponent(csrf)}&${body}`,
+      });
+    expect((await post("step=letter&step=letter")).status).toBe(400);
+    expect((await post("step=")).status).toBe(404);
+    const controls = await server.stores.control.get("mini");
+    expect([...controls.entries()]).toEqual([]);
+  });
+
   it("logging out ends the session; an unknown event is 404", async () => {
     const { c } = await setup();
     expect((await c.get("/console/events/nope")).status).toBe(404);
@@ -123,5 +162,37 @@ describe("console pages", () => {
     const filtered = await page("/console/events/mini/steps/letter?state=scheduled&page=9");
     expect(filtered).toContain("Sends 401–450 of 450");
     expect(filtered).toContain('href="/console/events/mini/steps/letter?state=scheduled&page=2"');
+  });
+
+  it("the sends that need attention come a page at a time too", async () => {
+    // Due long ago and never sent: every send is missed, so all of them need attention.
+    const fx = writeEvent({
+      people: people(250),
+      steps: [letterStep("letter", { trigger: { at: "2001-01-02 09:00" } })],
+    });
+    const prefix = uniquePrefix();
+    const server = await startServe({
+      redis: hooks.redis,
+      prefix,
+      dirs: [fx.dir],
+      admin: { token: ADMIN_TOKEN },
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => deletePrefix(prefix),
+      () => server.close(),
+    );
+    const c = new Client(server.url);
+    expect((await c.login()).status).toBe(303);
+    const sendsOn = (body: string) =>
+      (body.match(/<li data-send=[^>]*data-state="missed"/g) ?? []).length;
+    const page = async (p: string) => (await (await c.get(p)).text()).replaceAll("&#x3D;", "=");
+    const first = await page("/console/events/mini/failures");
+    expect(sendsOn(first)).toBe(200);
+    expect(first).toContain("Sends 1–200 of 250");
+    expect(first).toContain('href="/console/events/mini/failures?page=2" rel="next"');
+    const last = await page("/console/events/mini/failures?page=2");
+    expect(sendsOn(last)).toBe(50);
+    expect(last).toContain('href="/console/events/mini/failures?page=1" rel="prev"');
   });
 });

@@ -19,6 +19,7 @@ import {
   uniquePrefix,
   until,
 } from "../worker/fixture.js";
+import { closedPort } from "./serve-fixture.js";
 
 const hooks = testHooks();
 const silent = () =>
@@ -101,8 +102,8 @@ describe("/healthz", () => {
   });
 
   it("answers 503 when Redis is unreachable, and /metrics says redis_up 0 in bounded time", async () => {
-    // Port 6562 is in this suite's range and nothing listens there.
-    const config = testConfig(uniquePrefix(), "", { redisUrl: "redis://127.0.0.1:6562" });
+    const redisUrl = `redis://127.0.0.1:${await closedPort()}`;
+    const config = testConfig(uniquePrefix(), "", { redisUrl });
     const s = await serverOn(config);
     expect(await healthOf(s.url)).toEqual({
       status: 503,

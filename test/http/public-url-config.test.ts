@@ -3,7 +3,10 @@
  * defaults to `<CONVENE_PUBLIC_URL or --public-url>/unsubscribe`, an explicit UNSUBSCRIBE_URL
  * wins, and a public URL that is not http(s) stops every command naming the variable.
  */
+
+import { InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
+import { publicUrl } from "../../src/cli/serve-options.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("UNSUBSCRIBE_URL from the public URL", () => {
@@ -46,4 +49,21 @@ describe("UNSUBSCRIBE_URL from the public URL", () => {
       );
     },
   );
+
+  it.each([
+    ["https://lists.example.org/?src=mail", /query/],
+    ["https://lists.example.org/#top", /fragment/],
+    ["https://user:pw@lists.example.org", /user name or password/],
+  ])("%j, on which the unsubscribe link cannot be built, is a ConfigError", (value, why) => {
+    expect(() => loadConfig({ CONVENE_PUBLIC_URL: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ CONVENE_PUBLIC_URL: value })).toThrow(why);
+  });
+
+  it.each([
+    "https://lists.example.org/?src=mail",
+    "https://lists.example.org/#top",
+    "https://u:p@x.test",
+  ])("--public-url %j is refused by the option parser", (value) => {
+    expect(() => publicUrl(value)).toThrow(InvalidArgumentError);
+  });
 });

@@ -1,4 +1,5 @@
 /** A real `convene serve` server in this process, on loopback, over a real Redis. */
+import { createServer } from "node:net";
 import type { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { KINDS } from "../../jobs/index.js";
@@ -34,6 +35,7 @@ export async function startServe(o: {
   /** The console and API with this admin token (and the worker's config, for previews). */
   admin?: { token: string; config?: Config; clock?: () => DateTime };
   log?: Logger;
+  storeTimeoutMs?: number;
 }): Promise<TestServer> {
   const stores = createStores(o.redis, o.prefix);
   const secret = o.secret ?? SECRET;
@@ -44,6 +46,7 @@ export async function startServe(o: {
     redisAnswers: () => redisAnswers(o.redis),
     log: o.log ?? createLogger({ level: process.env.CONVENE_TEST_LOG ?? "silent", pretty: false }),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.storeTimeoutMs ? { storeTimeoutMs: o.storeTimeoutMs } : {}),
     ...(o.admin ? { console: adminOf(o.admin, o.redis, stores, o.dirs ?? []) } : {}),
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -89,4 +92,16 @@ export function oneClick(url: string): Promise<Response> {
     body: "List-Unsubscribe=One-Click",
     redirect: "manual",
   });
+}
+
+/**
+ * A loopback port nothing listens on, for "Redis unreachable": asked of the OS and released,
+ * not a fixed number another run on this machine may be using (one was: a Redis on 6561).
+ */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }

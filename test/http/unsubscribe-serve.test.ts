@@ -19,7 +19,7 @@ import {
   until,
   writeEvent,
 } from "../worker/fixture.js";
-import { oneClick, SECRET, startServe, type TestServer } from "./serve-fixture.js";
+import { closedPort, oneClick, SECRET, startServe, type TestServer } from "./serve-fixture.js";
 
 const hooks = testHooks();
 
@@ -160,6 +160,38 @@ describe("tokens convene did not sign", () => {
   });
 });
 
+describe("one-click as multipart/form-data (RFC 8058 §3.2's SHOULD)", () => {
+  const addr = "multipart@district.org";
+
+  it("suppresses as the urlencoded POST does", async () => {
+    const s = await serve();
+    const form = new FormData();
+    form.set("List-Unsubscribe", "One-Click");
+    // fetch writes multipart/form-data with its boundary for a FormData body, no cookies.
+    const res = await fetch(link(s, s.token(addr)), {
+      method: "POST",
+      body: form,
+      redirect: "manual",
+    });
+    expect(res.status).toBe(200);
+    expect((await s.stores.suppressions.get(addr))?.reason).toBe(ONE_CLICK_REASON);
+  });
+
+  it("with another value or a file in it, suppresses nothing", async () => {
+    const s = await serve();
+    const other = new FormData();
+    other.set("List-Unsubscribe", "Maybe");
+    const withFile = new FormData();
+    withFile.set("List-Unsubscribe", new Blob(["One-Click"]), "x.txt");
+    for (const body of [other, withFile]) {
+      const res = await fetch(link(s, s.token(addr)), { method: "POST", body });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    expect(await s.stores.suppressions.list()).toEqual([]);
+  });
+});
+
 describe("replay and undo", () => {
   const addr = "elena.ruiz@district.org";
 
@@ -252,8 +284,7 @@ describe("/healthz", () => {
   });
 
   it("503 when it does not", async () => {
-    // Port 6561 is in this suite's range and nothing listens there.
-    const dead = connectRedis("redis://127.0.0.1:6561", "worker");
+    const dead = connectRedis(`redis://127.0.0.1:${await closedPort()}`, "worker");
     hooks.cleanups.push(() => dead.disconnect());
     expect(await redisAnswers(dead, 300)).toBe(false);
     const prefix = uniquePrefix();

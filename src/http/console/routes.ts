@@ -6,6 +6,7 @@
 import cookie from "@fastify/cookie";
 import csrf from "@fastify/csrf-protection";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EventDefinition } from "../../model/types.js";
 import { html } from "../pages.js";
 import { endSession, hasSession, startSession, tokenMatches } from "./auth.js";
 import { type ConsoleData, type ControlAction, NotFound } from "./data.js";
@@ -40,6 +41,26 @@ function opts(reply: FastifyReply, title: string): PageOpts {
   return { title, csrf: reply.generateCsrf() };
 }
 
+/**
+ * Every console parameter is one string. A repeated one (`?email=a&email=b`, `step=a&step=b`)
+ * parses to an array and a JSON body can carry anything: refused here with a 400, rather than
+ * failing deeper (a 500) or being read as absent (a repeated `step` would make a step's pause
+ * the whole event's).
+ */
+function onlyStrings(request: FastifyRequest): void {
+  for (const [where, values] of [
+    ["query", request.query],
+    ["form", request.body],
+  ] as const) {
+    if (typeof values !== "object" || values === null) continue;
+    const bad = Object.entries(values).find(([, v]) => typeof v !== "string");
+    if (bad)
+      throw Object.assign(new Error(`${where} field ${bad[0]} must be given once, as text`), {
+        statusCode: 400,
+      });
+  }
+}
+
 function field(body: unknown, name: string): string | undefined {
   const v = (body as Body | undefined)?.[name];
   return typeof v === "string" && v.trim() ? v.trim() : undefined;
@@ -68,6 +89,7 @@ export async function consoleRoutes(app: FastifyInstance, o: ConsoleOptions): Pr
     if (PUBLIC.has(path) || hasSession(request)) return;
     return reply.redirect("/console/login", 303);
   });
+  app.addHook("preValidation", async (request) => onlyStrings(request));
   // preHandler, not onRequest: the token is in the form body, parsed by then.
   app.addHook("preHandler", (request, reply, done) => {
     if (request.method === "POST") app.csrfProtection(request, reply, done);
@@ -133,8 +155,7 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/events/:id", async (request, reply) => {
     const def = await eventOr404(data, (request.params as Params).id);
     const snap = await data.snapshot(def);
-    const done = (request.query as Query).done;
-    const view = timelineView(snap, data.timeline(snap), done);
+    const view = timelineView(snap, data.timeline(snap), doneMessage(def, request.query as Query));
     return html(reply, 200, views.event(opts(reply, def.event.title), view));
   });
 
@@ -158,10 +179,10 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
     const snap = await data.snapshot(def);
     const ids = new Set(snap.failures.map((f) => f.id));
     const zone = def.event.timezone;
-    const sends = data
-      .sends(snap)
-      .filter((r) => ids.has(r.id))
-      .map((r) => sendView(r, zone, snap.now));
+    // Paged as the step page is: a campaign whose worker was down can have every send missed.
+    const all = data.sends(snap).filter((r) => ids.has(r.id));
+    const base = `/console/events/${encodeURIComponent(def.event.id)}/failures?page=`;
+    const { rows, paging } = paged(all, (request.query as Query).page, base);
     return html(
       reply,
       200,
@@ -169,7 +190,8 @@ function eventRoutes(app: FastifyInstance, data: ConsoleData): void {
         eventId: def.event.id,
         eventTitle: def.event.title,
         zone,
-        sends,
+        sends: rows.map((r) => sendView(r, zone, snap.now)),
+        paging,
       }),
     );
   });
@@ -182,8 +204,9 @@ async function controlRoute(
   reply: FastifyReply,
 ) {
   const def = await eventOr404(data, (request.params as Params).id);
-  const stepField = field(request.body, "step");
-  const step = stepField ? stepOr404(def.campaign.steps, stepField) : undefined;
+  // A step field, even an empty one, names a step: only its absence means the whole event.
+  const given = (request.body as Body | undefined)?.step !== undefined;
+  const step = given ? stepOr404(def.campaign.steps, field(request.body, "step")) : undefined;
   const what = step ? `step ${step}` : `all of ${def.event.title}`;
   const back = `/console/events/${encodeURIComponent(def.event.id)}`;
   if (action === "cancel" && field(request.body, "confirm") !== "yes")
@@ -203,11 +226,26 @@ async function controlRoute(
       }),
     );
   request.log.info({ event: def.event.id, step: step ?? "*", action }, "console control");
-  const released = r.released ? ` (${r.released} waiting sends released)` : "";
-  return reply.redirect(
-    `${back}?done=${encodeURIComponent(`${DONE[action]} ${what}${released}.`)}`,
-    303,
-  );
+  const q = new URLSearchParams({ done: action });
+  if (step) q.set("step", step);
+  if (r.released) q.set("released", String(r.released));
+  return reply.redirect(`${back}?${q}`, 303);
+}
+
+/**
+ * The line the timeline shows after a control, built here from what was done: the redirect
+ * names the action, not a sentence, so a link cannot make a console page say what it likes
+ * ("your session expired, log in at …").
+ */
+function doneMessage(def: EventDefinition, q: Query): string | undefined {
+  const action = (Object.keys(DONE) as ControlAction[]).find((a) => a === q.done);
+  if (!action) return undefined;
+  const step = q.step && def.campaign.steps.some((s) => s.id === q.step) ? q.step : undefined;
+  if (q.step && !step) return undefined;
+  const what = step ? `step ${step}` : `all of ${def.event.title}`;
+  const n = Number(q.released);
+  const released = Number.isInteger(n) && n > 0 ? ` (${n} waiting sends released)` : "";
+  return `${DONE[action]} ${what}${released}.`;
 }
 
 /**
@@ -224,6 +262,21 @@ function pageOf(total: number, raw: string | undefined) {
   return { page, pages, from, to: Math.min(total, from + SENDS_PER_PAGE) };
 }
 
+/** One page of `all`, and the paging line and links of the page (`base` + a page number). */
+function paged<T>(all: readonly T[], raw: string | undefined, base: string) {
+  const pg = pageOf(all.length, raw);
+  return {
+    rows: all.slice(pg.from, pg.to),
+    paging: {
+      ...pg,
+      shownFrom: pg.from + 1,
+      total: all.length,
+      ...(pg.page > 1 ? { prev: `${base}${pg.page - 1}` } : {}),
+      ...(pg.page < pg.pages ? { next: `${base}${pg.page + 1}` } : {}),
+    },
+  };
+}
+
 function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
   app.get("/console/events/:id/steps/:step", async (request, reply) => {
     const p = request.params as Params;
@@ -236,13 +289,13 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
     const zone = def.event.timezone;
     const defined = def.campaign.steps.some((s) => s.id === status.step);
     const all = data.sends(snap, status.step).filter((r) => !state || r.state === state);
-    const pg = pageOf(all.length, (request.query as Query).page);
-    const sends = all.slice(pg.from, pg.to).map((r) =>
+    const base = `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(status.step)}?${state ? `state=${state}&` : ""}page=`;
+    const { rows, paging } = paged(all, (request.query as Query).page, base);
+    const sends = rows.map((r) =>
       sendView(r, zone, snap.now, {
         ...(defined ? { messageUrl: messageUrl(def.event.id, r.step, r.recipient) } : {}),
       }),
     );
-    const base = `/console/events/${encodeURIComponent(def.event.id)}/steps/${encodeURIComponent(status.step)}?${state ? `state=${state}&` : ""}page=`;
     return html(
       reply,
       200,
@@ -255,13 +308,7 @@ function stepRoutes(app: FastifyInstance, data: ConsoleData): void {
         progress: progress(status),
         filters: stepFilters(def.event.id, status.step, state),
         sends,
-        paging: {
-          ...pg,
-          shownFrom: pg.from + 1,
-          total: all.length,
-          ...(pg.page > 1 ? { prev: `${base}${pg.page - 1}` } : {}),
-          ...(pg.page < pg.pages ? { next: `${base}${pg.page + 1}` } : {}),
-        },
+        paging,
       }),
     );
   });

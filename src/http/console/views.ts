@@ -146,19 +146,30 @@ const SEND_ITEM = `<li data-send="{{id}}" data-state="{{state}}">
 </li>`;
 hb.registerPartial("send", SEND_ITEM);
 
+hb.registerPartial(
+  "paging",
+  `{{#if sends}}<p class="muted" data-paging="{{paging.page}}/{{paging.pages}}">Sends {{paging.shownFrom}}–{{paging.to}} of {{paging.total}}</p>{{/if}}`,
+);
+hb.registerPartial(
+  "pageLinks",
+  `{{#if paging.prev}}<a href="{{paging.prev}}" rel="prev">Previous page</a>{{/if}} {{#if paging.next}}<a href="{{paging.next}}" rel="next">Next page</a>{{/if}}`,
+);
+
 const STEP =
   hb.compile(`<p class="muted"><a href="/console/events/{{eventId}}">{{eventTitle}}</a> · {{kind}} · all times in {{zone}}</p>
 {{> progress progress}}
 <nav class="filters" aria-label="Filter by state">{{#each filters}}{{#if current}}<strong>{{label}}</strong>{{else}}<a href="{{url}}">{{label}}</a>{{/if}}{{/each}}</nav>
 {{#unless sends}}<p>No sends{{#if state}} in state {{state}}{{/if}}.</p>{{/unless}}
-{{#if sends}}<p class="muted" data-paging="{{paging.page}}/{{paging.pages}}">Sends {{paging.shownFrom}}–{{paging.to}} of {{paging.total}}</p>{{/if}}
+{{> paging}}
 <ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>
-{{#if paging.prev}}<a href="{{paging.prev}}" rel="prev">Previous page</a>{{/if}} {{#if paging.next}}<a href="{{paging.next}}" rel="next">Next page</a>{{/if}}`);
+{{> pageLinks}}`);
 
 const FAILURES =
   hb.compile(`<p class="muted"><a href="/console/events/{{eventId}}">{{eventTitle}}</a> · all times in {{zone}}</p>
 {{#unless sends}}<p>No failed, bounced, missed or unconfirmed sends.</p>{{/unless}}
-<ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>`);
+{{> paging}}
+<ul class="list">{{#each sends}}{{> send}}{{/each}}</ul>
+{{> pageLinks}}`);
 
 const MESSAGE =
   hb.compile(`<p class="muted"><a href="/console/events/{{eventId}}/steps/{{step}}">Back to step {{step}}</a> · rendered now from the plan; nothing was sent</p>
