@@ -122,7 +122,7 @@ function declareServe(program: Command, kinds: LoadKinds): void {
   program
     .command("serve")
     .description(
-      "answer the one-click unsubscribe links in bulk mail (RFC 8058), and /healthz for a load balancer",
+      "answer the one-click unsubscribe links in bulk mail (RFC 8058); with CONVENE_ADMIN_TOKEN the organizer's console (/console/) and JSON API (/api/); /metrics and /healthz",
     )
     .argument("[paths...]", "event directories or folders of events (to name the organizer)", [
       "events",
@@ -131,7 +131,6 @@ function declareServe(program: Command, kinds: LoadKinds): void {
       "--listen <host:port>",
       `where to listen (default ${DEFAULT_LISTEN})`,
       listenAddress,
-      listenAddress(DEFAULT_LISTEN),
     )
     .option(
       "--public-url <url>",

@@ -27,7 +27,7 @@ import { createLogger, type Logger } from "../worker/logger.js";
 import { createQueue, EventQueues } from "../worker/queue.js";
 import { wakeDueJobs } from "../worker/wake.js";
 import { UsageError } from "./errors.js";
-import type { ListenAddress } from "./serve-options.js";
+import { DEFAULT_LISTEN, type ListenAddress, listenAddress } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
 
 export interface ServeOpts {
@@ -267,10 +267,11 @@ export async function startServer(
 export async function serveCommand(
   kinds: KindRegistry,
   paths: string[],
-  opts: ServeOpts,
+  opts: Partial<Pick<ServeOpts, "listen">> & Omit<ServeOpts, "listen">,
 ): Promise<void> {
   const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
   const log = createLogger();
-  const server = await startServer(kinds, paths, { ...opts, config, log });
+  const listen = opts.listen ?? listenAddress(DEFAULT_LISTEN);
+  const server = await startServer(kinds, paths, { ...opts, listen, config, log });
   stopOnSignals(log, server.close, 10_000);
 }
