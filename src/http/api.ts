@@ -7,7 +7,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EventDefinition } from "../model/types.js";
 import { bearerOf, tokenMatches } from "./console/auth.js";
-import type { ConsoleData, ControlAction, SendRow, Snapshot } from "./console/data.js";
+import {
+  type ConsoleData,
+  type ControlAction,
+  nextDueOf,
+  type SendRow,
+  type Snapshot,
+} from "./console/data.js";
 
 export interface ApiOptions {
   token: string;
@@ -44,10 +50,7 @@ function sendJson(r: SendRow) {
 }
 
 function eventSummary(s: Snapshot) {
-  const next = s.status.steps
-    .map((st) => st.nextDue)
-    .filter((d): d is string => !!d)
-    .sort()[0];
+  const next = nextDueOf(s);
   return {
     id: s.def.event.id,
     title: s.def.event.title,

@@ -365,3 +365,11 @@ export class NotFound extends Error {
   override name = "NotFound";
   readonly statusCode = 404;
 }
+
+/** The earliest next due send of any step of the event, as ISO, if one is due at all. */
+export function nextDueOf(s: Snapshot): string | undefined {
+  return s.status.steps
+    .map((st) => st.nextDue)
+    .filter((d): d is string => !!d)
+    .sort()[0];
+}

@@ -4,7 +4,13 @@ import type { EventDefinition } from "../../model/types.js";
 import { WHOLE_EVENT } from "../../store/control.js";
 import type { State } from "../../store/ledger.js";
 import type { StepStatus } from "../../worker/status.js";
-import type { CalendarItemRow, SendRow, Snapshot, TimelineStep } from "./data.js";
+import {
+  type CalendarItemRow,
+  nextDueOf,
+  type SendRow,
+  type Snapshot,
+  type TimelineStep,
+} from "./data.js";
 import { localReason, when } from "./format.js";
 
 /** The order states are drawn in: done first, then waiting, then what needs a look. */
@@ -42,10 +48,7 @@ const iso = (s: string | null) => (s ? Date.parse(s) : undefined);
 
 export function eventCard(s: Snapshot) {
   const zone = s.def.event.timezone;
-  const next = s.status.steps
-    .map((st) => st.nextDue)
-    .filter((d): d is string => !!d)
-    .sort()[0];
+  const next = nextDueOf(s);
   return {
     id: s.def.event.id,
     title: s.def.event.title,
