@@ -4,7 +4,15 @@
  * of the system's Dovecot (service, /etc/dovecot, /var/run/dovecot) is touched.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -123,6 +131,10 @@ namespace inbox {
 
 /** Starts Dovecot in the foreground (-F) so the test owns the process; resolves once it greets. */
 export async function startDovecot(): Promise<Dovecot> {
+  if (!existsSync(DOVECOT))
+    throw new Error(
+      `${DOVECOT} is missing: install Debian's dovecot-imapd (bash .ci/run does) for the inbound tests`,
+    );
   const dir = mkdtempSync(join(tmpdir(), "convene-dovecot-"));
   // The login and internal processes run as other users: they must reach base_dir.
   chmodSync(dir, 0o755);
