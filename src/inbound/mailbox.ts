@@ -129,6 +129,13 @@ function guarded<M extends object>(url: string, m: M): M {
 export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
   const p = parseImapUrl(url);
   let newMail: (() => void) | undefined;
+  // New mail announced while no one waits (during a pass, or between a pass and the next
+  // wait) is remembered, so that the next wait returns at once instead of at the next poll.
+  let announced = false;
+  const announce = () => {
+    if (newMail) newMail();
+    else announced = true;
+  };
   /** An ImapFlow cannot connect twice: after a dropped connection, open() makes a new one. */
   const connect = () => {
     const c = new ImapFlow({
@@ -140,11 +147,11 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
       // Without IDLE, imapflow polls with NOOP; `exists` fires either way.
       missingIdleCommand: "NOOP",
     });
-    c.on("exists", () => newMail?.());
+    c.on("exists", announce);
     // A dropped connection surfaces as the next command's error; this keeps it from being an
     // unhandled 'error' event that would end the process.
     c.on("error", () => {});
-    c.on("close", () => newMail?.());
+    c.on("close", announce);
     return c;
   };
   let client = connect();
@@ -205,6 +212,11 @@ export function imapMailbox(url: string, o: MailboxOptions): Mailbox {
         };
         const t = setTimeout(done, ms);
         newMail = done;
+        if (announced) {
+          announced = false;
+          done();
+          return;
+        }
         signal?.addEventListener("abort", done, { once: true });
         // imapflow would start IDLE by itself only after 15 s without commands; start it now
         // (without IDLE it polls). The next command ends it.
