@@ -16,6 +16,11 @@ import type { Attachment, HeaderValue, ParsedMail } from "mailparser";
 
 /** Larger calendar or DSN parts are not parsed (a real REPLY is a few KB, a DSN less). */
 export const MAX_PART_BYTES = 256 * 1024;
+/**
+ * Answers read from one message at most. A client's REPLY has one ATTENDEE per VEVENT (a few
+ * VEVENTs for a recurrence); thousands would be stored one by one as non-invitee answers.
+ */
+export const MAX_REPLIES = 20;
 /** Longest stored text (a name, a diagnostic); inbound values are data, length-capped. */
 const MAX_VALUE = 200;
 
@@ -40,6 +45,12 @@ export interface Bounce {
   verpTo: string[];
   sendIds: string[];
   messageIds: string[];
+  /**
+   * X-Convene-Bounce-Tag values of the returned original: an HMAC of its send id
+   * (mail/headers.ts verpTag), the proof that a send found by its guessable Message-ID or send
+   * id was really returned.
+   */
+  tags: string[];
   /** Non-standard (no message/delivery-status part): read from the human text. */
   textual: boolean;
 }
@@ -61,6 +72,11 @@ export interface RsvpReply {
 export interface Rsvp {
   type: "rsvp";
   replies: RsvpReply[];
+  /**
+   * The From address, lowercased: what the answer is trusted on. The ATTENDEE line is just
+   * text anyone can write, so only an answer from the attendee's own address is theirs.
+   */
+  from: string;
 }
 
 export interface Unsubscribe {
@@ -86,6 +102,9 @@ export interface ClassifyOptions {
   /** BOUNCE_ADDRESS, to read VERP addresses. */
   bounceAddress?: string;
 }
+
+/** An unsubscribe token (mail/unsubscribe.ts): base64url address, dot, base64url HMAC. */
+const TOKEN = "([A-Za-z0-9_-]{2,400}\\.[A-Za-z0-9_-]{20,100})";
 
 /** C0 controls, DEL and the Unicode line separators (what could break a header or a log line). */
 function isControl(ch: string): boolean {
@@ -181,14 +200,17 @@ function dsnRecipient(f: Map<string, string>): DsnRecipient | undefined {
 }
 
 /** Send ids and Message-IDs the returned original (headers or whole message) names. */
-function originalRefs(text: string): { sendIds: string[]; messageIds: string[] } {
+function originalRefs(text: string): Pick<Bounce, "sendIds" | "messageIds" | "tags"> {
   const sendIds = [...text.matchAll(/^X-Convene-Send-Id:[ \t]*([a-z0-9.-]+)/gim)].map((m) =>
     (m[1] as string).toLowerCase(),
   );
   const messageIds = [...text.matchAll(/^Message-ID:[ \t]*<([^>\s]+)>/gim)].map((m) =>
     (m[1] as string).toLowerCase(),
   );
-  return { sendIds, messageIds };
+  const tags = [...text.matchAll(/^X-Convene-Bounce-Tag:[ \t]*([0-9a-f]+)/gim)].map((m) =>
+    (m[1] as string).toLowerCase(),
+  );
+  return { sendIds, messageIds, tags };
 }
 
 function returnedText(mail: ParsedMail): string {
@@ -358,13 +380,15 @@ function rsvpOf(mail: ParsedMail): Rsvp | Unknown | undefined {
     }
     // The same calendar arrives as text/calendar and as an .ics attachment.
     for (const r of replies) seen.set(`${r.uid}\n${r.attendee}`, r);
+    if (seen.size > MAX_REPLIES)
+      return { type: "unknown", why: `more than ${MAX_REPLIES} calendar answers`, malformed: true };
   }
-  return seen.size ? { type: "rsvp", replies: [...seen.values()] } : undefined;
+  return seen.size
+    ? { type: "rsvp", replies: [...seen.values()], from: cleanValue(fromAddress(mail)) }
+    : undefined;
 }
 
 // ---- mailto unsubscribe --------------------------------------------------------------------
-
-const TOKEN = "([A-Za-z0-9_-]{2,400}\\.[A-Za-z0-9_-]{20,100})";
 
 /** convene writes `mailto:<organizer>?subject=unsubscribe <token>` (mail/unsubscribe.ts). */
 function unsubscribeOf(mail: ParsedMail): Unsubscribe | undefined {

@@ -28,13 +28,19 @@ export interface RsvpRecord {
 }
 
 export interface OtherAnswer {
-  why: "stale" | "non-invitee";
+  /**
+   * stale: to an older SEQUENCE; non-invitee: from an address that does not hold the item, or
+   * from another address than the ATTENDEE's (`from`); future: to a SEQUENCE never sent.
+   */
+  why: "stale" | "non-invitee" | "future";
   item: string;
   email: string;
   partstat: string;
   sequence: number;
   at: string;
   name?: string;
+  /** The From address, when it is not the ATTENDEE's. */
+  from?: string;
 }
 
 export interface RsvpEntry extends RsvpRecord {

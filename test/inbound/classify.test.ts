@@ -1,17 +1,19 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classify, cleanValue, dsnBlocks } from "../../src/inbound/classify.js";
-import { verpAddress, verpSendId } from "../../src/mail/headers.js";
+import { verpAddress, verpSendId, verpTag } from "../../src/mail/headers.js";
 import { parse, sample } from "./samples.js";
 
 const SEND = "mini.letter.0123456789abcdef";
 const BOUNCES = "bounces@mini.test";
-const VERP = verpAddress(BOUNCES, SEND);
+const SECRET = "classify-test-secret-0123456789abcdef";
+const VERP = verpAddress(BOUNCES, SEND, SECRET);
 const dsnVars = {
   VERP,
   RCPT: "ann@people.test",
   MESSAGE_ID: `${SEND}@mini.test`,
   SEND_ID: SEND,
+  TAG: verpTag(SEND, SECRET),
   ORGANIZER: "org@mini.test",
 };
 const replyVars = {
@@ -34,10 +36,24 @@ const opts = { bounceAddress: BOUNCES };
 
 describe("VERP addresses", () => {
   it("carry the send id in the local part and read back exactly, whatever the case", () => {
-    expect(VERP).toBe(`bounces+${SEND}@mini.test`);
-    expect(verpSendId(VERP.toUpperCase(), BOUNCES)).toBe(SEND);
-    expect(verpSendId(`other+${SEND}@mini.test`, BOUNCES)).toBeUndefined();
-    expect(verpSendId(`bounces+${SEND}@evil.test`, BOUNCES)).toBeUndefined();
+    expect(VERP).toMatch(
+      new RegExp(`^bounces\\+${SEND.replace(/\./g, "\\.")}\\.[0-9a-f]{12}@mini\\.test$`),
+    );
+    expect(verpSendId(VERP.toUpperCase(), BOUNCES, SECRET)).toBe(SEND);
+    const tag = VERP.slice(VERP.lastIndexOf(".", VERP.indexOf("@")) + 1, VERP.indexOf("@"));
+    expect(verpSendId(`other+${SEND}.${tag}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    expect(verpSendId(`bounces+${SEND}.${tag}@evil.test`, BOUNCES, SECRET)).toBeUndefined();
+  });
+
+  it("name no send without convene's tag: send ids can be computed by anyone", () => {
+    // The pre-tag form, another send's id with this send's tag, and a tag under another secret.
+    expect(verpSendId(`bounces+${SEND}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    const other = "mini.letter.fedcba9876543210";
+    const tag = VERP.slice(VERP.lastIndexOf(".", VERP.indexOf("@")) + 1, VERP.indexOf("@"));
+    expect(verpSendId(`bounces+${other}.${tag}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    const forged = verpAddress(BOUNCES, other, "guessed-secret-0123456789abcdefgh");
+    expect(verpSendId(forged, BOUNCES, SECRET)).toBeUndefined();
+    expect(verpSendId(verpAddress(BOUNCES, other, SECRET), BOUNCES, SECRET)).toBe(other);
   });
 });
 
@@ -55,7 +71,7 @@ describe("classify", () => {
       }),
     ]);
     expect(c.recipients[0]?.diagnostic).toMatch(/550 5\.1\.1 .*User unknown/);
-    expect(c.verpTo.map((a) => verpSendId(a, BOUNCES))).toContain(SEND);
+    expect(c.verpTo.map((a) => verpSendId(a, BOUNCES, SECRET))).toContain(SEND);
     expect(c.sendIds).toContain(SEND);
   });
 
