@@ -13,6 +13,7 @@ import { verpAddress, verpTag } from "../../src/mail/headers.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { sendId } from "../../src/planner/send.js";
 import { createStores, type Stores } from "../../src/store/index.js";
+import { runCli } from "../support/cli.js";
 import { deletePrefix, MINI, REDIS_URL, uniquePrefix } from "../worker/fixture.js";
 import { parse, sample } from "./samples.js";
 
@@ -201,5 +202,31 @@ describe("a forged RSVP", () => {
     const out = await apply(flood, "flood");
     expect(out).toMatchObject({ outcome: "malformed", move: false });
     expect((await stores.rsvp.others("mini")).length).toBe(before);
+  });
+});
+
+describe("the secret forged tokens are told apart with", () => {
+  it("must be a real one: without it convene inbound and worker --inbound do not start", () => {
+    for (const [secret, why] of [
+      ["", /UNSUBSCRIBE_SECRET is not set/],
+      ["short-secret", /UNSUBSCRIBE_SECRET has 12 characters/],
+    ] as const)
+      for (const args of [
+        ["inbound", MINI, "--once"],
+        ["worker", MINI, "--inbound"],
+      ]) {
+        // No SMTP_URL: the outbox, where the development secret is otherwise fine.
+        const r = runCli(args, {
+          IMAP_URL: "imap://organizer:pw@127.0.0.1:1/INBOX",
+          UNSUBSCRIBE_SECRET: secret,
+          SMTP_URL: "",
+          CONVENE_PREFIX: prefix,
+          REDIS_URL,
+        });
+        expect(r.status, args.join(" ")).toBe(1);
+        expect(r.stderr).toMatch(why);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).not.toContain("pw@");
+      }
   });
 });
