@@ -106,10 +106,22 @@ export interface ClassifyOptions {
 /** An unsubscribe token (mail/unsubscribe.ts): base64url address, dot, base64url HMAC. */
 const TOKEN = "([A-Za-z0-9_-]{2,400}\\.[A-Za-z0-9_-]{20,100})";
 
-/** C0 controls, DEL and the Unicode line separators (what could break a header or a log line). */
+/**
+ * C0 and C1 controls, DEL, the Unicode line separators (what could break a header or a log
+ * line) and the bidirectional overrides and isolates. A terminal takes U+009B as CSI as it
+ * takes ESC [, so a CN of "\u009b2J" would clear the organizer's screen in `status --rsvp`;
+ * a right-to-left override makes a name read as something else.
+ */
 function isControl(ch: string): boolean {
   const c = ch.codePointAt(0) ?? 0;
-  return c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029;
+  return (
+    c < 0x20 ||
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069)
+  );
 }
 
 /** Removes CR, LF, NUL and other control characters, collapses space, caps length. */

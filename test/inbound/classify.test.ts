@@ -120,6 +120,8 @@ describe("classify", () => {
             stamp: "2099-06-19T17:30:00.000Z",
           },
         ],
+        // Google sends as calendar-notification@google.com (Sender) with From the attendee.
+        from: "eve@people.test",
       });
     }
   });
@@ -165,6 +167,20 @@ describe("classify", () => {
       .replace("END:VCALENDAR", "");
     const b = classify(await parse(broken));
     expect(b).toMatchObject({ type: "unknown", malformed: true });
+  });
+
+  it("strips terminal escapes, C1 controls and bidi overrides from a CN", async () => {
+    // ESC [ 2 J, its 8-bit form CSI 2 J (U+009B), and a right-to-left override.
+    const cn = "Hal \u001b[2J\u009b2J \u202eenO\u202c";
+    const c = classify(await parse(sample("reply-apple.eml", { ...replyVars, CN: cn })));
+    expect(c.type).toBe("rsvp");
+    const name = c.type === "rsvp" ? (c.replies[0]?.name ?? "") : "";
+    expect(name).toMatch(/^Hal /);
+    const bad = [...name].filter((ch) => {
+      const n = ch.codePointAt(0) ?? 0;
+      return n < 0x20 || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e);
+    });
+    expect(bad).toEqual([]);
   });
 
   it("never opens an archive attachment (a zip bomb is just bytes)", async () => {
