@@ -42,6 +42,7 @@ export const NEEDS_SERVICES = [
   // convene inbound: a real Dovecot, SMTP and Redis (classify.test.ts and rsvp-plan.test.ts are unit).
   "test/inbound/inbound.test.ts",
   "test/inbound/hostile.test.ts",
+  "test/inbound/mailbox.test.ts",
   "test/worker/upgrade-layout.test.ts",
 ];
 

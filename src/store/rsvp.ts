@@ -21,7 +21,7 @@ export interface RsvpRecord {
   at: string;
   /** The name the REPLY gave (CN), control characters removed. */
   name?: string;
-  /** The message it came from (Message-ID or mailbox position): makes a re-read a no-op. */
+  /** The message it came from (the hash of its content, run.ts): makes a re-read a no-op. */
   message: string;
   /** A counter-proposal's proposed start (ISO UTC), when the answer came as METHOD:COUNTER. */
   counter?: string;
