@@ -158,6 +158,23 @@ function deliveredTo(mail: ParsedMail): string[] {
   return out.map((a) => a.replace(/^<|>$/g, ""));
 }
 
+/**
+ * A part's text in the charset it declares (Outlook writes some replies in windows-1252, so a
+ * CN "Zoë" read as UTF-8 would become "Zo\uFFFD"); mailparser hands attachments over as bytes.
+ * An unknown charset is read as UTF-8.
+ */
+export function partText(a: Attachment): string {
+  const ct = a.headers?.get("content-type") as { params?: Record<string, string> } | undefined;
+  const charset = ct?.params?.charset?.trim();
+  if (charset && !/^(utf-?8|us-ascii)$/i.test(charset))
+    try {
+      return new TextDecoder(charset).decode(a.content);
+    } catch {
+      // RangeError: a label TextDecoder does not know.
+    }
+  return a.content.toString("utf8");
+}
+
 const small = (a: Attachment) => a.size <= MAX_PART_BYTES && a.content.length <= MAX_PART_BYTES;
 
 // ---- bounces -------------------------------------------------------------------------------
@@ -385,7 +402,7 @@ function rsvpOf(mail: ParsedMail): Rsvp | Unknown | undefined {
     if (!small(part)) return { type: "unknown", why: "calendar part too large", malformed: true };
     let replies: RsvpReply[];
     try {
-      replies = repliesIn(part.content.toString("utf8"));
+      replies = repliesIn(partText(part));
     } catch (e) {
       const msg = e instanceof Error ? cleanValue(e.message, 80) : "unreadable";
       return { type: "unknown", why: `malformed calendar (${msg})`, malformed: true };

@@ -183,6 +183,19 @@ describe("classify", () => {
     expect(bad).toEqual([]);
   });
 
+  it("reads a calendar part in the charset it declares", async () => {
+    const raw = sample("reply-apple.eml", { ...replyVars, CN: "Zoë Müller" });
+    const [head = "", body = ""] = raw.split("BEGIN:VCALENDAR");
+    const latin1 = Buffer.concat([
+      Buffer.from(
+        head.replace("text/calendar; charset=utf-8", "text/calendar; charset=windows-1252"),
+      ),
+      Buffer.from(`BEGIN:VCALENDAR${body}`, "latin1"),
+    ]);
+    const c = classify(await parse(latin1));
+    expect(c.type === "rsvp" && c.replies[0]?.name).toBe("Zoë Müller");
+  });
+
   it("never opens an archive attachment (a zip bomb is just bytes)", async () => {
     const bomb = deflateRawSync(Buffer.alloc(20 * 1024 * 1024));
     const raw = [
