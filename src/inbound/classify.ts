@@ -243,12 +243,11 @@ function originalRefs(text: string): Pick<Bounce, "sendIds" | "messageIds" | "ta
 }
 
 function returnedText(mail: ParsedMail): string {
+  // Only the header section is read, so a returned original of any size (the letter with its
+  // flyer) is searched in its first MAX_PART_BYTES: its headers are there, its body is not read.
   const parts = mail.attachments
-    .filter(
-      (a) =>
-        (a.contentType === "message/rfc822" || a.contentType === "text/rfc822-headers") && small(a),
-    )
-    .map((a) => headerSection(a.content.toString("utf8")));
+    .filter((a) => a.contentType === "message/rfc822" || a.contentType === "text/rfc822-headers")
+    .map((a) => headerSection(a.content.subarray(0, MAX_PART_BYTES).toString("utf8")));
   // A non-standard bounce (classic Exim) quotes the original in its text.
   return [...parts, mail.text ?? ""].join("\n");
 }

@@ -230,3 +230,19 @@ describe("the secret forged tokens are told apart with", () => {
       }
   });
 });
+
+describe("a real bounce of a big message", () => {
+  it("is matched by the returned headers even when the original is larger than a calendar part", async () => {
+    const who = "big-original@people.test";
+    const id = await sentLetter(who);
+    // Postfix returns the whole original: a letter with its 1 MB flyer enclosure.
+    const flyer = `${"QUJD".repeat(19)}\r\n`.repeat(14_000);
+    const big = dsn("dsn-postfix.eml", id, who, { verp: "", tag: verpTag(id, SECRET) })
+      .replace("Content-Type: text/rfc822-headers", "Content-Type: message/rfc822")
+      .replace(/(X-Convene-Bounce-Tag: [0-9a-f]+\r\n)\r\n/, `$1MIME-Version: 1.0\r\n\r\n${flyer}`);
+    expect(big.length).toBeGreaterThan(1_000_000);
+    const out = await apply(big, "big");
+    expect(out).toMatchObject({ outcome: "bounced", move: true });
+    expect((await stores.ledger.get("mini", id))?.state).toBe("bounced");
+  });
+});
