@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classify, cleanValue, dsnBlocks } from "../../src/inbound/classify.js";
@@ -195,6 +199,39 @@ describe("classify", () => {
     const c = classify(await parse(latin1));
     expect(c.type === "rsvp" && c.replies[0]?.name).toBe("Zoë Müller");
   });
+
+  it("reads a text bounce padded with thousands of blank lines without stalling", () => {
+    // 8 KB of newlines after Exim's phrase took the old pattern minutes (cubic backtracking),
+    // blocking the event loop. It runs in a child process, so a stall ends in its kill, not in
+    // a test run that never returns; the bound is a hang guard, far above what it needs.
+    const dir = mkdtempSync(join(tmpdir(), "convene-redos-"));
+    const script = join(dir, "run.mts");
+    // Absolute imports: the script lives outside the project, so it resolves no packages itself.
+    const classifyTs = new URL("../../src/inbound/classify.ts", import.meta.url).pathname;
+    const samplesTs = new URL("./samples.ts", import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { classify } from ${JSON.stringify(classifyTs)};
+import { parse } from ${JSON.stringify(samplesTs)};
+const raw = "From: MAILER-DAEMON@mx.people.test\\r\\nTo: org@mini.test\\r\\nSubject: Mail delivery failed\\r\\n\\r\\nThe following address failed:\\r\\n" + "\\r\\n".repeat(8000) + "no address here\\r\\n";
+const c = classify(await parse(raw));
+process.stdout.write(c.type);
+`,
+    );
+    try {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+        cwd: new URL("../..", import.meta.url).pathname,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(r.signal, "killed: the classifier stalled").toBeNull();
+      expect(r.stderr).toBe("");
+      // No address after the padding: not a bounce it can read, left for a person.
+      expect(r.stdout).toBe("unknown");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it("never opens an archive attachment (a zip bomb is just bytes)", async () => {
     const bomb = deflateRawSync(Buffer.alloc(20 * 1024 * 1024));
