@@ -10,6 +10,7 @@ import { KINDS } from "../../jobs/index.js";
 import { type ApplyContext, applyClassified } from "../../src/inbound/apply.js";
 import { classify } from "../../src/inbound/classify.js";
 import { verpAddress, verpTag } from "../../src/mail/headers.js";
+import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { sendId } from "../../src/planner/send.js";
 import { createStores, type Stores } from "../../src/store/index.js";
@@ -244,5 +245,32 @@ describe("a real bounce of a big message", () => {
     const out = await apply(big, "big");
     expect(out).toMatchObject({ outcome: "bounced", move: true });
     expect((await stores.ledger.get("mini", id))?.state).toBe("bounced");
+  });
+});
+
+describe("what held up", () => {
+  it("a REPLY to an item UID of another event, or another domain, changes no answer", async () => {
+    const who = "rsvp-uid@people.test";
+    await holds(who, 1);
+    for (const uid of [`${ITEM}.other@mini.test`, `${ITEM}.mini@evil.test`]) {
+      const out = await apply(reply({ ATTENDEE: who, UID: uid }), `uid-${uid}`);
+      expect(out).toMatchObject({ outcome: "unknown", move: false });
+    }
+    expect(await answerOf(who)).toBeUndefined();
+  });
+
+  it("a mailto unsubscribe with A's valid token sent from B unsubscribes A, as A's link would", async () => {
+    // The token decides, as on the https endpoint: it only ever reached A's mailbox, and mail
+    // clients often send from another identity. B is not touched.
+    const a = "token-owner@people.test";
+    const raw = sample("unsubscribe-mailto.eml", {
+      ATTENDEE: "someone-else@elsewhere.test",
+      ORGANIZER,
+      MSGID: "unsub-from-b",
+      TOKEN: unsubscribeToken(a, SECRET),
+    });
+    expect(await apply(raw, "unsub-b")).toMatchObject({ outcome: "unsubscribed", move: true });
+    expect((await stores.suppressions.get(a))?.reason).toMatch(/mailto/);
+    expect(await stores.suppressions.get("someone-else@elsewhere.test")).toBeUndefined();
   });
 });
