@@ -41,6 +41,8 @@ export const NEEDS_SERVICES = [
   "test/worker/serve-together.test.ts",
   // convene inbound: a real Dovecot, SMTP and Redis (classify.test.ts and rsvp-plan.test.ts are unit).
   "test/inbound/inbound.test.ts",
+  "test/inbound/hostile.test.ts",
+  "test/inbound/mailbox.test.ts",
   "test/worker/upgrade-layout.test.ts",
 ];
 

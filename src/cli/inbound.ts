@@ -3,7 +3,13 @@
  * organizer's mailbox (IMAP_URL) for bounces, RSVPs and mailto unsubscribes (src/inbound/).
  */
 
-import { type Config, loadConfig, requireUnsubscribeSecret } from "../config.js";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  MIN_UNSUBSCRIBE_SECRET_LENGTH,
+  requireUnsubscribeSecret,
+} from "../config.js";
 import type { ApplyContext } from "../inbound/apply.js";
 import { ImapUrlError, imapMailbox, mailboxId, PROCESSED_FOLDER } from "../inbound/mailbox.js";
 import { DEFAULT_MAX_BYTES, type PassCounts, runInbound } from "../inbound/run.js";
@@ -42,6 +48,23 @@ export function loadInboundEvents(
   return new Map(dirs.map((d) => loadEventOrThrow(d, kinds)).map((def) => [def.event.id, def]));
 }
 
+/**
+ * A mailbox is real mail whatever SMTP_URL says (the inbound process may well run without
+ * one), and the secret is what tells a real unsubscribe token and bounce tag from a forged
+ * one: with the public development secret anyone could unsubscribe or bounce any address.
+ */
+export function requireInboundSecret(config: Pick<Config, "unsubscribeSecret">): void {
+  const how = "set UNSUBSCRIBE_SECRET to the long random value the worker signs mail with";
+  if (config.unsubscribeSecret === loadConfig({}).unsubscribeSecret)
+    throw new ConfigError(
+      `UNSUBSCRIBE_SECRET is not set: convene inbound would accept unsubscribe tokens and bounce tags signed with the public development secret; ${how}`,
+    );
+  if (config.unsubscribeSecret.length < MIN_UNSUBSCRIBE_SECRET_LENGTH)
+    throw new ConfigError(
+      `UNSUBSCRIBE_SECRET has ${config.unsubscribeSecret.length} characters; convene inbound needs at least ${MIN_UNSUBSCRIBE_SECRET_LENGTH}; ${how}`,
+    );
+}
+
 export interface RunningInbound {
   done: Promise<PassCounts>;
   close(): Promise<void>;
@@ -58,6 +81,7 @@ export function startInbound(o: {
   const url = o.config.imapUrl;
   if (!url)
     throw new UsageError("IMAP_URL is not set (like imaps://user:password@imap.example.org/INBOX)");
+  requireInboundSecret(o.config);
   let id: string;
   try {
     id = mailboxId(url);

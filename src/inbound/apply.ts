@@ -9,7 +9,7 @@
  * left there for a person (a human reply, an auto-reply, an unmatched bounce, a forged token).
  */
 import { organizerDomain } from "../calendar/uid.js";
-import { verpSendId } from "../mail/headers.js";
+import { verpSendId, verpTagMatches } from "../mail/headers.js";
 import { verifyUnsubscribeToken } from "../mail/unsubscribe.js";
 import type { EventDefinition } from "../model/types.js";
 import { parseSendId } from "../planner/send.js";
@@ -25,6 +25,7 @@ export type OutcomeKind =
   | "bounced"
   | "soft-bounce"
   | "unmatched"
+  | "unverified"
   | "rsvp"
   | "counter"
   | "unsubscribed"
@@ -65,12 +66,12 @@ function idOfMessageId(mid: string): string {
   return mid.slice(0, mid.lastIndexOf("@"));
 }
 
-function candidates(
-  b: Bounce,
-  bounceAddress: string | undefined,
-): { verp: string[]; other: string[] } {
+function candidates(b: Bounce, ctx: ApplyContext): { verp: string[]; other: string[] } {
+  const { bounceAddress, unsubscribeSecret } = ctx;
   const verp = bounceAddress
-    ? b.verpTo.map((a) => verpSendId(a, bounceAddress)).filter((x): x is string => !!x)
+    ? b.verpTo
+        .map((a) => verpSendId(a, bounceAddress, unsubscribeSecret))
+        .filter((x): x is string => !!x)
     : [];
   const other = [...b.sendIds, ...b.messageIds.map(idOfMessageId)];
   const valid = (ids: string[]) => [...new Set(ids)].filter((id) => parseSendId(id));
@@ -80,14 +81,28 @@ function candidates(
 const sameAddress = (a: string | undefined, b: string) =>
   !!a && a.toLowerCase() === b.toLowerCase();
 
+/** Whether the returned original carries the bounce tag convene wrote for send `id`. */
+function provenFor(b: Bounce, id: string, ctx: ApplyContext): boolean {
+  return b.tags.some((t) => verpTagMatches(id, t, ctx.unsubscribeSecret));
+}
+
+interface BounceMatch {
+  matched: Matched[];
+  /** Sends the DSN names only by guessable ids, without proof: left for a person. */
+  unverified: string[];
+}
+
 /**
- * VERP names the send exactly, so its one failed recipient is that send's. A send found from
- * the returned headers (Message-ID, X-Convene-Send-Id) must also have its recipient named in
- * the DSN: a forwarded or quoted message must not bounce somebody else.
+ * A signed VERP address (mail/headers.ts) names the send exactly, so its one failed recipient
+ * is that send's. Message-IDs and send ids are not secret (anyone who got one message of the
+ * campaign can compute another recipient's), so a send found from the returned headers must
+ * have its recipient named in the DSN and its X-Convene-Bounce-Tag in the returned original;
+ * without it the bounce changes nothing and stays in the mailbox.
  */
-async function matchBounce(b: Bounce, ctx: ApplyContext): Promise<Matched[]> {
-  const { verp, other } = candidates(b, ctx.bounceAddress);
+async function matchBounce(b: Bounce, ctx: ApplyContext): Promise<BounceMatch> {
+  const { verp, other } = candidates(b, ctx);
   const out: Matched[] = [];
+  const unverified: string[] = [];
   for (const [id, exact] of [
     ...verp.map((id) => [id, true] as const),
     ...other.map((id) => [id, false] as const),
@@ -101,9 +116,11 @@ async function matchBounce(b: Bounce, ctx: ApplyContext): Promise<Matched[]> {
         sameAddress(r.recipient, rec.recipient) || sameAddress(r.originalRecipient, rec.recipient),
     );
     const dsn = named ?? (exact && b.recipients.length === 1 ? b.recipients[0] : undefined);
-    if (dsn) out.push({ event, id, recipient: rec.recipient, dsn });
+    if (!dsn) continue;
+    if (exact || provenFor(b, id, ctx)) out.push({ event, id, recipient: rec.recipient, dsn });
+    else unverified.push(id);
   }
-  return out;
+  return { matched: out, unverified: unverified.filter((id) => !out.some((m) => m.id === id)) };
 }
 
 function diagnosticOf(d: DsnRecipient): string {
@@ -111,7 +128,13 @@ function diagnosticOf(d: DsnRecipient): string {
 }
 
 async function applyBounce(b: Bounce, ctx: ApplyContext): Promise<Outcome> {
-  const matched = await matchBounce(b, ctx);
+  const { matched, unverified } = await matchBounce(b, ctx);
+  if (!matched.length && unverified.length)
+    return {
+      outcome: "unverified",
+      move: false,
+      detail: `a bounce naming ${unverified.join(", ")} without its VERP address or X-Convene-Bounce-Tag: not trusted, left for a person`,
+    };
   if (!matched.length)
     return {
       outcome: "unmatched",
@@ -154,13 +177,46 @@ function itemOfUid(
   return { event: m[2] as string, item: m[1] as string };
 }
 
-type ReplyResult = "current" | "stale" | "non-invitee" | "older" | "foreign";
+type ReplyResult = "current" | "stale" | "non-invitee" | "future" | "older" | "foreign";
 
-async function applyReply(r: RsvpReply, message: string, ctx: ApplyContext): Promise<ReplyResult> {
+/**
+ * When the answer was given: its DTSTAMP, but never later than now. At the same SEQUENCE the
+ * later answer wins (scripts/rsvpRecord-1.lua), so a DTSTAMP in 2999 would otherwise keep its
+ * answer against every real one until the item changes.
+ */
+function answeredAt(r: RsvpReply, ctx: ApplyContext): string {
+  const now = ctx.now().toISOString();
+  return r.stamp && r.stamp < now ? r.stamp : now;
+}
+
+/**
+ * Whose answer it is: an ATTENDEE line is text anyone can write, so only a REPLY whose From is
+ * that attendee counts as theirs (Outlook, Google and Apple all send it from the attendee's
+ * address). Another From (a colleague answering, a forged answer, an alias) is kept as an
+ * answer from a non-invitee. The From header is what the mailbox's server accepted: checking
+ * it against SPF/DKIM/DMARC is that server's job (README).
+ */
+async function invitee(
+  r: RsvpReply,
+  from: string,
+  event: string,
+  item: string,
+  ctx: ApplyContext,
+): Promise<{ sequence: number } | undefined> {
+  if (!sameAddress(from, r.attendee)) return undefined;
+  return ctx.stores.calendar.delivered(event, item, r.attendee);
+}
+
+async function applyReply(
+  r: RsvpReply,
+  from: string,
+  message: string,
+  ctx: ApplyContext,
+): Promise<ReplyResult> {
   const target = itemOfUid(r.uid, ctx.events);
   if (!target) return "foreign";
   const { event, item } = target;
-  const at = r.stamp ?? ctx.now().toISOString();
+  const at = answeredAt(r, ctx);
   const base = {
     item,
     email: r.attendee,
@@ -168,16 +224,23 @@ async function applyReply(r: RsvpReply, message: string, ctx: ApplyContext): Pro
     sequence: r.sequence,
     at,
     ...(r.name ? { name: r.name } : {}),
+    ...(sameAddress(from, r.attendee) ? {} : { from }),
   };
-  const held = await ctx.stores.calendar.delivered(event, item, r.attendee);
+  const held = await invitee(r, from, event, item, ctx);
   if (!held) {
     await ctx.stores.rsvp.recordOther(event, message, { why: "non-invitee", ...base });
     return "non-invitee";
   }
-  const current = await ctx.stores.calendar.sequence(event, item);
-  if (r.sequence < Math.max(current, held.sequence)) {
+  const current = Math.max(await ctx.stores.calendar.sequence(event, item), held.sequence);
+  if (r.sequence < current) {
     await ctx.stores.rsvp.recordOther(event, message, { why: "stale", ...base });
     return "stale";
+  }
+  // A SEQUENCE convene never sent answers nothing, and as the current answer it would outrank
+  // every real one (a higher SEQUENCE wins) for good.
+  if (r.sequence > current) {
+    await ctx.stores.rsvp.recordOther(event, message, { why: "future", ...base });
+    return "future";
   }
   const res = await ctx.stores.rsvp.record(event, item, r.attendee, {
     partstat: r.partstat,
@@ -193,7 +256,7 @@ async function applyReply(r: RsvpReply, message: string, ctx: ApplyContext): Pro
 async function applyRsvp(c: Rsvp, message: string, ctx: ApplyContext): Promise<Outcome> {
   const results: string[] = [];
   for (const r of c.replies) {
-    const res = await applyReply(r, message, ctx);
+    const res = await applyReply(r, c.from, message, ctx);
     if (res !== "foreign") results.push(`${r.attendee} ${r.partstat} seq ${r.sequence} → ${res}`);
   }
   if (!results.length)

@@ -16,6 +16,11 @@ import type { Attachment, HeaderValue, ParsedMail } from "mailparser";
 
 /** Larger calendar or DSN parts are not parsed (a real REPLY is a few KB, a DSN less). */
 export const MAX_PART_BYTES = 256 * 1024;
+/**
+ * Answers read from one message at most. A client's REPLY has one ATTENDEE per VEVENT (a few
+ * VEVENTs for a recurrence); thousands would be stored one by one as non-invitee answers.
+ */
+export const MAX_REPLIES = 20;
 /** Longest stored text (a name, a diagnostic); inbound values are data, length-capped. */
 const MAX_VALUE = 200;
 
@@ -40,6 +45,12 @@ export interface Bounce {
   verpTo: string[];
   sendIds: string[];
   messageIds: string[];
+  /**
+   * X-Convene-Bounce-Tag values of the returned original: an HMAC of its send id
+   * (mail/headers.ts verpTag), the proof that a send found by its guessable Message-ID or send
+   * id was really returned.
+   */
+  tags: string[];
   /** Non-standard (no message/delivery-status part): read from the human text. */
   textual: boolean;
 }
@@ -61,6 +72,11 @@ export interface RsvpReply {
 export interface Rsvp {
   type: "rsvp";
   replies: RsvpReply[];
+  /**
+   * The From address, lowercased: what the answer is trusted on. The ATTENDEE line is just
+   * text anyone can write, so only an answer from the attendee's own address is theirs.
+   */
+  from: string;
 }
 
 export interface Unsubscribe {
@@ -87,10 +103,25 @@ export interface ClassifyOptions {
   bounceAddress?: string;
 }
 
-/** C0 controls, DEL and the Unicode line separators (what could break a header or a log line). */
+/** An unsubscribe token (mail/unsubscribe.ts): base64url address, dot, base64url HMAC. */
+const TOKEN = "([A-Za-z0-9_-]{2,400}\\.[A-Za-z0-9_-]{20,100})";
+
+/**
+ * C0 and C1 controls, DEL, the Unicode line separators (what could break a header or a log
+ * line) and the bidirectional overrides and isolates. A terminal takes U+009B as CSI as it
+ * takes ESC [, so a CN of "\u009b2J" would clear the organizer's screen in `status --rsvp`;
+ * a right-to-left override makes a name read as something else.
+ */
 function isControl(ch: string): boolean {
   const c = ch.codePointAt(0) ?? 0;
-  return c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029;
+  return (
+    c < 0x20 ||
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069)
+  );
 }
 
 /** Removes CR, LF, NUL and other control characters, collapses space, caps length. */
@@ -125,6 +156,23 @@ function deliveredTo(mail: ParsedMail): string[] {
   for (const a of to.flatMap((t) => t.value)) if (a.address) out.push(a.address);
   // Case kept: an unsubscribe token in a local part is base64url, which is case-sensitive.
   return out.map((a) => a.replace(/^<|>$/g, ""));
+}
+
+/**
+ * A part's text in the charset it declares (Outlook writes some replies in windows-1252, so a
+ * CN "Zoë" read as UTF-8 would become "Zo\uFFFD"); mailparser hands attachments over as bytes.
+ * An unknown charset is read as UTF-8.
+ */
+export function partText(a: Attachment): string {
+  const ct = a.headers?.get("content-type") as { params?: Record<string, string> } | undefined;
+  const charset = ct?.params?.charset?.trim();
+  if (charset && !/^(utf-?8|us-ascii)$/i.test(charset))
+    try {
+      return new TextDecoder(charset).decode(a.content);
+    } catch {
+      // RangeError: a label TextDecoder does not know.
+    }
+  return a.content.toString("utf8");
 }
 
 const small = (a: Attachment) => a.size <= MAX_PART_BYTES && a.content.length <= MAX_PART_BYTES;
@@ -181,23 +229,25 @@ function dsnRecipient(f: Map<string, string>): DsnRecipient | undefined {
 }
 
 /** Send ids and Message-IDs the returned original (headers or whole message) names. */
-function originalRefs(text: string): { sendIds: string[]; messageIds: string[] } {
+function originalRefs(text: string): Pick<Bounce, "sendIds" | "messageIds" | "tags"> {
   const sendIds = [...text.matchAll(/^X-Convene-Send-Id:[ \t]*([a-z0-9.-]+)/gim)].map((m) =>
     (m[1] as string).toLowerCase(),
   );
   const messageIds = [...text.matchAll(/^Message-ID:[ \t]*<([^>\s]+)>/gim)].map((m) =>
     (m[1] as string).toLowerCase(),
   );
-  return { sendIds, messageIds };
+  const tags = [...text.matchAll(/^X-Convene-Bounce-Tag:[ \t]*([0-9a-f]+)/gim)].map((m) =>
+    (m[1] as string).toLowerCase(),
+  );
+  return { sendIds, messageIds, tags };
 }
 
 function returnedText(mail: ParsedMail): string {
+  // Only the header section is read, so a returned original of any size (the letter with its
+  // flyer) is searched in its first MAX_PART_BYTES: its headers are there, its body is not read.
   const parts = mail.attachments
-    .filter(
-      (a) =>
-        (a.contentType === "message/rfc822" || a.contentType === "text/rfc822-headers") && small(a),
-    )
-    .map((a) => headerSection(a.content.toString("utf8")));
+    .filter((a) => a.contentType === "message/rfc822" || a.contentType === "text/rfc822-headers")
+    .map((a) => headerSection(a.content.subarray(0, MAX_PART_BYTES).toString("utf8")));
   // A non-standard bounce (classic Exim) quotes the original in its text.
   return [...parts, mail.text ?? ""].join("\n");
 }
@@ -222,7 +272,9 @@ function fromAddress(mail: ParsedMail): string {
  * the caller can be stricter about matching it.
  */
 function textualRecipients(text: string): DsnRecipient[] {
-  const m = /following address(?:\(es\))? failed:\s*\n+\s*<?([^\s<>]+@[^\s<>]+)>?/i.exec(text);
+  // One \s* for the blank lines: `\s*\n+\s*` matched them in cubic time, and a few KB of
+  // newlines after the phrase held the process (and a worker running --inbound) for minutes.
+  const m = /following address(?:\(es\))? failed:\s*<?([^\s<>]+@[^\s<>]+)>?/i.exec(text);
   if (!m) return [];
   const reply = /\b([245])\d\d[ -]((\d)\.\d{1,3}\.\d{1,3})?[^\n]*/.exec(text.slice(m.index));
   const code = reply?.[1] ?? "";
@@ -351,20 +403,22 @@ function rsvpOf(mail: ParsedMail): Rsvp | Unknown | undefined {
     if (!small(part)) return { type: "unknown", why: "calendar part too large", malformed: true };
     let replies: RsvpReply[];
     try {
-      replies = repliesIn(part.content.toString("utf8"));
+      replies = repliesIn(partText(part));
     } catch (e) {
       const msg = e instanceof Error ? cleanValue(e.message, 80) : "unreadable";
       return { type: "unknown", why: `malformed calendar (${msg})`, malformed: true };
     }
     // The same calendar arrives as text/calendar and as an .ics attachment.
     for (const r of replies) seen.set(`${r.uid}\n${r.attendee}`, r);
+    if (seen.size > MAX_REPLIES)
+      return { type: "unknown", why: `more than ${MAX_REPLIES} calendar answers`, malformed: true };
   }
-  return seen.size ? { type: "rsvp", replies: [...seen.values()] } : undefined;
+  return seen.size
+    ? { type: "rsvp", replies: [...seen.values()], from: cleanValue(fromAddress(mail)) }
+    : undefined;
 }
 
 // ---- mailto unsubscribe --------------------------------------------------------------------
-
-const TOKEN = "([A-Za-z0-9_-]{2,400}\\.[A-Za-z0-9_-]{20,100})";
 
 /** convene writes `mailto:<organizer>?subject=unsubscribe <token>` (mail/unsubscribe.ts). */
 function unsubscribeOf(mail: ParsedMail): Unsubscribe | undefined {

@@ -3,6 +3,7 @@
  * move it (or leave it), then move the mark. See src/store/inbound.ts for why a kill at any
  * point and a restart handle each message exactly once.
  */
+import { createHash } from "node:crypto";
 import { simpleParser } from "mailparser";
 import type { Logger } from "pino";
 import type { InboundStore } from "../store/inbound.js";
@@ -51,29 +52,52 @@ async function outcomeOf(source: Buffer, key: string, o: InboundOptions): Promis
   return applyClassified(c, key, o.ctx);
 }
 
-/** One message: its stored outcome if it was handled before (only the move may be missing). */
-async function handle(head: MessageHead, uidValidity: string, o: InboundOptions): Promise<Outcome> {
-  const key = `${uidValidity}:${head.uid}`;
-  const known = await o.store.outcome(o.mailboxId, key);
-  if (known) {
-    const [kind = "unknown", move] = known.split(" ");
-    return { outcome: kind as Outcome["outcome"], move: move === "move", detail: "handled before" };
-  }
+function storedOutcome(known: string): Outcome {
+  const [kind = "unknown", move] = known.split(" ");
+  return { outcome: kind as Outcome["outcome"], move: move === "move", detail: "handled before" };
+}
+
+/**
+ * A message by its content: the same bytes under any UID. When the server renumbers the folder
+ * (a new UIDVALIDITY: a restore, a migration, a rebuilt index) every UID is new, and a message
+ * already handled (left in INBOX, or flagged) must not be applied again: that would put back a
+ * suppression the organizer has lifted since, or count an answer twice. An attacker cannot
+ * pre-empt a real message this way: its bytes include the headers the receiving server adds.
+ */
+function contentKey(source: Buffer): string {
+  return `sha256:${createHash("sha256").update(source).digest("hex")}`;
+}
+
+async function fresh(head: MessageHead, o: InboundOptions): Promise<Outcome | string> {
   const max = o.maxBytes ?? DEFAULT_MAX_BYTES;
-  let out: Outcome;
   if (head.size > max)
-    out = {
+    return {
       outcome: "too-large",
       move: false,
       detail: `${head.size} bytes, above the ${max}-byte limit: not downloaded`,
     };
-  else {
-    const source = await o.mailbox.download(head.uid);
-    out = source
-      ? await outcomeOf(source, key, o)
-      : { outcome: "unknown", move: false, detail: "gone before it could be read" };
-  }
+  const source = await o.mailbox.download(head.uid);
+  if (!source) return { outcome: "unknown", move: false, detail: "gone before it could be read" };
+  const key = contentKey(source);
+  const known = await o.store.outcome(o.mailboxId, key);
+  if (known) return known;
+  const out = await outcomeOf(source, key, o);
   await o.store.setOutcome(o.mailboxId, key, `${out.outcome} ${out.move ? "move" : "leave"}`);
+  return out;
+}
+
+/** One message: its stored outcome if it was handled before (only the move may be missing). */
+async function handle(head: MessageHead, uidValidity: string, o: InboundOptions): Promise<Outcome> {
+  const position = `${uidValidity}:${head.uid}`;
+  const known = await o.store.outcome(o.mailboxId, position);
+  if (known) return storedOutcome(known);
+  const got = await fresh(head, o);
+  const out = typeof got === "string" ? storedOutcome(got) : got;
+  await o.store.setOutcome(
+    o.mailboxId,
+    position,
+    typeof got === "string" ? got : `${out.outcome} ${out.move ? "move" : "leave"}`,
+  );
   return out;
 }
 

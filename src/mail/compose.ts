@@ -16,7 +16,7 @@ import type { EventDefinition, Recipient } from "../model/types.js";
 import type { Send } from "../planner/send.js";
 import { findRecipient, type Rendered, renderMessage } from "../render/render.js";
 import { type InviteChange, localDate, type View } from "../render/view.js";
-import { messageIdFor, verpAddress } from "./headers.js";
+import { messageIdFor, verpAddress, verpTag } from "./headers.js";
 import { unsubscribeFor, unsubscribeHeaders } from "./unsubscribe.js";
 
 export interface ComposeOptions {
@@ -30,6 +30,12 @@ export interface ComposeOptions {
 export const SEND_ID_HEADER = "X-Convene-Send-Id";
 export const KIND_HEADER = "X-Convene-Kind";
 export const STEP_HEADER = "X-Convene-Step";
+/**
+ * The send's VERP tag (mail/headers.ts verpTag), so a bounce that returns the original's
+ * headers without the VERP address (no BOUNCE_ADDRESS, or a relay that rewrites it) still
+ * proves which send it is: the send id and Message-ID alone can be computed by anyone.
+ */
+export const BOUNCE_TAG_HEADER = "X-Convene-Bounce-Tag";
 
 export class ComposeError extends Error {
   override name = "ComposeError";
@@ -169,13 +175,16 @@ export async function composeWith(
     subject: rendered.subject,
     messageId: messageIdFor(send.id, def),
     date: (o.now ?? DateTime.fromISO(send.due, { zone: "UTC" })).toJSDate(),
-    headers: headersOf(send, step, kind, rendered),
+    headers: headersOf(send, step, kind, rendered, o.config.unsubscribeSecret),
     html: rendered.html,
     text: rendered.text,
   };
   // VERP: only the envelope sender changes; From and Reply-To stay the organizer's and contact's.
   if (o.config.bounceAddress)
-    msg.envelope = { from: verpAddress(o.config.bounceAddress, send.id), to: r.email };
+    msg.envelope = {
+      from: verpAddress(o.config.bounceAddress, send.id, o.config.unsubscribeSecret),
+      to: r.email,
+    };
   const attachments = attachmentsOf(def, step, rendered);
   if (attachments.length) msg.attachments = attachments;
   if (kind.parts)
@@ -198,9 +207,11 @@ function headersOf(
   step: StepSpec,
   kind: Kind,
   rendered: Rendered,
+  secret: string,
 ): Record<string, string> {
   const headers: Record<string, string> = {
     [SEND_ID_HEADER]: send.id,
+    [BOUNCE_TAG_HEADER]: verpTag(send.id, secret),
     [KIND_HEADER]: step.kind,
     [STEP_HEADER]: step.id,
   };

@@ -15,6 +15,8 @@ export interface MailboxMark {
   uid: number;
 }
 
+const field = (message: string) => (message.startsWith("sha256:") ? message : `m:${message}`);
+
 export class InboundStore {
   constructor(
     private readonly redis: Redis,
@@ -32,7 +34,7 @@ export class InboundStore {
 
   /**
    * A new UIDVALIDITY means the server renumbered the folder: every UID starts over, so the mark
-   * does too; outcomes stay (they are keyed by Message-ID where there is one).
+   * does too; outcomes stay, and the message's content key (run.ts) finds those handled before.
    */
   async setMark(mailbox: string, m: MailboxMark): Promise<void> {
     await this.redis.hset(this.keys.inboundMailbox(mailbox), {
@@ -41,12 +43,16 @@ export class InboundStore {
     });
   }
 
+  /**
+   * A message's outcome by its position (`uidvalidity:uid`, counted) or its content
+   * (`sha256:…`, which survives a new UIDVALIDITY and is not counted: the same message has both).
+   */
   async outcome(mailbox: string, message: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.keys.inboundMailbox(mailbox), `m:${message}`)) ?? undefined;
+    return (await this.redis.hget(this.keys.inboundMailbox(mailbox), field(message))) ?? undefined;
   }
 
   async setOutcome(mailbox: string, message: string, outcome: string): Promise<void> {
-    await this.redis.hset(this.keys.inboundMailbox(mailbox), `m:${message}`, outcome);
+    await this.redis.hset(this.keys.inboundMailbox(mailbox), field(message), outcome);
   }
 
   /** Outcome → how many messages had it. */

@@ -21,20 +21,26 @@ export interface RsvpRecord {
   at: string;
   /** The name the REPLY gave (CN), control characters removed. */
   name?: string;
-  /** The message it came from (Message-ID or mailbox position): makes a re-read a no-op. */
+  /** The message it came from (the hash of its content, run.ts): makes a re-read a no-op. */
   message: string;
   /** A counter-proposal's proposed start (ISO UTC), when the answer came as METHOD:COUNTER. */
   counter?: string;
 }
 
 export interface OtherAnswer {
-  why: "stale" | "non-invitee";
+  /**
+   * stale: to an older SEQUENCE; non-invitee: from an address that does not hold the item, or
+   * from another address than the ATTENDEE's (`from`); future: to a SEQUENCE never sent.
+   */
+  why: "stale" | "non-invitee" | "future";
   item: string;
   email: string;
   partstat: string;
   sequence: number;
   at: string;
   name?: string;
+  /** The From address, when it is not the ATTENDEE's. */
+  from?: string;
 }
 
 export interface RsvpEntry extends RsvpRecord {

@@ -1,17 +1,23 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { classify, cleanValue, dsnBlocks } from "../../src/inbound/classify.js";
-import { verpAddress, verpSendId } from "../../src/mail/headers.js";
+import { verpAddress, verpSendId, verpTag } from "../../src/mail/headers.js";
 import { parse, sample } from "./samples.js";
 
 const SEND = "mini.letter.0123456789abcdef";
 const BOUNCES = "bounces@mini.test";
-const VERP = verpAddress(BOUNCES, SEND);
+const SECRET = "classify-test-secret-0123456789abcdef";
+const VERP = verpAddress(BOUNCES, SEND, SECRET);
 const dsnVars = {
   VERP,
   RCPT: "ann@people.test",
   MESSAGE_ID: `${SEND}@mini.test`,
   SEND_ID: SEND,
+  TAG: verpTag(SEND, SECRET),
   ORGANIZER: "org@mini.test",
 };
 const replyVars = {
@@ -34,10 +40,24 @@ const opts = { bounceAddress: BOUNCES };
 
 describe("VERP addresses", () => {
   it("carry the send id in the local part and read back exactly, whatever the case", () => {
-    expect(VERP).toBe(`bounces+${SEND}@mini.test`);
-    expect(verpSendId(VERP.toUpperCase(), BOUNCES)).toBe(SEND);
-    expect(verpSendId(`other+${SEND}@mini.test`, BOUNCES)).toBeUndefined();
-    expect(verpSendId(`bounces+${SEND}@evil.test`, BOUNCES)).toBeUndefined();
+    expect(VERP).toMatch(
+      new RegExp(`^bounces\\+${SEND.replace(/\./g, "\\.")}\\.[0-9a-f]{12}@mini\\.test$`),
+    );
+    expect(verpSendId(VERP.toUpperCase(), BOUNCES, SECRET)).toBe(SEND);
+    const tag = VERP.slice(VERP.lastIndexOf(".", VERP.indexOf("@")) + 1, VERP.indexOf("@"));
+    expect(verpSendId(`other+${SEND}.${tag}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    expect(verpSendId(`bounces+${SEND}.${tag}@evil.test`, BOUNCES, SECRET)).toBeUndefined();
+  });
+
+  it("name no send without convene's tag: send ids can be computed by anyone", () => {
+    // The pre-tag form, another send's id with this send's tag, and a tag under another secret.
+    expect(verpSendId(`bounces+${SEND}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    const other = "mini.letter.fedcba9876543210";
+    const tag = VERP.slice(VERP.lastIndexOf(".", VERP.indexOf("@")) + 1, VERP.indexOf("@"));
+    expect(verpSendId(`bounces+${other}.${tag}@mini.test`, BOUNCES, SECRET)).toBeUndefined();
+    const forged = verpAddress(BOUNCES, other, "guessed-secret-0123456789abcdefgh");
+    expect(verpSendId(forged, BOUNCES, SECRET)).toBeUndefined();
+    expect(verpSendId(verpAddress(BOUNCES, other, SECRET), BOUNCES, SECRET)).toBe(other);
   });
 });
 
@@ -55,7 +75,7 @@ describe("classify", () => {
       }),
     ]);
     expect(c.recipients[0]?.diagnostic).toMatch(/550 5\.1\.1 .*User unknown/);
-    expect(c.verpTo.map((a) => verpSendId(a, BOUNCES))).toContain(SEND);
+    expect(c.verpTo.map((a) => verpSendId(a, BOUNCES, SECRET))).toContain(SEND);
     expect(c.sendIds).toContain(SEND);
   });
 
@@ -104,6 +124,8 @@ describe("classify", () => {
             stamp: "2099-06-19T17:30:00.000Z",
           },
         ],
+        // Google sends as calendar-notification@google.com (Sender) with From the attendee.
+        from: "eve@people.test",
       });
     }
   });
@@ -150,6 +172,66 @@ describe("classify", () => {
     const b = classify(await parse(broken));
     expect(b).toMatchObject({ type: "unknown", malformed: true });
   });
+
+  it("strips terminal escapes, C1 controls and bidi overrides from a CN", async () => {
+    // ESC [ 2 J, its 8-bit form CSI 2 J (U+009B), and a right-to-left override.
+    const cn = "Hal \u001b[2J\u009b2J \u202eenO\u202c";
+    const c = classify(await parse(sample("reply-apple.eml", { ...replyVars, CN: cn })));
+    expect(c.type).toBe("rsvp");
+    const name = c.type === "rsvp" ? (c.replies[0]?.name ?? "") : "";
+    expect(name).toMatch(/^Hal /);
+    const bad = [...name].filter((ch) => {
+      const n = ch.codePointAt(0) ?? 0;
+      return n < 0x20 || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e);
+    });
+    expect(bad).toEqual([]);
+  });
+
+  it("reads a calendar part in the charset it declares", async () => {
+    const raw = sample("reply-apple.eml", { ...replyVars, CN: "Zoë Müller" });
+    const [head = "", body = ""] = raw.split("BEGIN:VCALENDAR");
+    const latin1 = Buffer.concat([
+      Buffer.from(
+        head.replace("text/calendar; charset=utf-8", "text/calendar; charset=windows-1252"),
+      ),
+      Buffer.from(`BEGIN:VCALENDAR${body}`, "latin1"),
+    ]);
+    const c = classify(await parse(latin1));
+    expect(c.type === "rsvp" && c.replies[0]?.name).toBe("Zoë Müller");
+  });
+
+  it("reads a text bounce padded with thousands of blank lines without stalling", () => {
+    // 8 KB of newlines after Exim's phrase took the old pattern minutes (cubic backtracking),
+    // blocking the event loop. It runs in a child process, so a stall ends in its kill, not in
+    // a test run that never returns; the bound is a hang guard, far above what it needs.
+    const dir = mkdtempSync(join(tmpdir(), "convene-redos-"));
+    const script = join(dir, "run.mts");
+    // Absolute imports: the script lives outside the project, so it resolves no packages itself.
+    const classifyTs = new URL("../../src/inbound/classify.ts", import.meta.url).pathname;
+    const samplesTs = new URL("./samples.ts", import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { classify } from ${JSON.stringify(classifyTs)};
+import { parse } from ${JSON.stringify(samplesTs)};
+const raw = "From: MAILER-DAEMON@mx.people.test\\r\\nTo: org@mini.test\\r\\nSubject: Mail delivery failed\\r\\n\\r\\nThe following address failed:\\r\\n" + "\\r\\n".repeat(8000) + "no address here\\r\\n";
+const c = classify(await parse(raw));
+process.stdout.write(c.type);
+`,
+    );
+    try {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+        cwd: new URL("../..", import.meta.url).pathname,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(r.signal, "killed: the classifier stalled").toBeNull();
+      expect(r.stderr).toBe("");
+      // No address after the padding: not a bounce it can read, left for a person.
+      expect(r.stdout).toBe("unknown");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it("never opens an archive attachment (a zip bomb is just bytes)", async () => {
     const bomb = deflateRawSync(Buffer.alloc(20 * 1024 * 1024));

@@ -26,6 +26,8 @@ export interface Dovecot {
   /** `imap://user:pass@127.0.0.1:port/INBOX`. */
   url: string;
   dir: string;
+  /** Kills the server with SIGKILL (as a crash would) and starts it again on the same port and mail. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -147,19 +149,38 @@ export async function startDovecot(): Promise<Dovecot> {
   writeFileSync(join(dir, "users"), `${user}:{PLAIN}${pass}\n`);
   const conf = join(dir, "dovecot.conf");
   writeFileSync(conf, config(dir, port, user));
-  const proc: ChildProcess = spawn(DOVECOT, ["-F", "-c", conf], { stdio: "ignore" });
+  let proc: ChildProcess;
   let exited = false;
-  proc.once("exit", () => {
-    exited = true;
-  });
-  const deadline = Date.now() + 20_000;
-  while (!(await greets(port))) {
-    if (exited || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`dovecot did not start; see ${join(dir, "dovecot.log")}`);
+  const launch = async () => {
+    exited = false;
+    proc = spawn(DOVECOT, ["-F", "-c", conf], { stdio: "ignore" });
+    proc.once("exit", () => {
+      exited = true;
+    });
+    const deadline = Date.now() + 20_000;
+    while (!(await greets(port))) {
+      if (exited || Date.now() > deadline) {
+        proc.kill("SIGKILL");
+        throw new Error(`dovecot did not start; see ${join(dir, "dovecot.log")}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  await launch();
+  const restart = async () => {
+    const gone = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGKILL");
+    await gone;
+    // The master's children (login, imap, auth) notice it is gone and exit; until the port is
+    // free again a new master cannot listen.
+    const deadline = Date.now() + 20_000;
+    while (await greets(port)) {
+      if (Date.now() > deadline) throw new Error("dovecot's old processes kept the port");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // A killed master leaves its pid file and sockets; dovecot refuses to start over a live one only.
+    await launch();
+  };
   const stop = async () => {
     if (!exited) {
       const gone = new Promise((r) => proc.once("exit", r));
@@ -170,5 +191,13 @@ export async function startDovecot(): Promise<Dovecot> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { port, user, pass, url: `imap://${user}:${pass}@127.0.0.1:${port}/INBOX`, dir, stop };
+  return {
+    port,
+    user,
+    pass,
+    url: `imap://${user}:${pass}@127.0.0.1:${port}/INBOX`,
+    dir,
+    restart,
+    stop,
+  };
 }

@@ -15,7 +15,7 @@ import { KINDS } from "../../jobs/index.js";
 import { loadInboundEvents, startInbound } from "../../src/cli/inbound.js";
 import type { Config } from "../../src/config.js";
 import { mailboxId } from "../../src/inbound/mailbox.js";
-import { verpAddress } from "../../src/mail/headers.js";
+import { verpAddress, verpTag } from "../../src/mail/headers.js";
 import { unsubscribeToken } from "../../src/mail/unsubscribe.js";
 import { createStores } from "../../src/store/index.js";
 import { createLogger } from "../../src/worker/logger.js";
@@ -175,7 +175,7 @@ describe("convene inbound against Dovecot", () => {
     );
 
     // VERP: the envelope sender names the send; From stays the organizer's.
-    for (const e of smtp.got) expect(e.mailFrom).toBe(verpAddress(BOUNCES, e.sendId));
+    for (const e of smtp.got) expect(e.mailFrom).toBe(verpAddress(BOUNCES, e.sendId, SECRET));
     const letterOf = (n: string) => {
       const e = smtp.got.find(
         (g) => g.rcpt === `${n}@people.test` && g.subject.startsWith("Mini letter"),
@@ -186,10 +186,11 @@ describe("convene inbound against Dovecot", () => {
     const dsn = (file: string, n: string) => {
       const id = letterOf(n);
       return sample(file, {
-        VERP: verpAddress(BOUNCES, id),
+        VERP: verpAddress(BOUNCES, id, SECRET),
         RCPT: `${n}@people.test`,
         MESSAGE_ID: `${id}@mini.test`,
         SEND_ID: id,
+        TAG: verpTag(id, SECRET),
         ORGANIZER,
       });
     };
@@ -216,6 +217,7 @@ describe("convene inbound against Dovecot", () => {
       RCPT: "nobody@people.test",
       MESSAGE_ID: "mini.letter.ffffffffffffffff@mini.test",
       SEND_ID: "mini.letter.ffffffffffffffff",
+      TAG: "000000000000",
       ORGANIZER,
     });
     const big =

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
+import { verpAddress, verpSendId } from "../../src/mail/headers.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { ROOT } from "../support/cli.js";
@@ -70,7 +71,12 @@ describe("VERP envelope", () => {
       config: loadConfig({ BOUNCE_ADDRESS: "bounces@lmi.test" }),
     });
     expect(plain.envelope).toBeUndefined();
-    expect(verp.envelope).toEqual({ from: `bounces+${send.id}@lmi.test`, to: send.recipient });
+    const secret = loadConfig({}).unsubscribeSecret;
+    expect(verp.envelope).toEqual({
+      from: verpAddress("bounces@lmi.test", send.id, secret),
+      to: send.recipient,
+    });
+    expect(verpSendId(String(verp.envelope?.from), "bounces@lmi.test", secret)).toBe(send.id);
     expect(verp.from).toEqual(plain.from);
     expect(verp.replyTo).toEqual(plain.replyTo);
   });
