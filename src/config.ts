@@ -35,7 +35,7 @@ export interface Config {
   /** `CONVENE_PUBLIC_URL` (or `--public-url`): where the public reaches `convene serve`, no trailing slash. */
   publicUrl?: string;
   /**
-   * `BOUNCE_ADDRESS` (bounces@domain): the envelope sender becomes `bounces+<send id>@domain`
+   * `BOUNCE_ADDRESS` (bounces@domain): the envelope sender becomes `bounces+<send id>.<tag>@domain`
    * (VERP), so a bounce names its send. Unset: the envelope sender is the From address.
    */
   bounceAddress?: string;
