@@ -1,9 +1,15 @@
 /**
  * Defects found by the adversarial review of the cluster support (issue 15), each tested on a
- * real cluster where it showed: a worker that could never find an event's queue again, and a
- * CONVENE_PREFIX that put every event back on one slot.
+ * real cluster where it showed: a worker that could never find an event's queue again, a
+ * CONVENE_PREFIX that put every event back on one slot, and a ledger copied from one Redis under
+ * its old name that the cluster layout would not see (everyone mailed again).
  */
+import { DateTime } from "luxon";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
+import { loadEventOrThrow } from "../../src/model/load.js";
+import { plan } from "../../src/planner/plan.js";
 import { createStores } from "../../src/store/index.js";
 import { runCli } from "../support/cli.js";
 import {
@@ -74,5 +80,64 @@ describe("review of the cluster support", () => {
     expect(r.stderr).toMatch(/CONVENE_PREFIX must not contain \{ or \} on a Redis Cluster/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.status).toBe(1);
+  });
+
+  it("a ledger copied over under its single-Redis name: nothing is scheduled for the event, said in the log; once copied under the cluster name, only the rest goes out", async () => {
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(2);
+    const fx = writeEvent({
+      people: people(5),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix, cluster.get().url),
+    );
+    const redis = cluster.redis();
+    const stores = createStores(redis, prefix);
+    const def = loadEventOrThrow(fx.dir, KINDS);
+    const sends = plan(def, def.registrations, DateTime.utc());
+    expect(sends).toHaveLength(5);
+    // What a key-by-key migration from one Redis leaves: three sends already made, old name.
+    const at = Date.now() - 86_400_000;
+    const made = Object.fromEntries(
+      sends
+        .slice(0, 3)
+        .map((s) => [
+          s.id,
+          JSON.stringify({ s: "sent", n: 1, e: s.recipient, q: at, t: at, r: "250 OK", k: s.kind }),
+        ]),
+    );
+    await redis.hset(`${prefix}:ledger:mini`, made);
+
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+    const config = testConfig(prefix, smtp.url, { redisUrl: cluster.get().url });
+    const w = inProcessWorker({ paths: [fx.dir], config, log });
+    cleanups.push(() => w.close());
+    await w.ready;
+    expect(await w.scheduler?.tick()).toEqual([]);
+    expect(lines.some((l) => l.includes(`single-Redis name ${prefix}:ledger:mini`))).toBe(true);
+    expect(await redis.exists(stores.keys.ledger("mini"))).toBe(0);
+    const counts = await w.queues.of("mini").getJobCounts("waiting", "delayed", "active");
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+
+    // Copied under the cluster name: the next tick plans the event, and only two go out.
+    await redis.hset(stores.keys.ledger("mini"), made);
+    await w.scheduler?.tick();
+    await smtp.waitFor(2);
+    await until("two sent", async () => {
+      const recs = [...(await stores.ledger.all("mini")).values()];
+      return recs.filter((r) => r.state === "sent" && r.at > at).length === 2;
+    });
+    expect(smtp.received.map((r) => r.to).sort()).toEqual(
+      sends
+        .slice(3)
+        .map((s) => s.recipient)
+        .sort(),
+    );
   });
 });
