@@ -2,10 +2,15 @@
  * Defects found by the adversarial review of the cluster support (issue 15), each tested on a
  * real cluster where it showed: a worker that could never find an event's queue again, a
  * CONVENE_PREFIX that put every event back on one slot, and a ledger copied from one Redis under
- * its old name that the cluster layout would not see (everyone mailed again).
+ * its old name that the cluster layout would not see (everyone mailed again), and an SMTP AUTH
+ * halt that did not hold an event whose queue was opened after it.
  */
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DateTime } from "luxon";
 import pino from "pino";
+import { SMTPServer } from "smtp-server";
 import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
@@ -139,5 +144,69 @@ describe("review of the cluster support", () => {
         .map((s) => s.recipient)
         .sort(),
     );
+  });
+
+  it("after an AUTH halt, an event first queued later (by another worker) is held too: no new login attempt", async () => {
+    let logins = 0;
+    const server = new SMTPServer({
+      disabledCommands: ["STARTTLS"],
+      allowInsecureAuth: true,
+      logger: false,
+      onAuth(_auth, _session, cb) {
+        logins++;
+        cb(new Error("Authentication credentials invalid"));
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.server.address() as { port: number }).port;
+    const prefix = uniquePrefix();
+    const soon = dueSoon(3);
+    const a = writeEvent({
+      id: "ev-a",
+      people: people(1),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    const b = writeEvent({
+      id: "ev-b",
+      people: people(3).map((p) => ({ ...p, email: `b-${p.email}` })),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    // Worker B's folder of events is empty until after the halt.
+    const folder = mkdtempSync(join(tmpdir(), "convene-review-events-"));
+    cleanups.push(
+      () => a.cleanup(),
+      () => b.cleanup(),
+      () => rmSync(folder, { recursive: true, force: true }),
+      () => deletePrefix(prefix, cluster.get().url),
+    );
+    const config = testConfig(prefix, `smtp://convene:pw@127.0.0.1:${port}`, {
+      redisUrl: cluster.get().url,
+    });
+    const stores = createStores(cluster.redis(), prefix);
+    const wa = inProcessWorker({ paths: [a.dir], config });
+    const wb = inProcessWorker({ paths: [folder], config });
+    cleanups.push(
+      () => wa.close(),
+      () => wb.close(),
+    );
+    await Promise.all([wa.ready, wb.ready]);
+    await until("the halt", async () => (await stores.smtp.halted()) !== undefined, 30_000);
+    await until("ev-a's queue paused", () => wa.queues.of("ev-a").isPaused(), 10_000);
+    await until("ev-a's send back to scheduled", async () => {
+      const recs = [...(await stores.ledger.all("ev-a")).values()];
+      return recs.length === 1 && recs[0]?.state === "scheduled";
+    });
+    const before = logins;
+
+    // A new event reaches worker B: its first tick opens ev-b's queue, after the halt.
+    renameSync(b.dir, join(folder, "ev-b"));
+    await wb.scheduler?.tick();
+    await until("ev-b's queue paused", () => wb.queues.of("ev-b").isPaused(), 15_000);
+    const recs = [...(await stores.ledger.all("ev-b")).values()];
+    expect(recs.map((r) => r.state)).toEqual(["scheduled", "scheduled", "scheduled"]);
+    expect(logins).toBe(before);
   });
 });
