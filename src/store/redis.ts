@@ -114,9 +114,14 @@ export async function resolveRedisUrl(
   if (env.REDIS_URL) return env.REDIS_URL;
   const defaultUrl = env.CONVENE_DEFAULT_REDIS || "redis://127.0.0.1:6379";
   const u = new URL(defaultUrl);
-  const url = (await answersPing(u.hostname, Number(u.port || 6379)))
-    ? defaultUrl
-    : await embeddedRedis({ defaultUrl, log });
+  // REDIS_CLUSTER=1 asks for a cluster: a private single redis-server can never be one (every
+  // command would fail "Failed to refresh slots cache" after starting it), so the default
+  // address it is, and a connection error that names it when no node is there.
+  const wantsCluster = redisTarget(defaultUrl, env).kind === "cluster";
+  const url =
+    wantsCluster || (await answersPing(u.hostname, Number(u.port || 6379)))
+      ? defaultUrl
+      : await embeddedRedis({ defaultUrl, log });
   env.REDIS_URL = url;
   return url;
 }

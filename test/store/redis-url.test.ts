@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, redactUrl } from "../../src/config.js";
 import { keys } from "../../src/store/keys.js";
-import { redisTarget } from "../../src/store/redis.js";
+import { redisTarget, resolveRedisUrl } from "../../src/store/redis.js";
 
 describe("redisTarget", () => {
   it("redis+cluster:// lists seed nodes, with credentials and TLS", () => {
@@ -97,5 +97,18 @@ describe("CONVENE_PREFIX on a cluster", () => {
     expect(loadConfig({ REDIS_URL: "redis+cluster://a:1,b:x", CONVENE_PREFIX: "{c}" }).prefix).toBe(
       "{c}",
     );
+  });
+});
+
+describe("REDIS_CLUSTER=1 without REDIS_URL", () => {
+  it("uses the default address as a cluster seed and starts no private single Redis, which could never be one", async () => {
+    const env: NodeJS.ProcessEnv = {
+      REDIS_CLUSTER: "1",
+      CONVENE_DEFAULT_REDIS: "redis://127.0.0.1:1",
+    };
+    const logged: string[] = [];
+    await expect(resolveRedisUrl(env, (l) => logged.push(l))).resolves.toBe("redis://127.0.0.1:1");
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:1");
+    expect(logged).toEqual([]);
   });
 });
