@@ -3,7 +3,8 @@
  * real cluster where it showed: a worker that could never find an event's queue again, a
  * CONVENE_PREFIX that put every event back on one slot, and a ledger copied from one Redis under
  * its old name that the cluster layout would not see (everyone mailed again), and an SMTP AUTH
- * halt that did not hold an event whose queue was opened after it.
+ * halt that did not hold an event whose queue was opened after it, and a claim that failed
+ * instead of following its slot to another master.
  */
 import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import { plan } from "../../src/planner/plan.js";
 import { createStores } from "../../src/store/index.js";
+import { connectRedis } from "../../src/store/redis.js";
 import { runCli } from "../support/cli.js";
 import {
   deletePrefix,
@@ -30,7 +32,7 @@ import {
   until,
   writeEvent,
 } from "../worker/fixture.js";
-import { clusterHooks } from "./harness.js";
+import { clusterHooks, keySlot } from "./harness.js";
 
 const cluster = clusterHooks();
 const hooks = testHooks();
@@ -208,5 +210,53 @@ describe("review of the cluster support", () => {
     const recs = [...(await stores.ledger.all("ev-b")).values()];
     expect(recs.map((r) => r.state)).toEqual(["scheduled", "scheduled", "scheduled"]);
     expect(logins).toBe(before);
+  });
+
+  // Last in the file: it leaves one slot on another master than `redis-cli --cluster create` put it.
+  it("a claim whose slot moved to another master (a resharding) follows it instead of failing the attempt", async () => {
+    const lab = cluster.get();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deletePrefix(prefix, lab.url));
+    const client = connectRedis(lab.url, "worker");
+    cleanups.push(() => client.disconnect());
+    const stores = createStores(client, prefix);
+    const to = "someone@example.test";
+    for (const id of ["s1", "s2"])
+      await stores.ledger.transition("mini", id, ["none"], {
+        state: "scheduled",
+        recipient: to,
+        due: Date.now(),
+      });
+    expect((await stores.ledger.claim("mini", "s1", to)).ok).toBe(true);
+
+    // Move the event's slot, keys and all, the way `redis-cli --cluster reshard` does; the
+    // client's slot map still names the old master.
+    const slot = String(await keySlot(lab, stores.keys.ledger("mini")));
+    const from = await lab.masterOf(Number(slot));
+    const masters = (await lab.nodes()).filter((n) => n.role === "master" && !n.failed);
+    const dest = masters.find((n) => n.id !== from.id);
+    if (!dest) throw new Error("no other master");
+    await lab.cli(dest.port, "CLUSTER", "SETSLOT", slot, "IMPORTING", from.id);
+    await lab.cli(from.port, "CLUSTER", "SETSLOT", slot, "MIGRATING", dest.id);
+    const keys = (await lab.cli(from.port, "CLUSTER", "GETKEYSINSLOT", slot, "1000"))
+      .split("\n")
+      .filter(Boolean);
+    await lab.cli(
+      from.port,
+      "MIGRATE",
+      "127.0.0.1",
+      String(dest.port),
+      "",
+      "0",
+      "5000",
+      "KEYS",
+      ...keys,
+    );
+    for (const n of masters) await lab.cli(n.port, "CLUSTER", "SETSLOT", slot, "NODE", dest.id);
+
+    const claim = await stores.ledger.claim("mini", "s2", to);
+    expect(claim).toEqual({ ok: true, from: "scheduled" });
+    expect((await stores.ledger.get("mini", "s2"))?.state).toBe("sending");
+    expect((await lab.masterOf(Number(slot))).id).toBe(dest.id);
   });
 });
