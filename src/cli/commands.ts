@@ -127,11 +127,7 @@ function declareServe(program: Command, kinds: LoadKinds): void {
     .argument("[paths...]", "event directories or folders of events (to name the organizer)", [
       "events",
     ])
-    .option(
-      "--listen <host:port>",
-      `where to listen (default ${DEFAULT_LISTEN})`,
-      listenAddress,
-    )
+    .option("--listen <host:port>", `where to listen (default ${DEFAULT_LISTEN})`, listenAddress)
     .option(
       "--public-url <url>",
       "the address the public reaches this server at (default CONVENE_PUBLIC_URL)",
