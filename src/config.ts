@@ -3,6 +3,8 @@
  * the local Redis and an outbox folder instead of SMTP.
  */
 import { z } from "zod";
+import { clusterPrefixProblem } from "./store/keys.js";
+import { isClusterUrl } from "./store/redis-url.js";
 
 /**
  * A millisecond count or similar: a value that is not a number ≥ 0 (or is empty) falls back to
@@ -178,6 +180,15 @@ function unsubscribeUrlOf(explicit: string | undefined, publicUrl: string | unde
   return publicUrl ? `${publicUrl}/unsubscribe` : undefined;
 }
 
+/** A REDIS_URL that does not parse is reported when a command connects, not by commands that never do. */
+function namesCluster(url: string, env: NodeJS.ProcessEnv): boolean {
+  try {
+    return isClusterUrl(url, env);
+  } catch {
+    return false;
+  }
+}
+
 /** `o.publicUrl`: a `--public-url` flag, which wins over CONVENE_PUBLIC_URL. */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -187,6 +198,10 @@ export function loadConfig(
   // Only SMTP_URL and BOUNCE_ADDRESS can fail; their message is written for the organizer, so it is shown as is.
   if (!r.success) throw new ConfigError(r.error.issues[0]?.message ?? "bad environment");
   const e = r.data;
+  const prefixProblem = namesCluster(e.REDIS_URL, env)
+    ? clusterPrefixProblem(e.CONVENE_PREFIX)
+    : undefined;
+  if (prefixProblem) throw new ConfigError(prefixProblem);
   const publicUrl =
     o.publicUrl ?? (e.CONVENE_PUBLIC_URL ? normalizePublicUrl(e.CONVENE_PUBLIC_URL) : undefined);
   const unsubscribeUrl = unsubscribeUrlOf(e.UNSUBSCRIBE_URL, publicUrl);

@@ -2,6 +2,7 @@ import { type CalendarStateStore, RedisCalendarStateStore } from "./calendar-sta
 import { ControlStore } from "./control.js";
 import { InboundStore } from "./inbound.js";
 import { type Keys, keys } from "./keys.js";
+import { LayoutCheck } from "./layout.js";
 import { Ledger } from "./ledger.js";
 import { QueueJobs } from "./queue-jobs.js";
 import { type Redis, withRedis } from "./redis.js";
@@ -38,6 +39,8 @@ export interface Stores {
   sendRate: SendRate;
   /** Cluster: the events that have a queue, for workers to consume. */
   eventQueues: EventQueueIndex;
+  /** Cluster: an event's ledger left under its single-Redis name (layout.ts). */
+  layout: LayoutCheck;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -58,6 +61,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     inbound: new InboundStore(redis, k),
     sendRate: new SendRate(redis, k),
     eventQueues: new EventQueueIndex(redis, k),
+    layout: new LayoutCheck(redis, k, prefix),
   };
 }
 

@@ -129,7 +129,21 @@ export function eventTag(prefix: string, event: string): string {
   return `{${prefix}:${event}}`;
 }
 
+/**
+ * Why `prefix` cannot name keys on a cluster, or undefined. convene puts the prefix inside its
+ * own hash tags, and Redis hashes only the text up to the first `}` after the first `{`: with a
+ * brace in the prefix (`{convene}`, the old way to pin every key to one slot) every event's keys
+ * would hash to one slot (no spreading), and a prefix starting `}` would leave an empty tag, so
+ * an event's ledger and pending index would hash apart and its transition script fail CROSSSLOT.
+ */
+export function clusterPrefixProblem(prefix: string): string | undefined {
+  if (!/[{}]/.test(prefix)) return undefined;
+  return `CONVENE_PREFIX must not contain { or } on a Redis Cluster (it is ${JSON.stringify(prefix)}): convene adds the hash tags itself, {${prefix.replace(/[{}]/g, "")}:<event>} and {${prefix.replace(/[{}]/g, "")}}; set CONVENE_PREFIX=${prefix.replace(/[{}]/g, "") || "convene"}`;
+}
+
 function clusterKeys(prefix: string): Keys {
+  const problem = clusterPrefixProblem(prefix);
+  if (problem) throw new Error(problem);
   const ev = (event: string, rest: string) => `${eventTag(prefix, event)}:${rest}`;
   const global = (rest: string) => `{${prefix}}:${rest}`;
   return {

@@ -284,23 +284,42 @@ export class Ledger {
   /**
    * On a cluster a master that dies loses what it had not yet passed to its replica, and the
    * replica takes over. A lost `sending` would bring the send back as `scheduled`, and a resend
-   * would then be an unmarked duplicate. So the claim waits (WAIT, in the same pipeline, on the
-   * same master) until a replica has it, before SMTP is called: after a failover the send is
+   * would then be an unmarked duplicate. So the claim waits (WAIT, on the master that took the
+   * claim) until a replica has it, before SMTP is called: after a failover the send is
    * `sending`, its retry marks it unconfirmed. Bounded: without an acknowledging replica (it is
    * down, or was promoted and has none yet) the claim goes ahead after REPLICA_WAIT_MS, and the
    * event skips WAIT for a while rather than paying that on every send.
+   *
+   * The claim is a command of its own, so that ioredis follows MOVED/ASK for it: in one
+   * pipeline with WAIT (a keyless write, which the cluster client never redirects), a claim
+   * sent to a master that no longer serves the slot (a resharding, a slot map not yet
+   * refreshed after a failover) came back as a MOVED error and failed the job attempt.
    */
   private async claimReplicated(event: string, r: TransitionRequest): Promise<TransitionResult> {
     const waits = (this.noReplicaUntil.get(event) ?? 0) <= Date.now();
-    const pipe = this.redis.pipeline().ledgerTransition(...this.args(event, r));
-    if (waits) pipe.wait(1, REPLICA_WAIT_MS);
-    const res = (await pipe.exec()) ?? [];
-    const [err, v] = res[0] ?? [new Error("claim: no reply"), null];
-    if (err) throw err;
-    const [, acks] = res[1] ?? [null, 1];
-    if (waits && Number(acks) < 1) this.noReplicaUntil.set(event, Date.now() + NO_REPLICA_MS);
-    const [ok, prev] = v as [number, string];
-    return { ok: ok === 1, from: prev as FromState };
+    const result = await this.transition(event, r.id, r.from, r.patch);
+    if (!waits || !result.ok) return result;
+    const acks = await this.replicaAcks(event);
+    if (acks !== undefined && acks < 1) this.noReplicaUntil.set(event, Date.now() + NO_REPLICA_MS);
+    return result;
+  }
+
+  /**
+   * WAIT on the connection of the master serving the event's slot: pipelined behind a one-key
+   * read of that slot, which is what routes a pipeline on a cluster. Undefined when that read was
+   * redirected (the slot moved since the claim): the WAIT then asked another master, and says
+   * nothing about the claim.
+   */
+  private async replicaAcks(event: string): Promise<number | undefined> {
+    const res =
+      (await this.redis
+        .pipeline()
+        .exists(this.keys.ledger(event))
+        .wait(1, REPLICA_WAIT_MS)
+        .exec()) ?? [];
+    const [routeErr] = res[0] ?? [new Error("no reply")];
+    const [waitErr, acks] = res[1] ?? [new Error("no reply"), null];
+    return routeErr || waitErr ? undefined : Number(acks);
   }
 
   /**

@@ -34,18 +34,19 @@ export class SendRate {
  * those only another process's scheduler queued (a `--no-scheduler` worker has no plan of its own).
  */
 export class EventQueueIndex {
-  private readonly known = new Set<string>();
-
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {}
 
-  /** Records that `event` has a queue; one SADD per event and process. */
+  /**
+   * Records that `event` has a queue: every time jobs are added, not once per process. The set
+   * can lose the event while a scheduler runs (the README's `SREM` of a finished event that then
+   * gets a new step; a failover that lost the SADD), and a worker started after that would never
+   * find the queue. One idempotent SADD per event and tick that queues something is cheap.
+   */
   async add(event: string): Promise<void> {
-    if (this.known.has(event)) return;
     await this.redis.sadd(this.keys.eventQueues(), event);
-    this.known.add(event);
   }
 
   async list(): Promise<string[]> {

@@ -9,6 +9,7 @@
  *  - any other error is logged once per message and minute, with how often it recurred.
  */
 import { redactUrl } from "../config.js";
+import { isClusterUrl } from "../store/redis-url.js";
 import type { Logger } from "./logger.js";
 
 /** Reply prefixes that mean REDIS_URL points at the wrong server or lacks credentials. */
@@ -33,12 +34,30 @@ const CONNECTION_CODES = new Set([
   "EPIPE",
 ]);
 
+/**
+ * Replies that only mean "this is a cluster" when convene did not connect as to one. Through a
+ * cluster client a MOVED reaches convene only inside ioredis's "Too many Cluster redirections"
+ * (slots moving during a failover or resharding: it passes), and a CROSSSLOT is one command's
+ * fault, not REDIS_URL's; telling the organizer to "name it as a cluster" and stopping would be
+ * wrong on both counts.
+ */
+const NOT_A_CLUSTER_CLIENT = new Set(["CROSSSLOT", "MOVED"]);
+
 /** What is wrong, in one line, when `err` is a reply no retry can fix; else undefined. */
 export function fatalRedisReason(err: Error, url: string): string | undefined {
   // BullMQ may wrap a script's reply ("Error running script …: READONLY …"): look for the word.
   const m = /(?:^|: )(READONLY|CROSSSLOT|MOVED|NOAUTH|WRONGPASS)\b/.exec(err.message ?? "");
-  const describe = m?.[1] ? FATAL_REPLIES[m[1]] : undefined;
-  return describe?.(redactUrl(url));
+  const reply = m?.[1];
+  if (!reply || (NOT_A_CLUSTER_CLIENT.has(reply) && namesCluster(url))) return undefined;
+  return FATAL_REPLIES[reply]?.(redactUrl(url));
+}
+
+function namesCluster(url: string): boolean {
+  try {
+    return isClusterUrl(url);
+  } catch {
+    return false;
+  }
 }
 
 export function isConnectionError(err: Error): boolean {

@@ -435,8 +435,12 @@ class SendAttempt {
   private async stillClearToSend(): Promise<void> {
     // A shutdown began: leave it unclaimed for the restart.
     if (this.queue.closing) throw new Error("worker shutting down; send not started");
-    // Sending stopped (AUTH failure): back to the paused queue.
-    if (await this.shared.smtpTrouble.stillHalted()) throw Worker.RateLimitError();
+    // Sending stopped (AUTH failure): back to the paused queue. On a cluster this event's queue
+    // may be newer than the halt (its first sends were queued after it), so nobody paused it.
+    if (await this.shared.smtpTrouble.stillHalted()) {
+      if (this.deps.stores.keys.cluster) await this.queue.pause();
+      throw Worker.RateLimitError();
+    }
     // The server asked to slow down, or cannot be reached: the queue is waiting, so this send
     // waits with it instead of trying anyway. With a queue per event (a cluster) the reply came
     // through another event's queue, so this one is made to wait too, for what is left.
@@ -622,9 +626,14 @@ function smtpTroubleOf(deps: RuntimeDeps) {
   let failing = false;
   let halted = false;
   const trouble = {
-    /** Only asks Redis once this process saw the halt: another worker's start may have lifted it. */
+    /**
+     * On one Redis, asks Redis only once this process saw the halt (another worker's start may
+     * have lifted it): the halt paused the one queue, so no other send gets here. On a cluster a
+     * queue opened after the halt was not paused, and this process may never have seen the
+     * reply: every send asks (one GET), rather than try the refused credentials again.
+     */
     async stillHalted(): Promise<boolean> {
-      if (halted) halted = (await stores.smtp.halted()) !== undefined;
+      if (halted || stores.keys.cluster) halted = (await stores.smtp.halted()) !== undefined;
       return halted;
     },
     async unreachable(f: SmtpFailure, send: string, queue: EventQueue): Promise<void> {

@@ -375,9 +375,31 @@ export class Scheduler {
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
     const loaded = await this.loadDefinition(dir);
     if (!loaded) return undefined;
+    if (!(await this.layoutOk(loaded.def.event.id))) return undefined;
     const t = await this.load(loaded);
     const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
     return this.apply(dir, t, decision);
+  }
+
+  /** Events whose ledger was found where this layout reads it (checked until it is). */
+  private readonly layoutChecked = new Set<string>();
+
+  /**
+   * On a cluster, false (logged each tick) while the event's ledger sits under its single-Redis
+   * name only: planning it would make again every send that ledger records as made.
+   */
+  private async layoutOk(ev: string): Promise<boolean> {
+    if (this.layoutChecked.has(ev)) return true;
+    const stranded = await this.deps.stores.layout.strandedLedger(ev);
+    if (!stranded) {
+      this.layoutChecked.add(ev);
+      return true;
+    }
+    this.deps.log.error(
+      { event: ev, found: stranded, expected: this.deps.stores.keys.ledger(ev) },
+      `${ev}: its delivery ledger is under the single-Redis name ${stranded}, which convene does not read on a Redis Cluster (it reads ${this.deps.stores.keys.ledger(ev)}). Nothing is scheduled for ${ev}, so that no send it records is made again: copy the event's keys under their cluster names (README, "Redis Cluster"), then the next tick plans it.`,
+    );
+    return false;
   }
 
   /** The event's definition, or undefined (logged) while it is broken or being written. */
