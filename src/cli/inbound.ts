@@ -133,7 +133,8 @@ export async function inboundCommand(
   // A mailto unsubscribe is verified with the same secret the links were signed with.
   requireUnsubscribeSecret();
   const log = createLogger();
-  const redis = connectRedis(config.redisUrl);
+  // A watching loop rides out a Redis restart like the worker; one pass gives up quickly.
+  const redis = connectRedis(config.redisUrl, opts.once ? "cli" : "worker");
   try {
     const running = startInbound({ config, events, redis, log, opts });
     if (!opts.once) stopOnSignals(log, () => running.close(), 10_000);

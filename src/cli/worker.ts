@@ -141,7 +141,8 @@ async function startWorkerInbound(
   const { loadInboundEvents, startInbound } = await import("./inbound.js");
   const { connectRedis } = await import("../store/redis.js");
   const events = loadInboundEvents(paths, kinds);
-  const redis = connectRedis(config.redisUrl);
+  // Long-running, like the worker's own connections: it rides out a Redis restart.
+  const redis = connectRedis(config.redisUrl, "worker");
   let running: ReturnType<typeof startInbound>;
   try {
     running = startInbound({ config, events, redis, log, opts: {} });
