@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import { basisOf, type InviteBasis } from "../src/calendar/basis.js";
-import { buildInvite } from "../src/calendar/invite.js";
+import { inviteFor } from "../src/calendar/invite-template.js";
 import { isSuperseded } from "../src/calendar/lifecycle.js";
 import { inviteMailParts } from "../src/calendar/mime.js";
 import { type CalendarParams, defineKind, type PartsContext } from "../src/kind.js";
@@ -26,7 +26,7 @@ function basisToRecord(
 /** The invite's iCalendar parts, built by the calendar module (contracts.md). */
 function calendarParts({ def, send, recipient, calendar, now, rendered }: PartsContext) {
   if (!send.item) throw new ComposeError(`send ${send.id}: a calendar invite needs an item`);
-  const built = buildInvite(def, {
+  const built = inviteFor(def, {
     itemId: send.item,
     recipient,
     sequence: calendar?.sequence ?? send.version,

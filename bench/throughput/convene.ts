@@ -36,8 +36,16 @@ interface Run {
   log: WorkerLog;
 }
 
+/**
+ * Extra node flags for the worker only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`): node refuses
+ * --cpu-prof in NODE_OPTIONS, and a profile of the bench itself would be noise.
+ */
+const WORKER_NODE_ARGS = (process.env.CONVENE_BENCH_WORKER_NODE_ARGS ?? "")
+  .split(" ")
+  .filter((a) => a.length > 0);
+
 function spawnWorker(ctx: RunContext, prefix: string, eventDir: string): ChildProcess {
-  return spawn(process.execPath, [CLI, "worker", eventDir], {
+  return spawn(process.execPath, [...WORKER_NODE_ARGS, CLI, "worker", eventDir], {
     env: {
       ...process.env,
       REDIS_URL: ctx.redis.url,

@@ -100,6 +100,14 @@ function dateValue(date: string): DateTime {
 }
 
 export function buildIcs(input: IcsInput): string {
+  return fold(buildIcsLines(input));
+}
+
+/**
+ * buildIcs before folding: the checked content lines. The invite template (invite-template.ts)
+ * folds all but its per-recipient lines once and reuses them.
+ */
+export function buildIcsLines(input: IcsInput): string[] {
   const cal = ical({
     prodId: PRODID,
     method: ICalCalendarMethod[input.method],
@@ -119,7 +127,7 @@ export function buildIcs(input: IcsInput): string {
     propName(line) === "ATTENDEE" ? line.replace(/:MAILTO:(?=[^:]*$)/, ":mailto:") : line,
   );
   check(lines);
-  return fold(lines);
+  return lines;
 }
 
 function addEvent(cal: ICalCalendar, e: VEventInput, zone: string, stamp: DateTime): void {

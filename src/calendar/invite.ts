@@ -46,7 +46,7 @@ type InviteOptions = Parameters<typeof buildInvite>[1];
  * the caller, so it throws with the reason rather than inviting to nothing.
  */
 function snapshotToSend(
-  o: InviteOptions,
+  o: Pick<InviteOptions, "method" | "itemId" | "last">,
   item: CalendarItem | undefined,
   live: ItemSnapshot | undefined,
 ): ItemSnapshot {
@@ -66,10 +66,59 @@ function notInvitable(item: CalendarItem | undefined): string {
 }
 
 function checkParties(o: InviteOptions, organizerEmail: string): void {
-  if (o.recipient.email.toLowerCase() === organizerEmail.toLowerCase())
+  checkAttendee(o.recipient, organizerEmail);
+  checkSequence(o.sequence);
+}
+
+export function checkAttendee(recipient: Pick<Recipient, "email">, organizerEmail: string): void {
+  if (recipient.email.toLowerCase() === organizerEmail.toLowerCase())
     throw new Error(`the organizer (${organizerEmail}) cannot be an attendee of their own invite`);
-  if (!Number.isInteger(o.sequence) || o.sequence < 0)
-    throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${o.sequence}`);
+}
+
+export function checkSequence(sequence: number): void {
+  if (!Number.isInteger(sequence) || sequence < 0)
+    throw new Error(`SEQUENCE must be a whole number ≥ 0, not ${sequence}`);
+}
+
+/** Everything buildInvite takes apart from the attendee and DTSTAMP. */
+export type InviteShape = Omit<InviteOptions, "recipient" | "stamp">;
+
+/**
+ * The recipient-independent half of buildInvite: the one VEVENT without its attendee, and the
+ * organizer it names. Throws as buildInvite does for an item that cannot be invited or cancelled.
+ */
+export function inviteEvent(
+  def: EventDefinition,
+  o: InviteShape,
+): { vevent: VEventInput; uid: string; organizer: { name: string; email: string } } {
+  const ev = def.event;
+  const all = itemsOf(ev);
+  const item = all.find((i) => i.id === o.itemId);
+  const snap = snapshotToSend(
+    o,
+    item,
+    item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined,
+  );
+  const organizer = o.held?.organizer ?? ev.organizer;
+  const uid = o.held?.uid ?? itemUid(ev, o.itemId);
+  const cancel = o.method === "CANCEL";
+  const description =
+    item && item.when.type !== "tbd"
+      ? itemDescription(ev, item)
+      : "This item has been removed from the programme.";
+  const url = item ? itemUrl(ev, item) : undefined;
+  const vevent: VEventInput = {
+    uid,
+    sequence: o.sequence,
+    summary: snap.summary,
+    status: cancel ? "CANCELLED" : snap.status,
+    when: whenFrom(snap, ev.timezone, o.method),
+    ...(snap.location ? { location: snap.location } : {}),
+    ...(description ? { description } : {}),
+    ...(url ? { url } : {}),
+    organizer: { name: organizer.name, email: organizer.email },
+  };
+  return { vevent, uid, organizer };
 }
 
 export function buildInvite(
@@ -93,35 +142,13 @@ export function buildInvite(
   },
 ): Invite {
   const ev = def.event;
-  const all = itemsOf(ev);
-  const item = all.find((i) => i.id === o.itemId);
-  const snap = snapshotToSend(
-    o,
-    item,
-    item && item.when.type !== "tbd" ? itemSnapshot(ev, item, all) : undefined,
-  );
-  const organizer = o.held?.organizer ?? ev.organizer;
+  const { vevent, uid, organizer } = inviteEvent(def, o);
   checkParties(o, organizer.email);
-
-  const uid = o.held?.uid ?? itemUid(ev, o.itemId);
-  const cancel = o.method === "CANCEL";
-  const description =
-    item && item.when.type !== "tbd"
-      ? itemDescription(ev, item)
-      : "This item has been removed from the programme.";
-  const url = item ? itemUrl(ev, item) : undefined;
-  const vevent: VEventInput = {
-    uid,
-    sequence: o.sequence,
-    summary: snap.summary,
-    status: cancel ? "CANCELLED" : snap.status,
-    when: whenFrom(snap, ev.timezone, o.method),
-    ...(snap.location ? { location: snap.location } : {}),
-    ...(description ? { description } : {}),
-    ...(url ? { url } : {}),
-    organizer: { name: organizer.name, email: organizer.email },
-    attendees: [{ name: o.recipient.name, email: o.recipient.email }],
-  };
-  const ics = buildIcs({ method: o.method, zone: ev.timezone, stamp: o.stamp, events: [vevent] });
-  return { ics, uid, method: o.method, sequence: o.sequence, summary: snap.summary };
+  const ics = buildIcs({
+    method: o.method,
+    zone: ev.timezone,
+    stamp: o.stamp,
+    events: [{ ...vevent, attendees: [{ name: o.recipient.name, email: o.recipient.email }] }],
+  });
+  return { ics, uid, method: o.method, sequence: o.sequence, summary: vevent.summary };
 }
