@@ -16,6 +16,7 @@ import {
 import { createServer, Socket } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { ImapFlow } from "imapflow";
 
 export const DOVECOT = "/usr/sbin/dovecot";
 
@@ -26,6 +27,8 @@ export interface Dovecot {
   /** `imap://user:pass@127.0.0.1:port/INBOX`. */
   url: string;
   dir: string;
+  /** A connected IMAP client on the test user's mailbox, for delivering and inspecting mail. */
+  imap(): Promise<ImapFlow>;
   /** Kills the server with SIGKILL (as a crash would) and starts it again on the same port and mail. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -197,6 +200,17 @@ export async function startDovecot(): Promise<Dovecot> {
     pass,
     url: `imap://${user}:${pass}@127.0.0.1:${port}/INBOX`,
     dir,
+    async imap() {
+      const c = new ImapFlow({
+        host: "127.0.0.1",
+        port,
+        secure: false,
+        auth: { user, pass },
+        logger: false,
+      });
+      await c.connect();
+      return c;
+    },
     restart,
     stop,
   };

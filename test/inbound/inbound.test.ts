@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
-import { ImapFlow } from "imapflow";
+import type { ImapFlow } from "imapflow";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,18 +93,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dovecot?.stop();
 });
-
-async function imap(): Promise<ImapFlow> {
-  const c = new ImapFlow({
-    host: "127.0.0.1",
-    port: dovecot.port,
-    secure: false,
-    auth: { user: dovecot.user, pass: dovecot.pass },
-    logger: false,
-  });
-  await c.connect();
-  return c;
-}
 
 /** Subjects and flags of a folder's messages. */
 async function folder(c: ImapFlow, path: string): Promise<{ subject: string; flags: string[] }[]> {
@@ -301,7 +289,7 @@ describe("convene inbound against Dovecot", () => {
       ["zip bomb", bomb],
       ["malformed ics", malformed],
     ];
-    const c = await imap();
+    const c = await dovecot.imap();
     hooks.cleanups.push(() => c.logout());
     // The same command on the empty INBOX: the baseline the run below is compared with.
     const baseline = await cliOnce(fx.dir, prefix, url);
@@ -435,7 +423,7 @@ describe("convene inbound against Dovecot", () => {
       () => fx.cleanup(),
       () => deletePrefix(prefix),
     );
-    const c = await imap();
+    const c = await dovecot.imap();
     hooks.cleanups.push(() => c.logout());
     await c.mailboxCreate("Kill");
     const n = 150;
@@ -506,7 +494,7 @@ describe("convene inbound against Dovecot", () => {
       () => fx.cleanup(),
       () => deletePrefix(prefix),
     );
-    const c = await imap();
+    const c = await dovecot.imap();
     hooks.cleanups.push(() => c.logout());
     await c.mailboxCreate("Watch");
     const url = `${dovecot.url.replace(/\/INBOX$/, "")}/Watch`;

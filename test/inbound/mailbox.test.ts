@@ -3,7 +3,7 @@
  * renumbered folder (new UIDVALIDITY), a server that crashes and comes back while the loop
  * watches, a folder that does not exist.
  */
-import { ImapFlow } from "imapflow";
+import type { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
 import { loadInboundEvents, startInbound } from "../../src/cli/inbound.js";
@@ -37,18 +37,6 @@ afterAll(async () => {
   await dovecot?.stop();
 });
 
-async function imap(): Promise<ImapFlow> {
-  const c = new ImapFlow({
-    host: "127.0.0.1",
-    port: dovecot.port,
-    secure: false,
-    auth: { user: dovecot.user, pass: dovecot.pass },
-    logger: false,
-  });
-  await c.connect();
-  return c;
-}
-
 const unsubscribe = (who: string, id: string) =>
   sample("unsubscribe-mailto.eml", {
     ATTENDEE: who,
@@ -81,7 +69,7 @@ async function uidValidity(c: ImapFlow, path: string): Promise<string> {
 describe("convene inbound and the IMAP server", () => {
   it("a renumbered folder (new UIDVALIDITY) is read from the start, without applying a message twice", async () => {
     const { stores, start } = setup("Renumber");
-    const c = await imap();
+    const c = await dovecot.imap();
     hooks.cleanups.push(() => c.logout());
     await c.mailboxCreate("Renumber");
     const first = unsubscribe("renumber-a@people.test", "renumber-a");
@@ -110,13 +98,13 @@ describe("convene inbound and the IMAP server", () => {
 
   it("recovers by itself when the server is killed and comes back while the loop watches", async () => {
     const { stores, start } = setup("Restart");
-    const c0 = await imap();
+    const c0 = await dovecot.imap();
     await c0.mailboxCreate("Restart");
     await c0.logout();
     const running = start({ poll: 1_000 });
     hooks.cleanups.push(() => running.close());
     const add = async (who: string) => {
-      const c = await imap();
+      const c = await dovecot.imap();
       try {
         await c.append("Restart", unsubscribe(who, who.split("@")[0] as string));
       } finally {
