@@ -81,6 +81,30 @@ function eventDetail(data: ConsoleData, s: Snapshot) {
   };
 }
 
+/** A worker that was down can leave every send of a campaign missed: lists come in pages. */
+export const PAGE_DEFAULT = 500;
+export const PAGE_MAX = 5000;
+
+function whole(v: string | undefined, name: string, fallback: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > max)
+    throw new ApiError(400, `${name} must be a whole number from 0 to ${max}`);
+  return n;
+}
+
+/** `?offset=&limit=`, checked: a repeated parameter arrives as an array and is refused. */
+function pageOf(q: Record<string, unknown>): { offset: number; limit: number } {
+  const one = (k: string) => {
+    const v = q[k];
+    if (v !== undefined && typeof v !== "string") throw new ApiError(400, `${k} may be given once`);
+    return v;
+  };
+  const limit = whole(one("limit"), "limit", PAGE_DEFAULT, PAGE_MAX);
+  if (limit === 0) throw new ApiError(400, "limit must be at least 1");
+  return { offset: whole(one("offset"), "offset", 0, Number.MAX_SAFE_INTEGER), limit };
+}
+
 /** Registered with prefix /api: the paths below are under it. */
 export async function apiRoutes(app: FastifyInstance, o: ApiOptions): Promise<void> {
   const { data } = o;
@@ -119,8 +143,18 @@ export async function apiRoutes(app: FastifyInstance, o: ApiOptions): Promise<vo
     eventDetail(data, await data.snapshot(await eventOf(request))),
   );
   app.get("/events/:id/failures", async (request) => {
+    const window = pageOf(request.query as Params);
     const s = await data.snapshot(await eventOf(request));
-    return { event: s.def.event.id, failures: s.failures };
+    const failures = s.failures.slice(window.offset, window.offset + window.limit);
+    const next = window.offset + failures.length;
+    return {
+      event: s.def.event.id,
+      total: s.failures.length,
+      offset: window.offset,
+      limit: window.limit,
+      next: next < s.failures.length ? next : null,
+      failures,
+    };
   });
   app.get("/events/:id/calendar", async (request) => {
     const def = await eventOf(request);

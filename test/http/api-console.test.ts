@@ -25,7 +25,7 @@ import { SECRET, startServe, type TestServer } from "./serve-fixture.js";
 const hooks = testHooks();
 const REFUSED = "person00001@people.test";
 
-async function setup() {
+async function setup(refused: readonly string[] = [REFUSED]) {
   const soon = dueSoon(1);
   const { smtp, prefix, fx, config } = await eventSetup(hooks, {
     people: people(3),
@@ -39,7 +39,7 @@ async function setup() {
     registrations: [soon.registration],
   });
   smtp.setPolicy((address) =>
-    address === REFUSED ? { code: 550, message: "5.1.1 mailbox unavailable" } : undefined,
+    refused.includes(address) ? { code: 550, message: "5.1.1 mailbox unavailable" } : undefined,
   );
   const cfg = { ...config, unsubscribeSecret: SECRET };
   const w = inProcessWorker({ paths: [fx.dir], config: cfg });
@@ -110,7 +110,7 @@ describe("the JSON API", () => {
     expect(String(steps[0]?.firstDue)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
     const f = await json(await api(server, "/events/mini/failures"));
-    expect(f).toEqual({ event: "mini", failures });
+    expect(f).toEqual({ event: "mini", total: 1, offset: 0, limit: 500, next: null, failures });
     expect(failures.map((x) => [x.recipient, x.state])).toEqual([[REFUSED, "failed"]]);
     expect(failures[0]?.response).toMatch(/550/);
 
@@ -129,6 +129,29 @@ describe("the JSON API", () => {
 
     expect((await api(server, "/events/nope")).status).toBe(404);
     expect(await json(await api(server, "/nothing-here"))).toMatchObject({ error: "not_found" });
+  });
+
+  it("pages the failures with ?offset and ?limit, and refuses a bad or repeated one", async () => {
+    const second = "person00002@people.test";
+    const { server, dir } = await setup([REFUSED, second]);
+    const { failures } = await statusJson(server, dir);
+    expect(failures).toHaveLength(2);
+    const first = await json(await api(server, "/events/mini/failures?limit=1"));
+    expect(first).toEqual({
+      event: "mini",
+      total: 2,
+      offset: 0,
+      limit: 1,
+      next: 1,
+      failures: [failures[0]],
+    });
+    const rest = await json(await api(server, "/events/mini/failures?offset=1&limit=1"));
+    expect(rest).toMatchObject({ total: 2, offset: 1, next: null, failures: [failures[1]] });
+    for (const q of ["limit=0", "limit=ten", "limit=5001", "offset=-1", "limit=1&limit=2"]) {
+      const res = await api(server, `/events/mini/failures?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(String((await json(res)).message)).toMatch(/limit|offset/);
+    }
   });
 
   it("pause, resume and cancel a step or the whole event, as convene pause/resume/cancel do", async () => {
