@@ -41,6 +41,11 @@ export interface Stores {
   eventQueues: EventQueueIndex;
   /** Cluster: an event's ledger left under its single-Redis name (layout.ts). */
   layout: LayoutCheck;
+  /**
+   * Whether the connection is up now. A write made while it is not waits in ioredis's offline
+   * queue and lands whenever Redis returns; an HTTP request that must answer now asks first.
+   */
+  connected(): boolean;
 }
 
 export function createStores(redis: Redis, prefix: string): Stores {
@@ -62,6 +67,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     sendRate: new SendRate(redis, k),
     eventQueues: new EventQueueIndex(redis, k),
     layout: new LayoutCheck(redis, k, prefix),
+    connected: () => redis.status === "ready",
   };
 }
 

@@ -346,6 +346,7 @@ export function consoleData(deps: ConsoleDataDeps): ConsoleData {
     },
 
     async control(def, action, step) {
+      writable(stores);
       const ev = def.event.id;
       const target = step ?? WHOLE_EVENT;
       if (action === "pause") await stores.control.pause(ev, target);
@@ -355,9 +356,28 @@ export function consoleData(deps: ConsoleDataDeps): ConsoleData {
       return { ok: true, released: await deps.wake(ev, step) };
     },
 
-    suppress: (email) => stores.suppressions.add(email.trim(), CONSOLE_SUPPRESS_REASON),
-    unsuppress: (email) => stores.suppressions.remove(email.trim()),
+    suppress: async (email) => {
+      writable(stores);
+      await stores.suppressions.add(email.trim(), CONSOLE_SUPPRESS_REASON);
+    },
+    unsuppress: async (email) => {
+      writable(stores);
+      return stores.suppressions.remove(email.trim());
+    },
   };
+}
+
+/**
+ * An organizer's change is made now or not at all: sent while Redis is away, it would wait in
+ * the connection's offline queue past the request's 503 and land whenever Redis came back (a
+ * pause, a cancel or an unsuppress the organizer was told had failed).
+ */
+function writable(stores: Pick<Stores, "connected">): void {
+  if (stores.connected()) return;
+  throw Object.assign(
+    new Error("Redis is not connected, so nothing was changed; try again once it is back"),
+    { statusCode: 503 },
+  );
 }
 
 /** Something the organizer asked for that is not there: a 404 with this message. */
