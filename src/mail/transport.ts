@@ -10,7 +10,9 @@ import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type MailMessage from "nodemailer/lib/mailer/mail-message.js";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import { preparedPartsEnabled } from "../calendar/invite-template.js";
 import type { Config } from "../config.js";
+import { assemble, PartCache } from "./assemble.js";
 import { addressList, Outbox } from "./outbox.js";
 import { type SmtpTimeouts, smtpTimeouts } from "./smtp-timeouts.js";
 
@@ -94,13 +96,14 @@ function handedOver(track: Track): boolean {
 export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts()): Mailer {
   const transport = nodemailer.createTransport(withDefaults(url, timeouts));
   trackStreams(transport);
+  const parts = new PartCache();
   return {
     kind: "smtp",
     async send(msg) {
       const track: Track = { streams: [] };
       let info: SMTPTransport.SentMessageInfo;
       try {
-        info = await transport.sendMail({ ...msg, [TRACK]: track } as Mail.Options);
+        info = await transport.sendMail({ ...forSmtp(msg, parts), [TRACK]: track } as Mail.Options);
       } catch (e) {
         if (e instanceof Error) Object.assign(e, { handedOver: handedOver(track) });
         throw e;
@@ -116,6 +119,15 @@ export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts())
       transport.close();
     },
   };
+}
+
+/**
+ * The message as nodemailer is handed it: assembled into one Buffer (mail/assemble.ts) unless
+ * it cannot be, or CONVENE_PREPARED_PARTS=off asks for the slow path (benchmarks compare both).
+ */
+function forSmtp(msg: Mail.Options, parts: PartCache): Mail.Options {
+  const assembled = preparedPartsEnabled() ? assemble(msg, parts) : undefined;
+  return assembled ?? msg;
 }
 
 export function outboxMailer(dir: string): Mailer & { outbox: Outbox } {

@@ -1,0 +1,183 @@
+/**
+ * A message assembled in one pass (src/mail/assemble.ts) is byte for byte what nodemailer's own
+ * streaming makes of the same message: every planned send of both bundled events, the same
+ * message again from the part cache, and hand-made messages that take nodemailer's other
+ * choices (7bit, base64 text, encoded words, a Buffer attachment). What the walk cannot write
+ * (a file attachment) is left to nodemailer. Then through the real SMTP path: the server
+ * receives the same message, parsed by mailparser, whichever path built it.
+ */
+import { join } from "node:path";
+import { DateTime } from "luxon";
+import { simpleParser } from "mailparser";
+import MailComposer from "nodemailer/lib/mail-composer";
+import type Mail from "nodemailer/lib/mailer/index.js";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
+import { setPreparedParts } from "../../src/calendar/invite-template.js";
+import { loadConfig } from "../../src/config.js";
+import { assemble, PartCache } from "../../src/mail/assemble.js";
+import { composeMessage } from "../../src/mail/compose.js";
+import { smtpMailer } from "../../src/mail/transport.js";
+import { loadEventOrThrow } from "../../src/model/load.js";
+import { plan } from "../../src/planner/plan.js";
+import { ROOT } from "../support/cli.js";
+
+const config = loadConfig({ UNSUBSCRIBE_SECRET: "test-secret" });
+const BOUNDARY = "convene-assemble";
+
+/** nodemailer's own bytes for the message: its tree, streamed, as SMTP would be handed them. */
+async function nodemailerBytes(msg: Mail.Options): Promise<string> {
+  const node = new MailComposer({ ...msg, baseBoundary: BOUNDARY } as Mail.Options).compile();
+  return (await node.build()).toString("utf8");
+}
+
+function assembledBytes(msg: Mail.Options, cache: PartCache): string | undefined {
+  return assemble({ ...msg, baseBoundary: BOUNDARY } as Mail.Options, cache)?.raw.toString("utf8");
+}
+
+const EVENTS = [
+  { dir: "ca-lmi-2017", at: "2017-07-01T00:00:00Z" },
+  { dir: "berlin-partnership-forum-2026", at: "2026-12-01T00:00:00Z" },
+];
+
+describe.each(EVENTS)("assembled messages equal nodemailer's: $dir", ({ dir, at }) => {
+  const def = loadEventOrThrow(join(ROOT, "events", dir), KINDS);
+  const sends = plan(def, def.registrations, DateTime.fromISO(at));
+
+  it("every planned send, byte for byte, and again from the part cache", async () => {
+    const cache = new PartCache();
+    expect(sends.length).toBeGreaterThan(50);
+    for (const send of sends) {
+      const msg = await composeMessage(def, send, { config });
+      const want = await nodemailerBytes(msg);
+      expect(assembledBytes(msg, cache), send.id).toBe(want);
+      expect(assembledBytes(msg, cache), `${send.id} from the cache`).toBe(want);
+    }
+    // The letter's PUBLISH file is the same for everyone: it was remembered.
+    expect(cache.count).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+const base: Mail.Options = {
+  from: { name: "Jürgen Ößwald", address: "org@example.org" },
+  to: { name: "Zoë « Test »", address: "zoe@example.org" },
+  subject: "Einladung: Übersicht und Zeitplan für die Konferenz — bitte lesen",
+  messageId: "<assemble-test@example.org>",
+  date: new Date("2026-12-01T10:00:00Z"),
+  headers: { "X-Convene-Send-Id": "ev.step.0123456789abcdef" },
+};
+
+describe("hand-made messages take nodemailer's choices", () => {
+  const cases: [string, Mail.Options][] = [
+    ["plain ASCII text only (7bit, one part)", { ...base, text: "Hello\nthere\n" }],
+    ["text without a last line break", { ...base, text: "no newline at the end" }],
+    [
+      "mostly non-Latin text (base64)",
+      { ...base, text: "会议邀请。请在截止日期前注册。".repeat(40) },
+    ],
+    [
+      "long lines (quoted-printable)",
+      { ...base, text: `${"word ".repeat(300)}\n`, html: "<p>x</p>" },
+    ],
+    [
+      "a Buffer attachment and a big text attachment",
+      {
+        ...base,
+        text: "See attached.",
+        html: "<p>See <b>attached</b>.</p>",
+        attachments: [
+          { filename: "data.bin", content: Buffer.from([0, 1, 2, 250, 251, 13, 10, 46]) },
+          { filename: "notes.txt", content: "line\n".repeat(1000), contentType: "text/plain" },
+        ],
+      },
+    ],
+    ["an empty text", { ...base, text: "", html: "<p>only html</p>" }],
+  ];
+
+  it.each(cases)("%s", async (_name, msg) => {
+    const cache = new PartCache();
+    const want = await nodemailerBytes(msg);
+    expect(assembledBytes(msg, cache)).toBe(want);
+    expect(assembledBytes(msg, cache)).toBe(want);
+  });
+
+  it("leaves a file attachment to nodemailer", () => {
+    const msg = { ...base, text: "x", attachments: [{ filename: "a.txt", path: __filename }] };
+    expect(assemble(msg, new PartCache())).toBeUndefined();
+  });
+
+  it("keeps the envelope and the Message-ID", () => {
+    const msg = {
+      ...base,
+      text: "x",
+      envelope: { from: "bounce+tag@example.org", to: "zoe@example.org" },
+    };
+    const a = assemble(msg, new PartCache());
+    expect(a?.messageId).toBe("<assemble-test@example.org>");
+    expect(a?.envelope).toEqual({ from: "bounce+tag@example.org", to: ["zoe@example.org"] });
+  });
+});
+
+describe("the SMTP server receives the same message from either path", () => {
+  const received: string[] = [];
+  let server: SMTPServer;
+  let port = 0;
+
+  beforeAll(async () => {
+    server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData(stream, _session, done) {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          received.push(Buffer.concat(chunks).toString("utf8"));
+          done();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    port = (server.server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    setPreparedParts(true);
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it("letter and invite, parsed by mailparser", async () => {
+    const def = loadEventOrThrow(join(ROOT, "events", "ca-lmi-2017"), KINDS);
+    const sends = plan(def, def.registrations, DateTime.fromISO("2017-07-01T00:00:00Z"));
+    const picks = ["invitation-letter", "calendar-invite"].map((k) =>
+      sends.find((s) => s.kind === k),
+    );
+    const mailer = smtpMailer(`smtp://127.0.0.1:${port}`);
+    for (const send of picks) {
+      if (!send) throw new Error("the bundled event lost a kind");
+      const msg = await composeMessage(def, send, { config });
+      for (const on of [true, false]) {
+        setPreparedParts(on);
+        await mailer.send(msg);
+      }
+    }
+    await mailer.close();
+    expect(received).toHaveLength(4);
+    for (let i = 0; i < 4; i += 2) {
+      const [fast, slow] = await Promise.all([
+        simpleParser(received[i] as string),
+        simpleParser(received[i + 1] as string),
+      ]);
+      expect(fast.messageId).toBe(slow.messageId);
+      expect(fast.subject).toBe(slow.subject);
+      expect(fast.to).toEqual(slow.to);
+      expect(fast.text).toBe(slow.text);
+      expect(fast.html).toBe(slow.html);
+      expect(fast.headers.get("x-convene-send-id")).toBe(slow.headers.get("x-convene-send-id"));
+      expect(
+        fast.attachments.map((a) => [a.contentType, a.filename, a.content.toString("base64")]),
+      ).toEqual(
+        slow.attachments.map((a) => [a.contentType, a.filename, a.content.toString("base64")]),
+      );
+    }
+  });
+});
