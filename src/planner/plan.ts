@@ -177,8 +177,30 @@ function windowMillis(step: StepSpec): number {
   return window ? durationMillis(window) : 86_400_000;
 }
 
+const dueMemos = new WeakMap<EventSpec, WeakMap<StepSpec, DueMemo>>();
+
+/**
+ * A step's due times, kept with the loaded definition rather than one plan call: a processor
+ * re-plans each send it is about to make (replanOne), a plan of one recipient, so a memo per
+ * call computed every send's due time with Luxon again (issue 12). Keyed by the event object
+ * too: a definition spread with a changed event (an edit) keeps its step objects.
+ */
+function dueMemoOf(ev: EventSpec, step: StepSpec): DueMemo {
+  let byStep = dueMemos.get(ev);
+  if (!byStep) {
+    byStep = new WeakMap();
+    dueMemos.set(ev, byStep);
+  }
+  let memo = byStep.get(step);
+  if (!memo) {
+    memo = new Map();
+    byStep.set(step, memo);
+  }
+  return memo;
+}
+
 function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanContext): Ordered[] {
-  const memo = { times: new Map() as DueMemo, windowMs: windowMillis(step) };
+  const memo = { times: dueMemoOf(c.ev, step), windowMs: windowMillis(step) };
   const stepItems = itemsOfStep(def, step, c);
   const sends: Ordered[] = [];
   for (const r of def.audiences[step.audience] ?? []) {

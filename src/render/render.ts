@@ -5,7 +5,7 @@
  */
 import type { StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
-import { loadTemplate } from "./template.js";
+import { type CompiledTemplate, loadTemplate } from "./template.js";
 import { buildView, type View, type ViewInput } from "./view.js";
 
 export interface RenderInput extends Omit<ViewInput, "subject"> {
@@ -32,9 +32,33 @@ export async function renderMessage(i: RenderInput): Promise<Rendered> {
   const base = buildView({ ...i, subject: "" });
   const subject = i.subject(base);
   const view = { ...base, subject };
-  const t = await loadTemplate(i.def.dir, templateName(i.step));
+  const t = await templateOf(i.def, templateName(i.step));
   const { html, text } = t.fill(view);
   return { subject, html, text, template: t.file, view };
+}
+
+const templatesOf = new WeakMap<EventDefinition, Map<string, Promise<CompiledTemplate>>>();
+
+/**
+ * The compiled template, once per loaded definition: loadTemplate looks the file up and stats it
+ * and its includes on every call, for each of a step's thousand messages (issue 12). A worker's
+ * definition is reloaded whenever a file of the folder changes (worker/definitions.ts), templates
+ * included, so an edit still reaches the next message through the new definition object.
+ */
+function templateOf(def: EventDefinition, name: string): Promise<CompiledTemplate> {
+  let byName = templatesOf.get(def);
+  if (!byName) {
+    byName = new Map();
+    templatesOf.set(def, byName);
+  }
+  let t = byName.get(name);
+  if (!t) {
+    t = loadTemplate(def.dir, name);
+    byName.set(name, t);
+    // A template that failed (a syntax error being fixed) is looked up again next time.
+    t.catch(() => byName.delete(name));
+  }
+  return t;
 }
 
 /** The recipient of a step's audience with this address (case-insensitive), if any. */

@@ -314,3 +314,30 @@ describe("planner: ids and order", () => {
     expect(dues[0]).toBe(utc("2017-05-15T16:00:00Z"));
   });
 });
+
+describe("planner: due times kept with the definition (issue 12)", () => {
+  const def = loadEventOrThrow(`${process.cwd()}/events/ca-lmi-2017`, KINDS);
+  const dueOf = (d: EventDefinition, step: string) =>
+    plan(d, d.registrations, LATER).find((s) => s.step === step)?.due;
+
+  it("an edit that keeps the step objects still moves their sends", () => {
+    const before = dueOf(def, "press-release-prompt");
+    // An edited definition spread from the old one shares its step objects, but not its event.
+    const moved: EventDefinition = {
+      ...def,
+      event: {
+        ...def.event,
+        days: def.event.days.map((d) => ({
+          ...d,
+          date: DateTime.fromISO(d.date).plus({ days: 7 }).toISODate() as string,
+        })),
+      },
+    };
+    const after = dueOf(moved, "press-release-prompt");
+    expect(before).toBeDefined();
+    expect(
+      DateTime.fromISO(after as string).diff(DateTime.fromISO(before as string), "days").days,
+    ).toBe(7);
+    expect(dueOf(def, "press-release-prompt")).toBe(before);
+  });
+});
