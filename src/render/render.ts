@@ -37,6 +37,11 @@ export async function renderMessage(i: RenderInput): Promise<Rendered> {
   return { subject, html, text, template: t.file, view };
 }
 
+/** Compiles a step's template ahead of its first message (worker/warm.ts). */
+export function prepareTemplate(def: EventDefinition, step: StepSpec): Promise<CompiledTemplate> {
+  return templateOf(def, templateName(step));
+}
+
 const templatesOf = new WeakMap<EventDefinition, Map<string, Promise<CompiledTemplate>>>();
 
 /**

@@ -50,6 +50,7 @@ import { mergeRegistrations, rsvpsFor, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
 import { completedOccurrences, occurrenceLine } from "./step-report.js";
+import { stepsDueSoon, warmTemplates } from "./warm.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
 export type { PlannedSend } from "../types.js";
@@ -378,7 +379,9 @@ export class Scheduler {
     if (!(await this.layoutOk(loaded.def.event.id))) return undefined;
     const t = await this.load(loaded);
     const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
-    return this.apply(dir, t, decision);
+    const summary = await this.apply(dir, t, decision);
+    warmTemplates(loaded.def, stepsDueSoon(stillOpen(t), t.nowMs));
+    return summary;
   }
 
   /** Events whose ledger was found where this layout reads it (checked until it is). */
@@ -644,6 +647,11 @@ interface TickInput {
 }
 
 /** The send a decision is about: its job has the send's id. */
+/** The candidates not yet sent, skipped or missed: only their steps still need a template. */
+function stillOpen(t: TickInput): PlannedSend[] {
+  return t.candidates.filter((s) => !isFinal(t.ledger.records.get(s.id)));
+}
+
 function jobIdOf(m: Move | Requeue): string {
   return "send" in m ? m.send.id : m.move.id;
 }
