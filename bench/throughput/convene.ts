@@ -44,7 +44,7 @@ const WORKER_NODE_ARGS = (process.env.CONVENE_BENCH_WORKER_NODE_ARGS ?? "")
   .split(" ")
   .filter((a) => a.length > 0);
 
-function spawnWorker(ctx: RunContext, prefix: string, eventDir: string): ChildProcess {
+export function spawnWorker(ctx: RunContext, prefix: string, eventDir: string): ChildProcess {
   return spawn(process.execPath, [...WORKER_NODE_ARGS, CLI, "worker", eventDir], {
     env: {
       ...process.env,
@@ -100,7 +100,7 @@ async function drained(ctx: RunContext, prefix: string): Promise<void> {
   }
 }
 
-async function stopWorker(worker: ChildProcess): Promise<void> {
+export async function stopWorker(worker: ChildProcess): Promise<void> {
   if (worker.exitCode !== null) return;
   const exited = new Promise((r) => worker.once("exit", r));
   worker.kill("SIGTERM");

@@ -85,7 +85,7 @@ function writeCampaign(dir: string, kind: Kind, registeredAt: Date): void {
  * The worker takes an event file changed within the last second (CONVENE_SETTLE_MS) for one
  * still being written and waits a tick; the files are dated back so that the first tick plans.
  */
-function backdate(dir: string): void {
+export function backdate(dir: string): void {
   const past = new Date(Date.now() - 60_000);
   for (const entry of readdirSync(dir, { recursive: true, encoding: "utf8" }))
     utimesSync(join(dir, entry), past, past);

@@ -18,6 +18,7 @@ import { runNaive } from "./naive.js";
 import { type BenchRedis, ownRedis, sharedRedis } from "./redis.js";
 import { type KindResult, notes, type RoundResult, summaryObject, table } from "./report.js";
 import { Sink } from "./sink-client.js";
+import { runTimeliness } from "./timeliness.js";
 
 interface Options {
   n: number;
@@ -28,6 +29,11 @@ interface Options {
   lead: number;
   timeout: number;
   without: Skippable[];
+  timeliness: boolean;
+  steps: number;
+  perStep: number;
+  big: number;
+  spacing: number;
 }
 
 const SKIPPABLE = ["ceiling", "naive"] as const;
@@ -55,6 +61,12 @@ function leadSeconds(text: string): number {
 function positiveInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number ≥ 1");
+  return n;
+}
+
+function wholeNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
   return n;
 }
 
@@ -86,6 +98,25 @@ function options(argv: string[]): Options {
       "leave out ceiling and/or naive (comma-separated), e.g. for a 100,000-recipient run",
       skippable,
       [],
+    )
+    .option(
+      "--timeliness",
+      "instead: lateness of the first message of --steps steps due --spacing seconds apart",
+      false,
+    )
+    .option("--steps <count>", "with --timeliness: steps (occurrences) measured", positiveInt, 20)
+    .option("--per-step <count>", "with --timeliness: recipients per step", positiveInt, 5)
+    .option(
+      "--big <count>",
+      "with --timeliness: recipients of a later step every tick plans (0 for none)",
+      wholeNumber,
+      50_000,
+    )
+    .option(
+      "--spacing <seconds>",
+      "with --timeliness: between two steps' due times",
+      positiveInt,
+      3,
     )
     .parse(argv)
     .opts<Options>();
@@ -151,6 +182,16 @@ async function main(): Promise<void> {
     log: (line) => process.stderr.write(`${line}\n`),
   };
   try {
+    if (o.timeliness) {
+      const r = await runTimeliness(ctx, {
+        steps: o.steps,
+        perStep: o.perStep,
+        big: o.big,
+        spacingMs: o.spacing * 1000,
+      });
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
     const results: KindResult[] = [];
     for (const kind of kinds) results.push(await measureKind(ctx, kind, o.rounds));
     print(results, o, redis.shared);

@@ -8,6 +8,8 @@ export interface SinkStats {
   last: number;
   /** The longest time between two consecutive messages of the round. */
   maxGapMs: number;
+  /** Epoch ms of the first message to each recipient domain (the timeliness bench's teams). */
+  firstByDomain: Record<string, number>;
 }
 
 export type SinkCommand =

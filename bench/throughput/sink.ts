@@ -18,16 +18,17 @@ interface Round {
 let round: Round = { target: Number.POSITIVE_INFINITY, stats: emptyStats() };
 
 function emptyStats(): SinkStats {
-  return { count: 0, bytes: 0, first: 0, last: 0, maxGapMs: 0 };
+  return { count: 0, bytes: 0, first: 0, last: 0, maxGapMs: 0, firstByDomain: {} };
 }
 
 function tell(event: SinkEvent): void {
   process.send?.(event);
 }
 
-function record(size: number, chunks: Buffer[] | undefined): void {
+function record(size: number, chunks: Buffer[] | undefined, domain: string): void {
   const now = Date.now();
   const s = round.stats;
+  s.firstByDomain[domain] ??= now;
   if (s.count > 0) s.maxGapMs = Math.max(s.maxGapMs, now - s.last);
   else s.first = now;
   s.count++;
@@ -41,7 +42,7 @@ function record(size: number, chunks: Buffer[] | undefined): void {
 }
 
 /** Counts the bytes of one DATA stream; keeps them only when the parent asked for a copy. */
-function consume(stream: Readable, done: (err?: Error | null) => void): void {
+function consume(stream: Readable, domain: string, done: (err?: Error | null) => void): void {
   const keep = round.captureTo ? ([] as Buffer[]) : undefined;
   let size = 0;
   stream.on("data", (chunk: Buffer) => {
@@ -49,7 +50,7 @@ function consume(stream: Readable, done: (err?: Error | null) => void): void {
     keep?.push(chunk);
   });
   stream.on("end", () => {
-    record(size, keep);
+    record(size, keep, domain);
     done();
   });
 }
@@ -70,7 +71,8 @@ const server = new SMTPServer({
   authOptional: true,
   disabledCommands: ["STARTTLS"],
   logger: false,
-  onData: (stream, _session, done) => consume(stream, done),
+  onData: (stream, session, done) =>
+    consume(stream, session.envelope.rcptTo[0]?.address.split("@")[1] ?? "", done),
 });
 
 process.on("message", (m) => handle(m as SinkCommand));
