@@ -105,8 +105,11 @@ function leafContent(node: Node): string | Buffer | undefined {
 
 /** The key of a leaf's bytes: its content and the headers that decide how it is written. */
 function cacheKey(node: Node, content: string | Buffer): string | undefined {
-  // The root's headers carry the recipient; only a part below it can repeat.
+  // Only attached files repeat across recipients; a body is personal, and keying it would copy
+  // and hash its whole text for nothing. (The root's headers carry the recipient anyway.)
   if (node.rootNode === node || content.length < CACHE_MIN_BYTES) return undefined;
+  if (!node.filename && !/^attachment/i.test(String(node.getHeader("Content-Disposition"))))
+    return undefined;
   const text = typeof content === "string" ? content : content.toString("latin1");
   return [
     node.getHeader("Content-Type") ?? "",
