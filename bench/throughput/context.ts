@@ -7,6 +7,11 @@ export interface RunContext {
   sink: Sink;
   redis: BenchRedis;
   n: number;
+  /**
+   * Messages the naive worker sends: N up to NAIVE_MAX. Its rate is a cost per message that
+   * does not grow with N, and 100,000 of them would take over half an hour.
+   */
+  naiveN: number;
   timeoutMs: number;
   /** Seconds from the worker's spawn to the step's due time (convene's round). */
   leadMs: number;
@@ -14,6 +19,8 @@ export interface RunContext {
   without: ReadonlySet<"ceiling" | "naive">;
   log: (line: string) => void;
 }
+
+export const NAIVE_MAX = 5000;
 
 export interface Throughput {
   /** Messages per second from the first to the N-th message received. */

@@ -11,7 +11,7 @@
 import { rmSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runCeiling, sampleDir, sampleMessage } from "./ceiling.js";
-import type { RunContext } from "./context.js";
+import { NAIVE_MAX, type RunContext } from "./context.js";
 import { runConvene } from "./convene.js";
 import type { Kind } from "./event.js";
 import { runNaive } from "./naive.js";
@@ -157,11 +157,17 @@ async function measureKind(ctx: RunContext, kind: Kind, rounds: number): Promise
 }
 
 /** The tables on stdout; with --json, the objects on stdout and the tables on stderr. */
-function print(results: KindResult[], o: Options, shared: boolean): void {
+function print(results: KindResult[], o: Options, shared: boolean, ctx: RunContext): void {
   const human = o.json ? process.stderr : process.stdout;
   for (const k of results) {
     human.write(`\n${table(k)}\n`);
-    for (const line of notes(k, shared)) human.write(`  note: ${line}\n`);
+    const naiveNote =
+      ctx.naiveN < ctx.n && !ctx.without.has("naive")
+        ? [
+            `the naive worker sent ${ctx.naiveN} messages, not ${ctx.n} (its rate does not grow with N)`,
+          ]
+        : [];
+    for (const line of [...naiveNote, ...notes(k, shared)]) human.write(`  note: ${line}\n`);
   }
   if (o.json)
     for (const k of results) process.stdout.write(`${JSON.stringify(summaryObject(k))}\n`);
@@ -176,6 +182,7 @@ async function main(): Promise<void> {
     sink,
     redis,
     n: o.n,
+    naiveN: Math.min(o.n, NAIVE_MAX),
     timeoutMs: o.timeout * 1000,
     leadMs: o.lead * 1000,
     without: new Set(o.without),
@@ -194,7 +201,7 @@ async function main(): Promise<void> {
     }
     const results: KindResult[] = [];
     for (const kind of kinds) results.push(await measureKind(ctx, kind, o.rounds));
-    print(results, o, redis.shared);
+    print(results, o, redis.shared, ctx);
   } finally {
     await sink.close();
     await redis.stop();

@@ -13,9 +13,9 @@ const QUEUE = "naive";
 async function enqueue(ctx: RunContext, prefix: string): Promise<void> {
   const connection = ctx.redis.client.duplicate();
   const queue = new Queue(QUEUE, { connection, prefix });
-  for (let i = 0; i < ctx.n; i += 1000) {
+  for (let i = 0; i < ctx.naiveN; i += 1000) {
     const jobs = [];
-    for (let j = i; j < Math.min(ctx.n, i + 1000); j++)
+    for (let j = i; j < Math.min(ctx.naiveN, i + 1000); j++)
       jobs.push({ name: "send", data: recipient(j), opts: { removeOnComplete: true } });
     await queue.addBulk(jobs);
   }
@@ -28,7 +28,7 @@ export async function runNaive(ctx: RunContext, kind: Kind): Promise<Throughput>
   const eventDir = writeEvent(kind, 1, new Date());
   try {
     await enqueue(ctx, prefix);
-    await ctx.sink.reset(ctx.n);
+    await ctx.sink.reset(ctx.naiveN);
     const reached = ctx.sink.reached(ctx.timeoutMs);
     const worker = await startMeasured("./naive-worker.ts", [
       ctx.redis.url,
