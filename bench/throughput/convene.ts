@@ -44,13 +44,25 @@ const WORKER_NODE_ARGS = (process.env.CONVENE_BENCH_WORKER_NODE_ARGS ?? "")
   .split(" ")
   .filter((a) => a.length > 0);
 
+/**
+ * `CONVENE_BENCH_SMTP_QUERY="maxConnections=10"` adds to the worker's SMTP_URL query only, for
+ * the pool-size measurements in the README ("Tuning throughput"); the ceiling keeps nodemailer's
+ * default pool, the one convene has unless SMTP_URL says otherwise.
+ */
+function workerSmtpUrl(sinkUrl: string): string {
+  const extra = new URLSearchParams(process.env.CONVENE_BENCH_SMTP_QUERY ?? "");
+  const u = new URL(sinkUrl);
+  for (const [k, v] of extra) u.searchParams.set(k, v);
+  return u.toString();
+}
+
 export function spawnWorker(ctx: RunContext, prefix: string, eventDir: string): ChildProcess {
   return spawn(process.execPath, [...WORKER_NODE_ARGS, CLI, "worker", eventDir], {
     env: {
       ...process.env,
       REDIS_URL: ctx.redis.url,
       CONVENE_PREFIX: prefix,
-      SMTP_URL: ctx.sink.url,
+      SMTP_URL: workerSmtpUrl(ctx.sink.url),
       UNSUBSCRIBE_SECRET: SECRET,
       // Required with SMTP_URL; the bench never clicks the links.
       UNSUBSCRIBE_URL: "http://127.0.0.1:8090/unsubscribe",
