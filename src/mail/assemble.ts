@@ -33,6 +33,7 @@ interface Node {
   filename?: string;
   rootNode: Node;
   _raw: unknown;
+  _headers: unknown[];
   buildHeaders(): string;
   getHeader(key: string): string | undefined;
   messageId(): string;
@@ -111,14 +112,8 @@ function cacheKey(node: Node, content: string | Buffer): string | undefined {
   if (!node.filename && !/^attachment/i.test(String(node.getHeader("Content-Disposition"))))
     return undefined;
   const text = typeof content === "string" ? content : content.toString("latin1");
-  return [
-    node.getHeader("Content-Type") ?? "",
-    node.getHeader("Content-Disposition") ?? "",
-    node.getHeader("Content-Transfer-Encoding") ?? "",
-    node.filename ?? "",
-    typeof content === "string" ? "s" : "b",
-    text,
-  ].join("\u0000");
+  // Every header of the part (a Content-Id or a custom header changes its bytes too).
+  return [JSON.stringify(node._headers), node.filename ?? "", typeof content, text].join("\u0000");
 }
 
 /** A leaf as nodemailer's stream writes it: headers, a blank line, the encoded content. */

@@ -102,6 +102,15 @@ describe("hand-made messages take nodemailer's choices", () => {
     expect(assembledBytes(msg, cache)).toBe(want);
   });
 
+  it("tells cached parts apart by every header, not only their content", async () => {
+    const cache = new PartCache();
+    const file = { filename: "agenda.txt", content: "same text\n".repeat(400) };
+    for (const cid of ["one@example.org", "two@example.org"]) {
+      const msg = { ...base, html: "<p>x</p>", attachments: [{ ...file, cid }] };
+      expect(assembledBytes(msg, cache)).toBe(await nodemailerBytes(msg));
+    }
+  });
+
   it("leaves a file attachment to nodemailer", () => {
     const msg = { ...base, text: "x", attachments: [{ filename: "a.txt", path: __filename }] };
     expect(assemble(msg, new PartCache())).toBeUndefined();
