@@ -4,7 +4,7 @@
  * nodemailer's own path builds the same MIME tree, then streams it: every part through its own
  * Transform (quoted-printable or base64 encoder), every part scanned twice to choose its
  * encoding, and a letter's 17 KB calendar file encoded again for each of a thousand recipients.
- * That streaming was about a third of the worker's CPU per message.
+ * nodemailer was 28 % of the worker's CPU per letter, most of it in that streaming.
  *
  * Here the tree is still nodemailer's (MailComposer: the same structure, headers, boundaries,
  * encoded words and transfer encodings), and so are the encoders (`qp`, `base64`); only the
@@ -14,9 +14,10 @@
  * benchmark's ceiling sends a pre-built message.
  *
  * Anything the walk does not know how to write byte for byte as nodemailer would (a part read
- * from a file or URL, a pre-built raw part, a non-text quoted-printable part) makes `assemble`
- * return undefined, and the caller sends the message the ordinary way. test/mail/assemble.test.ts
- * compares both outputs byte for byte.
+ * from a file, URL or stream, a pre-built raw part, the `newline` option, the options nodemailer's
+ * sender rather than its composer applies) makes `assemble` return undefined, and the caller
+ * sends the message the ordinary way. test/mail/assemble.test.ts compares both outputs byte for
+ * byte, including the cases a fuzzing review found.
  */
 
 import * as base64 from "nodemailer/lib/base64";
@@ -28,20 +29,25 @@ import * as qp from "nodemailer/lib/qp";
 interface Node {
   childNodes: Node[];
   boundary: string | false;
+  /** Set by buildHeaders from the last Content-Type header, as nodemailer's stream reads it. */
+  multipart: string | false | undefined;
   content: unknown;
   contentType: string;
   filename?: string;
   rootNode: Node;
   _raw: unknown;
-  _headers: unknown[];
   buildHeaders(): string;
   getHeader(key: string): string | undefined;
   messageId(): string;
   getEnvelope(): { from: string | false; to: string[] };
 }
 
-/** nodemailer's line length for both encoders. */
-const LINE = 76;
+/** The part of a Transform that nodemailer's encoders implement, called directly below. */
+interface EncoderLike {
+  push(chunk: unknown, encoding?: BufferEncoding): boolean;
+  _transform(chunk: Buffer, encoding: string, done: () => void): void;
+  _flush(done: () => void): void;
+}
 
 /** Parts this large that repeat across messages are worth remembering encoded. */
 const CACHE_MIN_BYTES = 2048;
@@ -52,10 +58,10 @@ const CACHE_ENTRIES = 32;
  * worker sends a step's occurrence at a time, so the parts of the one being sent stay.
  */
 export class PartCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, Buffer>();
   constructor(private readonly size = CACHE_ENTRIES) {}
 
-  get(key: string): string | undefined {
+  get(key: string): Buffer | undefined {
     const hit = this.entries.get(key);
     if (hit === undefined) return undefined;
     this.entries.delete(key);
@@ -63,7 +69,7 @@ export class PartCache {
     return hit;
   }
 
-  set(key: string, value: string): void {
+  set(key: string, value: Buffer): void {
     this.entries.set(key, value);
     if (this.entries.size > this.size) {
       const oldest = this.entries.keys().next().value as string;
@@ -84,82 +90,112 @@ export interface Assembled {
 
 class Unsupported extends Error {}
 
-function encodeBody(content: string | Buffer, encoding: string, contentType: string): string {
-  if (encoding === "base64") return base64.wrap(base64.encode(content), LINE);
-  if (encoding === "quoted-printable") {
-    // nodemailer encodes CR and LF of a non-text part as data (its Encoder's `binary`), which
-    // qp.encode does not: leave those to nodemailer.
-    if (!/^text\//i.test(contentType)) throw new Unsupported();
-    return qp.wrap(qp.encode(content), LINE);
-  }
-  // 7bit or 8bit as it is: only text, since the message is joined as a string.
-  if (typeof content !== "string") throw new Unsupported();
-  return content;
+/**
+ * Runs one of nodemailer's encoders over the whole content at once, the way its stream feeds
+ * it (one chunk, then the end): the same bytes, without a stream. Its `qp.wrap(qp.encode())`
+ * differs from the encoder when the text ends in whitespace, which the encoder wraps apart.
+ */
+function runEncoder(encoder: EncoderLike, content: Buffer): Buffer {
+  const out: Buffer[] = [];
+  encoder.push = (chunk, encoding) => {
+    if (chunk !== null && chunk !== undefined)
+      out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), encoding));
+    return true;
+  };
+  if (content.length) encoder._transform(content, "buffer", () => undefined);
+  encoder._flush(() => undefined);
+  return Buffer.concat(out);
 }
 
+function encodeBody(content: string | Buffer, encoding: string, contentType: string): Buffer {
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  if (encoding === "base64") return runEncoder(new base64.Encoder() as never, bytes);
+  if (encoding === "quoted-printable")
+    return runEncoder(
+      new qp.Encoder({ binary: !/^text\//i.test(contentType || "") } as never) as never,
+      bytes,
+    );
+  return bytes;
+}
+
+/** The content nodemailer's stream would write, if it is at hand (not a file, URL or stream). */
 function leafContent(node: Node): string | Buffer | undefined {
   const c = node.content;
-  if (c === undefined || c === null || c === false || c === "") return undefined;
+  if (!c) return undefined;
   if (typeof c === "string" || Buffer.isBuffer(c)) return c;
   throw new Unsupported();
 }
 
-/** The key of a leaf's bytes: its content and the headers that decide how it is written. */
-function cacheKey(node: Node, content: string | Buffer): string | undefined {
+/**
+ * The key of a part's encoded bytes: its headers exactly as written and its content, length-
+ * prefixed so no two parts can spell the same key.
+ */
+function cacheKey(node: Node, headers: string, content: string | Buffer): string | undefined {
   // Only attached files repeat across recipients; a body is personal, and keying it would copy
-  // and hash its whole text for nothing. (The root's headers carry the recipient anyway.)
+  // and hash its whole text for nothing.
   if (node.rootNode === node || content.length < CACHE_MIN_BYTES) return undefined;
   if (!node.filename && !/^attachment/i.test(String(node.getHeader("Content-Disposition"))))
     return undefined;
   const text = typeof content === "string" ? content : content.toString("latin1");
-  // Every header of the part (a Content-Id or a custom header changes its bytes too).
-  return [JSON.stringify(node._headers), node.filename ?? "", typeof content, text].join("\u0000");
+  return `${typeof content}:${headers.length}:${headers}${text}`;
 }
 
-/** A leaf as nodemailer's stream writes it: headers, a blank line, the encoded content. */
-function writeLeaf(node: Node, cache: PartCache): string {
+function bodyOf(node: Node, headers: string, cache: PartCache): Buffer | undefined {
   const content = leafContent(node);
-  const key = content === undefined ? undefined : cacheKey(node, content);
+  if (content === undefined) return undefined;
+  const key = cacheKey(node, headers, content);
   const hit = key === undefined ? undefined : cache.get(key);
-  if (hit !== undefined) return hit;
-  const headers = node.buildHeaders();
+  if (hit) return hit;
   const encoding = (node.getHeader("Content-Transfer-Encoding") ?? "").toLowerCase();
-  const body = content === undefined ? "" : encodeBody(content, encoding, node.contentType);
-  const out = `${headers}\r\n\r\n${body}`;
-  if (key !== undefined) cache.set(key, out);
-  return out;
+  const body = encodeBody(content, encoding, node.contentType);
+  if (key !== undefined) cache.set(key, body);
+  return body;
 }
 
-/** nodemailer sets `multipart` only while it builds the headers; the Content-Type says it first. */
-function isMultipart(node: Node): boolean {
-  return node.childNodes.length > 0 || /^multipart\//i.test(String(node.getHeader("Content-Type")));
-}
-
-function writeNode(node: Node, out: string[], cache: PartCache): void {
+/** One node as nodemailer's MimeNode.stream writes it: headers, content, then any children. */
+function writeNode(node: Node, out: Buffer[], cache: PartCache): void {
   if (node._raw) throw new Unsupported();
-  if (!isMultipart(node)) {
-    out.push(writeLeaf(node, cache));
-    return;
-  }
-  out.push(`${node.buildHeaders()}\r\n\r\n`);
+  const headers = node.buildHeaders();
+  out.push(Buffer.from(`${headers}\r\n\r\n`, "utf8"));
+  const body = bodyOf(node, headers, cache);
+  if (body) out.push(body);
+  if (!node.multipart) return;
   node.childNodes.forEach((child, i) => {
-    out.push(`${i > 0 ? "\r\n" : ""}--${node.boundary}\r\n`);
+    out.push(Buffer.from(`${i > 0 ? "\r\n" : ""}--${node.boundary}\r\n`, "utf8"));
     writeNode(child, out, cache);
   });
-  out.push(`\r\n--${node.boundary}--\r\n`);
+  out.push(Buffer.from(`\r\n--${node.boundary}--\r\n`, "utf8"));
 }
 
 /** nodemailer's LastNewline: a message always ends with a line break. */
-function withLastNewline(text: string): string {
-  if (text.endsWith("\n")) return text;
-  return text.endsWith("\r") ? `${text}\n` : `${text}\r\n`;
+function withLastNewline(out: Buffer[]): Buffer[] {
+  const last = [...out].reverse().find((b) => b.length > 0);
+  const end = last?.[last.length - 1];
+  if (end === 0x0a) return out;
+  return [...out, Buffer.from(end === 0x0d ? "\n" : "\r\n")];
+}
+
+/**
+ * What the raw hand-over would lose: line-ending conversion (the walk keeps the tree's), and
+ * what nodemailer's sender, not its composer, adds to a message.
+ */
+function needsNodemailer(msg: Mail.Options): boolean {
+  const m = msg as Mail.Options & { newline?: unknown; xMailer?: unknown };
+  return (
+    msg.raw !== undefined ||
+    m.newline !== undefined ||
+    msg.list !== undefined ||
+    msg.priority !== undefined ||
+    msg.attachDataUrls !== undefined ||
+    m.xMailer !== undefined
+  );
 }
 
 /** The tree nodemailer would build for `msg`, as one Buffer; undefined when it cannot be. */
 export function assemble(msg: Mail.Options, cache: PartCache): Assembled | undefined {
-  if (msg.raw !== undefined) return undefined;
+  if (needsNodemailer(msg)) return undefined;
   const root = new MailComposer(msg).compile() as unknown as Node;
-  const out: string[] = [];
+  const out: Buffer[] = [];
   try {
     writeNode(root, out, cache);
   } catch (e) {
@@ -168,7 +204,7 @@ export function assemble(msg: Mail.Options, cache: PartCache): Assembled | undef
   }
   const envelope = root.getEnvelope();
   return {
-    raw: Buffer.from(withLastNewline(out.join("")), "utf8"),
+    raw: Buffer.concat(withLastNewline(out)),
     envelope: { from: envelope.from || "", to: envelope.to },
     messageId: root.messageId(),
   };

@@ -111,6 +111,100 @@ describe("hand-made messages take nodemailer's choices", () => {
     }
   });
 
+  const plain = {
+    from: "a@example.org",
+    to: "b@example.org",
+    subject: "s",
+    messageId: "<m@x>",
+    date: new Date(0),
+  };
+
+  it.each<[string, Mail.Options]>([
+    [
+      "quoted-printable text ending in a space",
+      { ...plain, text: "Liebe Grüße,\nWir freuen uns auf Ihren Besuch in der schönen " },
+    ],
+    ["quoted-printable text ending in a tab", { ...plain, text: `${"ä".repeat(60)} word\t` }],
+    [
+      "a multipart/* attachment with content",
+      {
+        ...plain,
+        text: "x",
+        attachments: [{ filename: "a.bin", contentType: "multipart/mixed", content: "hello" }],
+      },
+    ],
+    [
+      "a second Content-Type on an alternative",
+      {
+        ...plain,
+        text: "x",
+        alternatives: [
+          {
+            contentType: "text/x-foo",
+            content: "hey",
+            headers: { "Content-Type": "multipart/mixed" },
+          },
+        ],
+      },
+    ],
+  ])("found by review: %s", async (_name, msg) => {
+    expect(assembledBytes(msg, new PartCache())).toBe(await nodemailerBytes(msg));
+  });
+
+  it("found by review: a shared cache tells apart parts that differ only in how headers are encoded", async () => {
+    const cache = new PartCache();
+    const file = {
+      filename: "Übersicht.txt",
+      contentType: "text/plain",
+      content: "Übersicht ".repeat(300),
+    };
+    for (const textEncoding of ["base64", "quoted-printable", undefined] as const) {
+      const msg = {
+        ...plain,
+        text: "x",
+        attachments: [file],
+        ...(textEncoding ? { textEncoding } : {}),
+      };
+      expect(assembledBytes(msg, cache), textEncoding).toBe(await nodemailerBytes(msg));
+    }
+    const upper = {
+      ...plain,
+      text: "x",
+      attachments: [file],
+      normalizeHeaderKey: (k: string) => k.toUpperCase(),
+    };
+    expect(assembledBytes(upper, cache)).toBe(await nodemailerBytes(upper));
+  });
+
+  it("found by review: a NUL in a file name cannot make two parts share a cache entry", async () => {
+    const cache = new PartCache();
+    const type = "application/octet-stream";
+    const one = {
+      ...plain,
+      text: "x",
+      attachments: [
+        { filename: "f\0string\0AAAAAAAAAA", contentType: type, content: "A".repeat(3000) },
+      ],
+    };
+    const two = {
+      ...plain,
+      text: "x",
+      attachments: [
+        { filename: "f", contentType: type, content: `AAAAAAAAAA\0string\0${"A".repeat(3000)}` },
+      ],
+    };
+    for (const msg of [one, two])
+      expect(assembledBytes(msg, cache)).toBe(await nodemailerBytes(msg));
+  });
+
+  it.each<[string, Mail.Options]>([
+    ["newline conversion", { ...plain, text: "a\r\nb\n", newline: "unix" } as Mail.Options],
+    ["List-* headers", { ...plain, text: "x", list: { unsubscribe: "https://example.org/u" } }],
+    ["priority", { ...plain, text: "x", priority: "high" }],
+  ])("leaves %s to nodemailer's sender", (_name, msg) => {
+    expect(assemble(msg, new PartCache())).toBeUndefined();
+  });
+
   it("leaves a file attachment to nodemailer", () => {
     const msg = { ...base, text: "x", attachments: [{ filename: "a.txt", path: __filename }] };
     expect(assemble(msg, new PartCache())).toBeUndefined();
