@@ -16,7 +16,9 @@
   Output:
     { halt | nil, wait ms (> 0: every send must still wait), turn | nil }
     turn as sendRateTake-1.lua answers it; taken only when nothing else holds the send back, so
-    a send that waits for the halt or the backoff never uses up a turn.
+    a send that waits for the halt or the backoff never uses up a turn. The turn is
+    sendRateTake-1.lua's, repeated here (a script cannot call another); a change to one belongs
+    in both.
 ]]
 local halt = redis.call('GET', KEYS[1])
 local now = tonumber(ARGV[1])
