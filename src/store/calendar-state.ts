@@ -39,7 +39,7 @@ type ItemMeta = Omit<ItemState, "recipients">;
 
 const FIELD_SEP = "\n";
 
-function recipientField(itemId: string, email: string): string {
+export function recipientField(itemId: string, email: string): string {
   return `${itemId}${FIELD_SEP}${email.toLowerCase()}`;
 }
 
@@ -127,12 +127,11 @@ export class RedisCalendarStateStore implements CalendarStateStore {
       this.keys.calendarDelivered(event),
       recipientField(itemId, email),
     );
-    return json ? (JSON.parse(json) as DeliveryRecord) : undefined;
+    return decodeDelivery(json);
   }
 
   async item(event: string, itemId: string): Promise<ItemState | undefined> {
-    const json = await this.redis.hget(this.keys.calendarItems(event), itemId);
-    return json ? { ...(JSON.parse(json) as ItemMeta), recipients: {} } : undefined;
+    return decodeItem(await this.redis.hget(this.keys.calendarItems(event), itemId));
   }
 
   async sequence(event: string, itemId: string): Promise<number> {
@@ -146,4 +145,14 @@ export class RedisCalendarStateStore implements CalendarStateStore {
       this.keys.calendarIssued(event),
     );
   }
+}
+
+/** One field of the delivered hash; shared with the send checks (send-checks.ts). */
+export function decodeDelivery(json: string | null | undefined): DeliveryRecord | undefined {
+  return json ? (JSON.parse(json) as DeliveryRecord) : undefined;
+}
+
+/** One field of the items hash, without its recipients (they live in the other two hashes). */
+export function decodeItem(json: string | null | undefined): ItemState | undefined {
+  return json ? { ...(JSON.parse(json) as ItemMeta), recipients: {} } : undefined;
 }

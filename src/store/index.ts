@@ -9,6 +9,7 @@ import { type Redis, withRedis } from "./redis.js";
 import { RegistrationStore } from "./registrations.js";
 import { StepReports } from "./reports.js";
 import { RsvpStore } from "./rsvp.js";
+import { SendChecks } from "./send-checks.js";
 import { EventQueueIndex, SendRate } from "./send-rate.js";
 import { SmtpHealth } from "./smtp-health.js";
 import { SuppressionStore } from "./suppressions.js";
@@ -35,6 +36,8 @@ export interface Stores {
   rsvp: RsvpStore;
   /** The inbound mailbox's high-water mark and per-message outcomes. */
   inbound: InboundStore;
+  /** What a processor re-checks a send with, in one round trip. */
+  sendChecks: SendChecks;
   /** Cluster: SEND_RATE across every event's queue. */
   sendRate: SendRate;
   /** Cluster: the events that have a queue, for workers to consume. */
@@ -64,6 +67,7 @@ export function createStores(redis: Redis, prefix: string): Stores {
     ticks: new TickStore(redis, k),
     rsvp: new RsvpStore(redis, k),
     inbound: new InboundStore(redis, k),
+    sendChecks: new SendChecks(redis, k),
     sendRate: new SendRate(redis, k),
     eventQueues: new EventQueueIndex(redis, k),
     layout: new LayoutCheck(redis, k, prefix),

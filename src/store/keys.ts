@@ -24,16 +24,20 @@
  *       atomically: ledgerTransition-2.lua moves the ledger record and the pending index in one
  *       step; calendar-state.ts writes items+issued in one MULTI and deletes all three at once;
  *       the scheduler pipelines a job's hash and the queue's failed set with the ledger reads of
- *       the same event. Different events hash to different slots, so a deployment's events
+ *       the same event; a processor reads a send's ledger record, the controls, the team's
+ *       registration, the invite's item and held copy and the RSVP answers in one script
+ *       (sendChecks-6.lua). Different events hash to different slots, so a deployment's events
  *       spread over the masters, and a big event's queue and ledger stay together on one.
  *   `{<prefix>}:…` one slot for what is global: suppressions (a dead address is dead for every
  *       event), the SMTP backoff, halt and slow-down every worker honours, the SEND_RATE bucket,
  *       the list of event queues, the writable probe, the last scheduler tick (ticks.ts) and
  *       the inbound mailbox's marks (inbound.ts: one hash per mailbox, which serves every event). Each is read and written with single-key
- *       commands (or a one-key script); the only multi-key read, SmtpHealth.waitingMs, pipelines
- *       two keys of this same tag.
- *   Nothing ever combines an event's keys with global ones in one command: a processor reads a
- *   suppression and then moves the ledger, two commands to two slots.
+ *       commands (or a one-key script); the multi-key ones, SmtpHealth.waitingMs (a pipeline)
+ *       and SmtpHealth.clearance (smtpClearance-4.lua: halt, slow-down, backoff, SEND_RATE
+ *       bucket), touch keys of this same tag only.
+ *   Nothing ever combines an event's keys with global ones in one command: a processor sends
+ *   its event's checks and the address's suppression side by side (two commands to two slots,
+ *   one round trip), and then moves the ledger.
  */
 export interface Keys {
   /** Which layout these names follow (see above). */

@@ -82,11 +82,7 @@ export class RsvpStore {
   }
 
   async all(event: string): Promise<RsvpEntry[]> {
-    const raw = await this.redis.hgetall(this.keys.rsvp(event));
-    return Object.entries(raw).map(([field, json]) => {
-      const [item = "", email = ""] = field.split(SEP);
-      return { item, email, ...(JSON.parse(json) as RsvpRecord) };
-    });
+    return rsvpEntries(await this.redis.hgetall(this.keys.rsvp(event)));
   }
 
   async others(event: string): Promise<OtherAnswer[]> {
@@ -96,10 +92,18 @@ export class RsvpStore {
 
   /** What the planner needs: each invitee's current answer per item. */
   async answers(event: string): Promise<RsvpAnswer[]> {
-    return (await this.all(event)).map((e) => ({
-      item: e.item,
-      email: e.email,
-      partstat: e.partstat,
-    }));
+    return rsvpAnswers(await this.all(event));
   }
+}
+
+/** The RSVP hash as read (HGETALL), decoded; shared with the send checks (send-checks.ts). */
+export function rsvpEntries(raw: Record<string, string>): RsvpEntry[] {
+  return Object.entries(raw).map(([field, json]) => {
+    const [item = "", email = ""] = field.split(SEP);
+    return { item, email, ...(JSON.parse(json) as RsvpRecord) };
+  });
+}
+
+export function rsvpAnswers(entries: readonly RsvpEntry[]): RsvpAnswer[] {
+  return entries.map((e) => ({ item: e.item, email: e.email, partstat: e.partstat }));
 }

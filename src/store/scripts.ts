@@ -65,6 +65,33 @@ declare module "ioredis" {
       at: string,
       message: string,
     ): Result<number, Context>;
+    /** sendChecks-6.lua: → [ledger, control (flat), registration, item, delivered, RSVP (flat)]. */
+    sendChecks(
+      ledgerKey: string,
+      controlKey: string,
+      registrationsKey: string,
+      itemsKey: string,
+      deliveredKey: string,
+      rsvpKey: string,
+      id: string,
+      team: string,
+      item: string,
+      deliveredField: string,
+      withRsvp: string,
+    ): Result<
+      [string | null, string[], string | null, string | null, string | null, string[]],
+      Context
+    >;
+    /** smtpClearance-4.lua: → [halt, wait ms, SEND_RATE turn (as sendRateTake) | null]. */
+    smtpClearance(
+      haltKey: string,
+      slowDownKey: string,
+      backoffKey: string,
+      bucketKey: string,
+      nowMs: string,
+      intervalMs: string,
+      maxWaitMs: string,
+    ): Result<[string | null, number, number | null], Context>;
   }
 }
 
@@ -82,6 +109,8 @@ export const COMMANDS = [
   "controlResume",
   "suppressionRemoveIf",
   "rsvpRecord",
+  "sendChecks",
+  "smtpClearance",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

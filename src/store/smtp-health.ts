@@ -25,6 +25,14 @@ export interface Halt {
   server: string;
 }
 
+export interface Clearance {
+  halt: Halt | undefined;
+  /** As waitingMs, but never below 0. */
+  waitingMs: number;
+  /** The SEND_RATE turn when one was asked for and nothing else held the send back. */
+  turn?: number;
+}
+
 export class SmtpHealth {
   constructor(
     private readonly redis: Redis,
@@ -80,6 +88,28 @@ export class SmtpHealth {
       .exec()) as [Error | null, string | null][] | null;
     const ends = (replies ?? []).map(([, v]) => Number(v ?? 0));
     return Math.max(0, ...ends) - this.clock();
+  }
+
+  /**
+   * What halted and waitingMs say, and on a cluster a SEND_RATE turn (as SendRate.take answers
+   * it, taken only when neither holds the send back), in one round trip: a send asks this after
+   * it got its SMTP slot, before every claim.
+   */
+  async clearance(pace?: { perSecond: number; maxWaitMs: number }): Promise<Clearance> {
+    const [halt, wait, turn] = await this.redis.smtpClearance(
+      this.keys.smtpHalt(),
+      this.keys.smtpSlowDown(),
+      this.keys.smtpBackoff(),
+      this.keys.sendRate(),
+      String(this.clock()),
+      String(pace && pace.perSecond > 0 ? 1000 / pace.perSecond : 0),
+      String(pace?.maxWaitMs ?? 0),
+    );
+    return {
+      halt: halt ? (JSON.parse(halt) as Halt) : undefined,
+      waitingMs: Number(wait),
+      ...(turn !== null && turn !== undefined ? { turn: Number(turn) } : {}),
+    };
   }
 
   async clearHalt(): Promise<Halt | undefined> {

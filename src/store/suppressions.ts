@@ -54,10 +54,10 @@ export class SuppressionStore {
   }
 
   async get(email: string): Promise<Suppression | undefined> {
-    const v = await this.redis.hget(this.keys.suppressed(), email.toLowerCase());
-    if (!v) return undefined;
-    const { at, reason } = JSON.parse(v) as { at: string; reason: string };
-    return { email: email.toLowerCase(), at, reason };
+    return decodeSuppression(
+      email,
+      await this.redis.hget(this.keys.suppressed(), email.toLowerCase()),
+    );
   }
 
   async list(): Promise<Suppression[]> {
@@ -67,4 +67,10 @@ export class SuppressionStore {
       ...(JSON.parse(v) as Omit<Suppression, "email">),
     }));
   }
+}
+
+export function decodeSuppression(email: string, v: string | null): Suppression | undefined {
+  if (!v) return undefined;
+  const { at, reason } = JSON.parse(v) as { at: string; reason: string };
+  return { email: email.toLowerCase(), at, reason };
 }

@@ -64,7 +64,10 @@ export function mergeRegistrations(
 }
 
 /** The recipient's team in the send's step, if the step and recipient are still defined. */
-function teamOf(loaded: LoadedEvent, d: Pick<SendRef, "step" | "recipient">): string | undefined {
+export function teamOf(
+  loaded: LoadedEvent,
+  d: Pick<SendRef, "step" | "recipient">,
+): string | undefined {
   const step = loaded.def.campaign.steps.find((s) => s.id === d.step);
   return step ? loaded.byEmail.get(step.audience)?.get(d.recipient.toLowerCase())?.team : undefined;
 }

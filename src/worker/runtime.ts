@@ -39,12 +39,22 @@ import type { CheckContext, Kind } from "../kind.js";
 import { EventFolderChanged } from "../model/paths.js";
 import type { Send } from "../planner/send.js";
 import type { Stores } from "../store/index.js";
-import { CLAIMABLE, type FromState, isFinal, type Patch, type State } from "../store/ledger.js";
+import {
+  CLAIMABLE,
+  type FromState,
+  isFinal,
+  type LedgerRecord,
+  type Patch,
+  type State,
+} from "../store/ledger.js";
+import type { SendSnapshot } from "../store/send-checks.js";
+import type { Halt } from "../store/smtp-health.js";
+import { calendarSeen } from "./calendar-seen.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import type { Composer, Mailer } from "./deps.js";
 import { smtpSendDuration } from "./metrics.js";
 import type { EventQueues, SendJobData } from "./queue.js";
-import { registrationsFor, replanOne, rsvpsFor, whyNotPlanned } from "./replan.js";
+import { mergeRegistrations, replanOne, teamOf, usesRsvp, whyNotPlanned } from "./replan.js";
 import type { WorkerSettings } from "./settings.js";
 import { type FailureOutcome, failureOutcome, type SmtpFailure } from "./smtp-errors.js";
 
@@ -208,15 +218,18 @@ class SendAttempt {
   }
 
   async run(): Promise<void> {
-    if (!(await this.decideFromLedger())) return;
+    // The definition first: it names the recipient's team, whose registration is read with the
+    // ledger record, the controls and the rest in one round trip (store/send-checks.ts).
     const loaded = await this.definition();
+    const kind = this.deps.kinds.get(this.d.kind);
+    const snap = await this.snapshot(loaded, kind);
+    if (!(await this.decideFromLedger(snap))) return;
     if (!loaded)
       throw new Error(`event ${this.d.event}: definition at ${this.dir} could not be loaded`);
-    if (!(await this.control())) return;
-    const ctx = await this.context(loaded);
-    const kind = this.deps.kinds.get(this.d.kind);
+    if (!(await this.control(snap))) return;
+    const ctx = this.context(loaded, snap);
     if (!kind) throw new UnrecoverableError(`no processor for message kind "${this.d.kind}"`);
-    const send = await this.recheck(kind, ctx);
+    const send = await this.recheck(kind, ctx, snap);
     if (!send) return;
     const composed = await this.compose(kind, ctx, send);
     if (!(await this.claimAndDeliver(kind, send, composed))) return;
@@ -237,12 +250,44 @@ class SendAttempt {
     return (await this.deps.defs.loadSettled(this.dir)).loaded;
   }
 
+  /**
+   * Everything of Redis the steps up to the claim decide with, read at once. Without a
+   * definition only the ledger record matters (a decided send is still a no-op).
+   */
+  private snapshot(loaded: LoadedEvent | undefined, kind: Kind | undefined): Promise<SendSnapshot> {
+    const d = this.d;
+    const team = loaded ? teamOf(loaded, d) : undefined;
+    const item = kind?.invites && d.item ? d.item : undefined;
+    return this.deps.stores.sendChecks.read({
+      event: d.event,
+      id: d.id,
+      recipient: d.recipient,
+      ...(team ? { team } : {}),
+      ...(item ? { item } : {}),
+      rsvp: loaded ? usesRsvp(loaded.def) : false,
+    });
+  }
+
   /** The one context the re-checks, the composer and every kind hook see. */
-  private async context(loaded: LoadedEvent): Promise<CheckContext> {
+  private context(loaded: LoadedEvent, snap: SendSnapshot): CheckContext {
+    const d = this.d;
+    const registrations = mergeRegistrations(
+      loaded.def.registrations,
+      snap.registrations,
+      teamOf(loaded, d),
+    );
+    const rsvps = snap.rsvps;
+    return { data: d, loaded, registrations, rsvps, now: this.now, stores: this.storesSeen(snap) };
+  }
+
+  /** The stores, with the calendar reads the snapshot already made answered from it. */
+  private storesSeen(snap: SendSnapshot): Stores {
     const { stores } = this.deps;
-    const registrations = await registrationsFor(stores, loaded, this.d);
-    const rsvps = await rsvpsFor(stores, loaded.def);
-    return { data: this.d, loaded, registrations, rsvps, now: this.now, stores };
+    const d = this.d;
+    if (!snap.calendar || !d.item) return stores;
+    const seen = { event: d.event, item: d.item, recipient: d.recipient };
+    const { item: state, delivered } = snap.calendar;
+    return { ...stores, calendar: calendarSeen(stores.calendar, { ...seen, state, delivered }) };
   }
 
   /** Moves the send in the ledger (compare-and-set from `from`) and logs the move it made. */
@@ -287,10 +332,10 @@ class SendAttempt {
   }
 
   /** Step 1: whether the ledger leaves this send to be sent (see the file's header). */
-  private async decideFromLedger(): Promise<boolean> {
-    const current = await this.deps.stores.ledger.get(this.d.event, this.d.id);
+  private async decideFromLedger(snap: SendSnapshot): Promise<boolean> {
+    const current: LedgerRecord | undefined = snap.ledger;
     if (current?.state === "sent" && current.afterSentPending !== undefined) {
-      await this.redoAfterSent(current.afterSentPending);
+      await this.redoAfterSent(current.afterSentPending, snap);
       return false;
     }
     if (current && isFinal(current)) {
@@ -319,8 +364,8 @@ class SendAttempt {
   }
 
   /** Step 2: a cancelled step skips; a paused one waits. */
-  private async control(): Promise<boolean> {
-    const control = (await this.deps.stores.control.get(this.d.event)).of(this.d.step);
+  private async control(snap: SendSnapshot): Promise<boolean> {
+    const control = snap.controls.of(this.d.step);
     if (control === "cancelled") {
       await this.record("skipped", "step cancelled");
       return false;
@@ -330,7 +375,11 @@ class SendAttempt {
   }
 
   /** Step 3: the kind's checks, then the send as planned now; undefined once it is decided. */
-  private async recheck(kind: Kind, ctx: CheckContext): Promise<Send | undefined> {
+  private async recheck(
+    kind: Kind,
+    ctx: CheckContext,
+    snap: SendSnapshot,
+  ): Promise<Send | undefined> {
     const reason = await hooks.skipReason(kind, ctx);
     if (reason) {
       await this.record("skipped", reason);
@@ -340,7 +389,7 @@ class SendAttempt {
     if (!send) return this.unplanned(ctx);
     if (await this.missed(send)) return undefined;
     await this.delayIfMovedLater(send);
-    if (await this.suppressed()) return undefined;
+    if (await this.suppressed(snap)) return undefined;
     return send;
   }
 
@@ -380,8 +429,8 @@ class SendAttempt {
     await this.delay(aheadMs);
   }
 
-  private async suppressed(): Promise<boolean> {
-    const s = await this.deps.stores.suppressions.get(this.d.recipient);
+  private async suppressed(snap: SendSnapshot): Promise<boolean> {
+    const s = snap.suppression;
     if (!s) return false;
     await this.record("suppressed", `address suppressed since ${s.at}: ${s.reason}`);
     return true;
@@ -435,21 +484,22 @@ class SendAttempt {
   private async stillClearToSend(): Promise<void> {
     // A shutdown began: leave it unclaimed for the restart.
     if (this.queue.closing) throw new Error("worker shutting down; send not started");
+    // The halt, the queue-wide wait and the SEND_RATE turn: one script on the global slot.
+    const clear = await this.deps.stores.smtp.clearance(this.paceAsked());
     // Sending stopped (AUTH failure): back to the paused queue. On a cluster this event's queue
     // may be newer than the halt (its first sends were queued after it), so nobody paused it.
-    if (await this.shared.smtpTrouble.stillHalted()) {
+    if (this.shared.smtpTrouble.stillHalted(clear.halt)) {
       if (this.deps.stores.keys.cluster) await this.queue.pause();
       throw Worker.RateLimitError();
     }
     // The server asked to slow down, or cannot be reached: the queue is waiting, so this send
     // waits with it instead of trying anyway. With a queue per event (a cluster) the reply came
     // through another event's queue, so this one is made to wait too, for what is left.
-    const waiting = await this.deps.stores.smtp.waitingMs();
-    if (waiting > 0) {
-      if (this.deps.stores.keys.cluster) await this.queue.rateLimit(waiting);
+    if (clear.waitingMs > 0) {
+      if (this.deps.stores.keys.cluster) await this.queue.rateLimit(clear.waitingMs);
       throw Worker.RateLimitError();
     }
-    await this.pace();
+    if (clear.turn !== undefined) await this.pace(clear.turn);
   }
 
   /**
@@ -457,10 +507,14 @@ class SendAttempt {
    * one global bucket (store/send-rate.ts), taken before the claim so a send waiting for its
    * turn is never `sending`. On one Redis BullMQ's limiter on the one queue keeps the rate.
    */
-  private async pace(): Promise<void> {
+  private paceAsked(): { perSecond: number; maxWaitMs: number } | undefined {
     const { stores, settings } = this.deps;
-    if (!stores.keys.cluster || !(settings.sendRate > 0)) return;
-    const wait = await stores.sendRate.take(settings.sendRate, MAX_PACE_MS);
+    if (!stores.keys.cluster || !(settings.sendRate > 0)) return undefined;
+    return { perSecond: settings.sendRate, maxWaitMs: MAX_PACE_MS };
+  }
+
+  /** Waits for the SEND_RATE turn, or, when none was reserved (< 0), comes back later. */
+  private async pace(wait: number): Promise<void> {
     if (wait < 0) await this.delay(-wait);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (this.queue.closing) throw new Error("worker shutting down; send not started");
@@ -521,11 +575,11 @@ class SendAttempt {
   }
 
   /** A retry of a send SMTP accepted whose after-send step did not complete: run it again. */
-  private async redoAfterSent(sequence: number): Promise<void> {
+  private async redoAfterSent(sequence: number, snap: SendSnapshot): Promise<void> {
     const loaded = await this.definition();
     const kind = this.deps.kinds.get(this.d.kind);
     if (!loaded || !kind || !hooks.hasAfterSent(kind)) return this.afterSentDone();
-    const ctx = await this.context(loaded);
+    const ctx = this.context(loaded, snap);
     const send = hooks.sendOf(kind, ctx) ?? sendOfJob(this.d);
     const calendar = await hooks.calendar(kind, ctx, send);
     // The SEQUENCE recorded is the one that was sent, not the item's current one.
@@ -627,13 +681,14 @@ function smtpTroubleOf(deps: RuntimeDeps) {
   let halted = false;
   const trouble = {
     /**
-     * On one Redis, asks Redis only once this process saw the halt (another worker's start may
-     * have lifted it): the halt paused the one queue, so no other send gets here. On a cluster a
+     * `halt` is what Redis holds now (read with the queue-wide wait, SmtpHealth.clearance). On
+     * one Redis it counts only once this process saw the halt (another worker's start may have
+     * lifted it): the halt paused the one queue, so no other send gets here. On a cluster a
      * queue opened after the halt was not paused, and this process may never have seen the
-     * reply: every send asks (one GET), rather than try the refused credentials again.
+     * reply: every send goes by it, rather than try the refused credentials again.
      */
-    async stillHalted(): Promise<boolean> {
-      if (halted || stores.keys.cluster) halted = (await stores.smtp.halted()) !== undefined;
+    stillHalted(halt: Halt | undefined): boolean {
+      if (halted || stores.keys.cluster) halted = halt !== undefined;
       return halted;
     },
     async unreachable(f: SmtpFailure, send: string, queue: EventQueue): Promise<void> {

@@ -14,6 +14,8 @@
     -wait      - nothing reserved: the next free time is further than ARGV[2] away
 
   The Redis server's clock, not the caller's: workers on several hosts share one time line.
+  smtpClearance-4.lua takes a turn the same way (a processor's turn, read with the SMTP checks);
+  a change to one belongs in both.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
