@@ -84,7 +84,7 @@ export class PartCache {
 
 export interface Assembled {
   raw: Buffer;
-  envelope: { from: string; to: string[] };
+  envelope: Mail.Envelope;
   messageId: string;
 }
 
@@ -107,14 +107,11 @@ function runEncoder(encoder: EncoderLike, content: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
-function encodeBody(content: string | Buffer, encoding: string, contentType: string): Buffer {
+function encodeBody(content: string | Buffer, encoding: string, binary: boolean): Buffer {
   const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   if (encoding === "base64") return runEncoder(new base64.Encoder() as never, bytes);
   if (encoding === "quoted-printable")
-    return runEncoder(
-      new qp.Encoder({ binary: !/^text\//i.test(contentType || "") } as never) as never,
-      bytes,
-    );
+    return runEncoder(new qp.Encoder({ binary } as never) as never, bytes);
   return bytes;
 }
 
@@ -127,27 +124,35 @@ function leafContent(node: Node): string | Buffer | undefined {
 }
 
 /**
- * The key of a part's encoded bytes: its headers exactly as written and its content, length-
- * prefixed so no two parts can spell the same key.
+ * The key of a part's encoded bytes: exactly what decides them (the transfer encoding, whether
+ * the encoder treats the part as binary, the content), length-prefixed so no two parts can spell
+ * the same key. Not the headers: a prepared header or a key function can make two parts write
+ * the same headers and be encoded differently.
  */
-function cacheKey(node: Node, headers: string, content: string | Buffer): string | undefined {
+function cacheKey(node: Node, encoding: string, content: string | Buffer): string | undefined {
   // Only attached files repeat across recipients; a body is personal, and keying it would copy
-  // and hash its whole text for nothing.
+  // and hash its whole text for nothing. A part written as it is costs nothing to write again.
   if (node.rootNode === node || content.length < CACHE_MIN_BYTES) return undefined;
+  if (encoding !== "base64" && encoding !== "quoted-printable") return undefined;
   if (!node.filename && !/^attachment/i.test(String(node.getHeader("Content-Disposition"))))
     return undefined;
   const text = typeof content === "string" ? content : content.toString("latin1");
-  return `${typeof content}:${headers.length}:${headers}${text}`;
+  return `${encoding}:${isBinary(node) ? 1 : 0}:${typeof content}:${text}`;
 }
 
-function bodyOf(node: Node, headers: string, cache: PartCache): Buffer | undefined {
+/** nodemailer's quoted-printable encoder writes CR and LF of a non-text part as data. */
+function isBinary(node: Node): boolean {
+  return !/^text\//i.test(node.contentType || "");
+}
+
+function bodyOf(node: Node, cache: PartCache): Buffer | undefined {
   const content = leafContent(node);
   if (content === undefined) return undefined;
-  const key = cacheKey(node, headers, content);
+  const encoding = (node.getHeader("Content-Transfer-Encoding") ?? "").toLowerCase();
+  const key = cacheKey(node, encoding, content);
   const hit = key === undefined ? undefined : cache.get(key);
   if (hit) return hit;
-  const encoding = (node.getHeader("Content-Transfer-Encoding") ?? "").toLowerCase();
-  const body = encodeBody(content, encoding, node.contentType);
+  const body = encodeBody(content, encoding, isBinary(node));
   if (key !== undefined) cache.set(key, body);
   return body;
 }
@@ -157,7 +162,7 @@ function writeNode(node: Node, out: Buffer[], cache: PartCache): void {
   if (node._raw) throw new Unsupported();
   const headers = node.buildHeaders();
   out.push(Buffer.from(`${headers}\r\n\r\n`, "utf8"));
-  const body = bodyOf(node, headers, cache);
+  const body = bodyOf(node, cache);
   if (body) out.push(body);
   if (!node.multipart) return;
   node.childNodes.forEach((child, i) => {
@@ -202,10 +207,10 @@ export function assemble(msg: Mail.Options, cache: PartCache): Assembled | undef
     if (e instanceof Unsupported) return undefined;
     throw e;
   }
-  const envelope = root.getEnvelope();
   return {
     raw: Buffer.concat(withLastNewline(out)),
-    envelope: { from: envelope.from || "", to: envelope.to },
+    // Whatever the caller's envelope holds besides the addresses (size, use8BitMime) stays.
+    envelope: root.getEnvelope() as unknown as Mail.Envelope,
     messageId: root.messageId(),
   };
 }

@@ -127,7 +127,9 @@ export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts())
  */
 function forSmtp(msg: Mail.Options, parts: PartCache): Mail.Options {
   const assembled = preparedPartsEnabled() ? assemble(msg, parts) : undefined;
-  return assembled ?? msg;
+  if (!assembled) return msg;
+  // The one option the SMTP transport itself reads from the message.
+  return msg.dsn ? { ...assembled, dsn: msg.dsn } : assembled;
 }
 
 export function outboxMailer(dir: string): Mailer & { outbox: Outbox } {

@@ -29,11 +29,14 @@ const BOUNDARY = "convene-assemble";
 /** nodemailer's own bytes for the message: its tree, streamed, as SMTP would be handed them. */
 async function nodemailerBytes(msg: Mail.Options): Promise<string> {
   const node = new MailComposer({ ...msg, baseBoundary: BOUNDARY } as Mail.Options).compile();
-  return (await node.build()).toString("utf8");
+  // latin1 maps each byte to one character: a difference in any byte shows.
+  return (await node.build()).toString("latin1");
 }
 
 function assembledBytes(msg: Mail.Options, cache: PartCache): string | undefined {
-  return assemble({ ...msg, baseBoundary: BOUNDARY } as Mail.Options, cache)?.raw.toString("utf8");
+  return assemble({ ...msg, baseBoundary: BOUNDARY } as Mail.Options, cache)?.raw.toString(
+    "latin1",
+  );
 }
 
 const EVENTS = [
@@ -174,6 +177,85 @@ describe("hand-made messages take nodemailer's choices", () => {
       normalizeHeaderKey: (k: string) => k.toUpperCase(),
     };
     expect(assembledBytes(upper, cache)).toBe(await nodemailerBytes(upper));
+  });
+
+  const body = Buffer.from("line one\r\nline two\nline three\r".repeat(120));
+  const part = {
+    filename: false as const,
+    contentType: "application/octet-stream",
+    contentDisposition: "attachment" as const,
+    content: body,
+  };
+
+  it.each<[string, Mail.Options, Mail.Options]>([
+    [
+      "a header key function that makes two parts write the same headers",
+      {
+        ...plain,
+        text: "x",
+        normalizeHeaderKey: () => "X",
+        attachments: [
+          { ...part, headers: { "X-1": "base64" }, contentTransferEncoding: "quoted-printable" },
+        ],
+      },
+      {
+        ...plain,
+        text: "x",
+        normalizeHeaderKey: () => "X",
+        attachments: [
+          {
+            ...part,
+            contentTransferEncoding: false,
+            headers: [
+              { key: "Content-Transfer-Encoding", value: "base64" },
+              { key: "X-1", value: "quoted-printable" },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      "a prepared Content-Type that changes the encoding but not the headers",
+      {
+        ...plain,
+        text: "x",
+        attachments: [
+          {
+            ...part,
+            contentTransferEncoding: "quoted-printable",
+            headers: { "Content-Type": { prepared: true, value: "text/plain" } },
+          },
+        ],
+      },
+      {
+        ...plain,
+        text: "x",
+        attachments: [
+          {
+            ...part,
+            contentTransferEncoding: "quoted-printable",
+            headers: { "Content-Type": "text/plain" },
+          },
+        ],
+      },
+    ],
+  ])("found by review: a shared cache and %s", async (_name, a, b) => {
+    const cache = new PartCache();
+    for (const msg of [a, b]) expect(assembledBytes(msg, cache)).toBe(await nodemailerBytes(msg));
+  });
+
+  it("found by review: a caller reusing its Buffer does not change what the cache gives later", async () => {
+    const cache = new PartCache();
+    const mk = (c: Buffer) => ({
+      ...plain,
+      text: "x",
+      attachments: [{ filename: "a.bin", content: c, contentTransferEncoding: "8bit" }],
+    });
+    const buf = Buffer.alloc(4096, 0x41);
+    assembledBytes(mk(buf), cache);
+    buf.fill(0x42);
+    const again = mk(Buffer.alloc(4096, 0x41));
+    expect(assembledBytes(again, cache)).toBe(await nodemailerBytes(again));
   });
 
   it("found by review: a NUL in a file name cannot make two parts share a cache entry", async () => {
