@@ -12,10 +12,22 @@
  *
  * Lost jobs: a `scheduled` send due within the horizon whose job is gone or in BullMQ's failed set
  * (an exception before the claim on its last attempt, a job stalled too often, a re-time whose
- * add failed) is queued again, every tick — that includes the first one at start-up. So is a
- * send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run: the
- * processor's crash path decides what becomes of it. The check is two O(1) Redis commands per
- * send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
+ * add failed) is queued again by every full tick — that includes the first one at start-up. So
+ * is a send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run:
+ * the processor's crash path decides what becomes of it. The check is two O(1) Redis commands
+ * per send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
+ *
+ * Unchanged ticks: a full tick re-plans and reconciles every send inside the horizon, which at
+ * 100,000 sends is seconds of CPU and hundreds of thousands of Redis commands, once a minute,
+ * while those same sends are being delivered. So when the definition (the same loaded object),
+ * the registrations, RSVP answers and controls (a digest) are all as at this process's last full
+ * tick, a tick keeps that tick's plan and handles only what time changed: sends newly inside the
+ * horizon, sends newly past their missed window, and sends whose job entered BullMQ's failed set
+ * since the last tick (scored by finish time, so that is O(new failures)). Those go through the
+ * same decide and compare-and-set as any tick. What only a full tick finds — a job hash that
+ * vanished, a `sending` send whose job is gone, a send another scheduler changed — waits for the
+ * next full one, every `fullTickMs` (CONVENE_FULL_TICK, 5 minutes); a tick that failed is always
+ * followed by a full one, and a new process starts with one.
  *
  * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
  * no re-timing while the organizer still edits; status counts them as scheduled all the same.
@@ -25,12 +37,13 @@
  * sent weeks late.
  */
 
+import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { findEventDirs } from "../model/load.js";
 import { formatProblem, isError } from "../model/problems.js";
-import type { EventDefinition } from "../model/types.js";
-import { plan } from "../planner/plan.js";
+import type { EventDefinition, Registration } from "../model/types.js";
+import { plan, registrationsKnownAt } from "../planner/plan.js";
 import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import type { Stores } from "../store/index.js";
@@ -41,7 +54,7 @@ import {
   matchState,
   type TransitionRequest,
 } from "../store/ledger.js";
-import type { PlannedSend } from "../types.js";
+import type { PlannedSend, RsvpAnswer } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { schedulerTickDuration } from "./metrics.js";
@@ -292,6 +305,21 @@ export function decide(
  */
 export const STALE_SENDING_LOCKS = 3;
 
+/**
+ * Jobs added (one addBulk) or removed per batch: big enough that 100,000 sends are 100 round
+ * trips, small enough that the job objects of one batch are all that exist at once.
+ */
+export const JOB_BATCH = 1000;
+
+/**
+ * Lets timers and I/O run between the tick's CPU-bound passes over 100,000 sends (planning,
+ * deciding, sorting): the senders in this process, and BullMQ's lock renewals, must not wait for
+ * a whole tick. Awaiting Redis replies alone leaves the passes in between back to back.
+ */
+function breather(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function isRedisTrouble(e: Error): boolean {
   return isConnectionError(e) || fatalRedisReason(e, "") !== undefined;
 }
@@ -373,12 +401,51 @@ export class Scheduler {
   }
 
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
+    // Forgotten until this tick succeeds: a tick that failed half-way is followed by a full one.
+    const last = this.last.get(dir);
+    this.last.delete(dir);
     const loaded = await this.loadDefinition(dir);
     if (!loaded) return undefined;
     if (!(await this.layoutOk(loaded.def.event.id))) return undefined;
-    const t = await this.load(loaded);
+    const now = this.clock();
+    const inputs = await this.inputsOf(loaded.def, now);
+    const t =
+      last && this.unchanged(last, loaded, inputs, now.toMillis())
+        ? await this.loadChanged(last, inputs, now)
+        : await this.load(loaded, inputs, now);
+    await breather();
     const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
-    return this.apply(dir, t, decision);
+    await breather();
+    const summary = await this.apply(dir, t, decision);
+    this.last.set(dir, remembered(last, loaded, inputs, t));
+    return summary;
+  }
+
+  /** Per event folder: what its last full tick planned (see "Unchanged ticks" at the top). */
+  private readonly last = new Map<string, LastFull>();
+
+  /** Whether this tick may skip the planner: same definition and inputs, full tick recent. */
+  private unchanged(last: LastFull, loaded: LoadedEvent, inputs: Inputs, nowMs: number): boolean {
+    return (
+      last.loaded === loaded &&
+      last.digest === inputs.digest &&
+      nowMs >= last.nowMs &&
+      Date.now() - last.fullAt < this.deps.settings.fullTickMs
+    );
+  }
+
+  /** Registrations, RSVP answers and controls: with the definition, all the planner reads. */
+  private async inputsOf(def: EventDefinition, now: DateTime): Promise<Inputs> {
+    const { stores } = this.deps;
+    const ev = def.event.id;
+    const registrations = mergeRegistrations(
+      def.registrations,
+      await stores.registrations.list(ev),
+    );
+    const rsvps = await rsvpsFor(stores, def);
+    const controls = await stores.control.get(ev);
+    const digest = digestOf(registrationsKnownAt(registrations, now), rsvps, controls);
+    return { registrations, rsvps, controls, digest };
   }
 
   /** Events whose ledger was found where this layout reads it (checked until it is). */
@@ -424,37 +491,21 @@ export class Scheduler {
   }
 
   /** Everything decide needs, read from the plan, the ledger and the queue. */
-  private async load(loaded: LoadedEvent): Promise<TickInput> {
-    const { stores, settings } = this.deps;
+  private async load(loaded: LoadedEvent, inputs: Inputs, now: DateTime): Promise<TickInput> {
+    const { settings } = this.deps;
     const def = loaded.def;
     const ev = def.event.id;
-    const now = this.clock();
     const nowMs = now.toMillis();
-    const registrations = mergeRegistrations(
-      def.registrations,
-      await stores.registrations.list(ev),
-    );
-    const sends: PlannedSend[] = plan(def, registrations, now, await rsvpsFor(stores, def));
+    const { registrations, controls } = inputs;
+    const sends: PlannedSend[] = plan(def, registrations, now, inputs.rsvps);
+    await breather();
     const lifecycle = this.deps.lifecycle ? await this.deps.lifecycle(def, sends, now) : undefined;
     if (lifecycle) sends.push(...lifecycle.sends);
-    const controls = await stores.control.get(ev);
     const horizonEnd = nowMs + settings.horizonMs;
     const candidates = sends.filter(
       (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
-    const records = await stores.ledger.getMany(
-      ev,
-      candidates.map((s) => s.id),
-    );
-    const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
-    const lost = await this.lostStill(
-      ev,
-      records,
-      await stores.jobs.lost(
-        this.deps.queues.of(ev),
-        watchedIds(candidates, { records, stale }, controls, nowMs),
-      ),
-    );
+    const view = await this.ledgerOf(ev, candidates, controls, nowMs);
     const registered = new Set(registrations.map((r) => r.team));
     const dropped = await this.dropped(loaded, sends, (t) => registered.has(t));
     return {
@@ -463,8 +514,74 @@ export class Scheduler {
       candidates,
       controls,
       nowMs,
-      ledger: { records, stale, lost, dropped },
+      horizonEnd,
+      wallMs: Date.now(),
+      ledger: { ...view, dropped },
+      report: { sends: candidates, records: view.records },
       ...(lifecycle ? { commit: lifecycle.commit } : {}),
+    };
+  }
+
+  /** The records of `candidates`, which of them are stale `sending`, and which lost their job. */
+  private async ledgerOf(
+    ev: string,
+    candidates: readonly PlannedSend[],
+    controls: Controls,
+    nowMs: number,
+  ): Promise<Omit<LedgerView, "dropped">> {
+    const { stores, settings } = this.deps;
+    const records = await stores.ledger.getMany(
+      ev,
+      candidates.map((s) => s.id),
+    );
+    const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
+    await breather();
+    const lost = await this.lostStill(
+      ev,
+      records,
+      await stores.jobs.lost(
+        this.deps.queues.of(ev),
+        watchedIds(candidates, { records, stale }, controls, nowMs),
+      ),
+    );
+    return { records, stale, lost };
+  }
+
+  /**
+   * An unchanged tick: the last full tick's plan, and of its sends only those time or a failed
+   * job changed since the last tick — due inside the horizon now and not then, past their
+   * missed window now and not then, or whose job entered BullMQ's failed set since. No
+   * dropped sends (the plan is the same) and no calendar lifecycle (its inputs are the same).
+   */
+  private async loadChanged(last: LastFull, inputs: Inputs, now: DateTime): Promise<TickInput> {
+    const { stores, settings } = this.deps;
+    const ev = last.loaded.def.event.id;
+    const nowMs = now.toMillis();
+    const horizonEnd = nowMs + settings.horizonMs;
+    const failed = new Set(
+      await stores.jobs.failedSince(this.deps.queues.of(ev), last.wallMs - settings.lockMs),
+    );
+    const candidates = last.sends.filter(
+      (s, i) => failed.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
+    );
+    const view = await this.ledgerOf(ev, candidates, inputs.controls, nowMs);
+    const inFlight = last.sends.filter(
+      (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
+    );
+    const inFlightRecords = await stores.ledger.getMany(
+      ev,
+      inFlight.map((s) => s.id),
+    );
+    return {
+      ev,
+      sends: last.sends,
+      candidates,
+      controls: inputs.controls,
+      nowMs,
+      horizonEnd,
+      wallMs: Date.now(),
+      ledger: { ...view, dropped: [] },
+      report: { sends: inFlight, records: inFlightRecords },
     };
   }
 
@@ -502,18 +619,19 @@ export class Scheduler {
     const ev = loaded.def.event.id;
     const queue = this.deps.queues.of(ev);
     const plannedIds = new Set(sends.map((s) => s.id));
-    const gone: string[] = [];
-    for (const id of (await stores.ledger.pending(ev)).keys()) {
-      if (plannedIds.has(id)) continue;
+    const gone = new Set<string>();
+    // A batch at a time: the pending hash holds every scheduled send of the event.
+    for await (const batch of stores.ledger.pendingIds(ev)) {
+      const unplanned = batch.filter((id) => !plannedIds.has(id) && !gone.has(id));
+      if (!unplanned.length) continue;
       // Calendar updates/cancellations are issued once, not re-planned; their processor checks
       // whether a newer version superseded them.
-      const job = await queue.getJob(id);
-      if (job && job.data.version > 0 && job.data.method) continue;
-      gone.push(id);
+      const calendar = await stores.jobs.calendar(queue, unplanned);
+      for (const id of unplanned) if (!calendar.has(id)) gone.add(id);
     }
-    if (!gone.length) return [];
-    const recs = await stores.ledger.getMany(ev, gone);
-    return gone.map((id) => {
+    if (!gone.size) return [];
+    const recs = await stores.ledger.getMany(ev, [...gone]);
+    return [...gone].map((id) => {
       const step = parseSendId(id)?.step ?? "";
       const recipient = recs.get(id)?.recipient ?? "";
       return { id, ...whyNotPlanned(loaded, { step, recipient }, registered) };
@@ -548,6 +666,7 @@ export class Scheduler {
     await this.addJobs(t.ev, dir, toAdd);
     summary.queued = toAdd.length;
     await t.commit?.();
+    await breather();
     const next = nextDue(
       t.sends,
       t.ledger.records,
@@ -562,7 +681,8 @@ export class Scheduler {
   /** One line per step occurrence finished since an earlier tick, logged by one scheduler. */
   private async reportCompleted(t: TickInput): Promise<void> {
     const { stores, log } = this.deps;
-    for (const r of completedOccurrences(t.candidates, t.ledger.records, t.nowMs)) {
+    await breather();
+    for (const r of completedOccurrences(t.report.sends, t.report.records, t.nowMs)) {
       if (!(await stores.reports.claim(t.ev, r.key))) continue;
       log.info(
         {
@@ -608,9 +728,13 @@ export class Scheduler {
 
   private async removeJobs(ev: string, ids: readonly string[]): Promise<void> {
     const queue = this.deps.queues.of(ev);
-    for (const id of new Set(ids)) {
+    const unique = [...new Set(ids)];
+    // Concurrently within a batch (ioredis sends them back to back), not one round trip each:
+    // a step re-timed by an edit removes every one of its jobs.
+    for (let i = 0; i < unique.length; i += JOB_BATCH) {
+      const batch = unique.slice(i, i + JOB_BATCH);
       // A job that is active right now cannot be removed; its processor re-checks anyway.
-      await queue.remove(id).catch(() => 0);
+      await Promise.all(batch.map((id) => queue.remove(id).catch(() => 0)));
     }
   }
 
@@ -618,8 +742,8 @@ export class Scheduler {
     const { settings } = this.deps;
     if (!sends.length) return;
     const queue = await this.deps.queues.listed(ev);
-    for (let i = 0; i < sends.length; i += 500) {
-      const chunk = sends.slice(i, i + 500);
+    for (let i = 0; i < sends.length; i += JOB_BATCH) {
+      const chunk = sends.slice(i, i + JOB_BATCH);
       await queue.addBulk(
         chunk.map((s) => ({
           name: s.kind,
@@ -638,9 +762,117 @@ interface TickInput {
   candidates: readonly PlannedSend[];
   controls: Controls;
   nowMs: number;
+  /** The end of the horizon this tick queued up to. */
+  horizonEnd: number;
+  /** The wall clock when the tick read the queue (failed jobs are scored by it). */
+  wallMs: number;
   ledger: LedgerView;
+  /** The sends whose step occurrences may have finished, and their records (reportCompleted). */
+  report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, LedgerRecord> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
+}
+
+/** What the planner reads besides the definition, and a digest to tell a change by. */
+interface Inputs {
+  registrations: Registration[];
+  rsvps: RsvpAnswer[];
+  controls: Controls;
+  digest: string;
+}
+
+/**
+ * The registrations as the planner sees them: those known at the tick's clock (a registration
+ * dated later, as a rehearsal's are, changes the plan once the clock passes it).
+ */
+function digestOf(
+  known: ReadonlyMap<string, DateTime>,
+  rsvps: RsvpAnswer[],
+  controls: Controls,
+): string {
+  const h = createHash("sha256");
+  const regs = [...known].map(([team, at]) => `${team}\t${at.toMillis()}`).sort();
+  h.update(JSON.stringify(regs));
+  const answers = rsvps.map((a) => `${a.item}\t${a.email}\t${a.partstat}`).sort();
+  h.update(JSON.stringify(answers));
+  h.update(JSON.stringify(controls.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  return h.digest("hex");
+}
+
+/**
+ * What the last full tick of an event planned, kept for the unchanged ticks after it. The due
+ * and expiry instants are parsed once, as numbers, in the sends' order.
+ */
+interface LastFull {
+  loaded: LoadedEvent;
+  digest: string;
+  /** Wall clock of the last full tick: the next one is due `fullTickMs` later. */
+  fullAt: number;
+  /** The planning clock, horizon end and wall clock of the last tick, full or not. */
+  nowMs: number;
+  horizonEnd: number;
+  wallMs: number;
+  sends: readonly PlannedSend[];
+  due: Float64Array;
+  expires: Float64Array;
+  /** Step occurrences seen with every send final: unchanged ticks no longer read them. */
+  complete: Set<string>;
+}
+
+/** Due inside the horizon now and not at the last tick, or past its missed window since. */
+function timeChanged(last: LastFull, i: number, now: { nowMs: number; horizonEnd: number }) {
+  const due = last.due[i] as number;
+  const expires = last.expires[i] as number;
+  if (due > last.horizonEnd) return due <= now.horizonEnd;
+  return expires >= last.nowMs && expires < now.nowMs;
+}
+
+/** A step occurrence: the sends of one step due at one instant (as step-report.ts groups). */
+function occurrenceOf(s: PlannedSend): string {
+  return `${s.step}@${Date.parse(s.due)}`;
+}
+
+/** The occurrences due by now whose every send is final in `records`. */
+function completeOccurrences(
+  sends: readonly PlannedSend[],
+  records: ReadonlyMap<string, LedgerRecord>,
+  nowMs: number,
+): Set<string> {
+  const open = new Set<string>();
+  const seen = new Set<string>();
+  for (const s of sends) {
+    if (Date.parse(s.due) > nowMs) continue;
+    const key = occurrenceOf(s);
+    seen.add(key);
+    if (!isFinal(records.get(s.id))) open.add(key);
+  }
+  for (const key of open) seen.delete(key);
+  return seen;
+}
+
+/** The state the next tick starts from: a full tick's plan, or the last one's, moved on. */
+function remembered(
+  last: LastFull | undefined,
+  loaded: LoadedEvent,
+  inputs: Inputs,
+  t: TickInput,
+): LastFull {
+  const complete = completeOccurrences(t.report.sends, t.report.records, t.nowMs);
+  const clock = { nowMs: t.nowMs, horizonEnd: t.horizonEnd, wallMs: t.wallMs };
+  if (last && t.sends === last.sends) {
+    for (const key of complete) last.complete.add(key);
+    return { ...last, ...clock };
+  }
+  return {
+    loaded,
+    digest: inputs.digest,
+    fullAt: t.wallMs,
+    ...clock,
+    sends: t.sends,
+    due: Float64Array.from(t.sends, (s) => Date.parse(s.due)),
+    expires: Float64Array.from(t.sends, (s) => Date.parse(s.expires)),
+    complete,
+  };
 }
 
 /** The send a decision is about: its job has the send's id. */
