@@ -311,6 +311,9 @@ export const STALE_SENDING_LOCKS = 3;
  */
 export const JOB_BATCH = 1000;
 
+/** Candidates read, decided and carried out together (see Scheduler.tickBatch). */
+export const TICK_BATCH = 5000;
+
 /**
  * Lets timers and I/O run between the tick's CPU-bound passes over 100,000 sends (planning,
  * deciding, sorting): the senders in this process, and BullMQ's lock renewals, must not wait for
@@ -413,12 +416,35 @@ export class Scheduler {
       last && this.unchanged(last, loaded, inputs, now.toMillis())
         ? await this.loadChanged(last, inputs, now)
         : await this.load(loaded, inputs, now);
-    await breather();
-    const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
-    await breather();
-    const summary = await this.apply(dir, t, decision);
+    const summary = emptySummary(t);
+    for (let i = 0; i < t.candidates.length; i += TICK_BATCH)
+      await this.tickBatch(dir, t, t.candidates.slice(i, i + TICK_BATCH), summary);
+    const dropped = (await t.dropped?.()) ?? [];
+    if (dropped.length) {
+      const view = { records: new Map(), stale: new Set<string>(), lost: new Map(), dropped };
+      await this.apply(dir, t.ev, decide([], view, t.controls, t.nowMs), summary);
+    }
+    await this.finish(t, summary);
     this.last.set(dir, remembered(last, loaded, inputs, t));
     return summary;
+  }
+
+  /**
+   * Reads, decides and carries out one batch of the tick's candidates: at 100,000 sends only
+   * one batch's moves and job objects exist at once, and Redis and the senders get turns in
+   * between. Plan order is kept across batches (each batch's lost jobs come after its adds).
+   */
+  private async tickBatch(
+    dir: string,
+    t: TickInput,
+    batch: readonly PlannedSend[],
+    summary: TickSummary,
+  ): Promise<void> {
+    const view = await this.ledgerOf(t.ev, batch, t.controls, t.nowMs);
+    for (const [id, rec] of view.records) t.records.set(id, rec);
+    await breather();
+    const d = decide(batch, { ...view, dropped: [] }, t.controls, t.nowMs);
+    await this.apply(dir, t.ev, d, summary);
   }
 
   /** Per event folder: what its last full tick planned (see "Unchanged ticks" at the top). */
@@ -505,9 +531,8 @@ export class Scheduler {
     const candidates = sends.filter(
       (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
-    const view = await this.ledgerOf(ev, candidates, controls, nowMs);
     const registered = new Set(registrations.map((r) => r.team));
-    const dropped = await this.dropped(loaded, sends, (t) => registered.has(t));
+    const records = new Map<string, LedgerRecord>();
     return {
       ev,
       sends,
@@ -516,8 +541,9 @@ export class Scheduler {
       nowMs,
       horizonEnd,
       wallMs: Date.now(),
-      ledger: { ...view, dropped },
-      report: { sends: candidates, records: view.records },
+      records,
+      dropped: () => this.dropped(loaded, sends, (t) => registered.has(t)),
+      report: { sends: candidates, records },
       ...(lifecycle ? { commit: lifecycle.commit } : {}),
     };
   }
@@ -564,7 +590,6 @@ export class Scheduler {
     const candidates = last.sends.filter(
       (s, i) => failed.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
     );
-    const view = await this.ledgerOf(ev, candidates, inputs.controls, nowMs);
     const inFlight = last.sends.filter(
       (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
     );
@@ -580,7 +605,7 @@ export class Scheduler {
       nowMs,
       horizonEnd,
       wallMs: Date.now(),
-      ledger: { ...view, dropped: [] },
+      records: new Map(),
       report: { sends: inFlight, records: inFlightRecords },
     };
   }
@@ -638,13 +663,18 @@ export class Scheduler {
     });
   }
 
-  /** Carries out the tick's decisions: ledger moves, job removals, job adds, then the summary. */
-  private async apply(dir: string, t: TickInput, d: TickDecision): Promise<TickSummary> {
+  /** Carries out decisions: ledger moves, job removals, job adds, counted into `summary`. */
+  private async apply(
+    dir: string,
+    ev: string,
+    d: TickDecision,
+    summary: TickSummary,
+  ): Promise<void> {
     const { log } = this.deps;
-    const summary = summaryOf(t, d);
+    countDecision(summary, d);
     for (const r of d.requeue)
       log.warn(
-        { send: r.send.id, event: t.ev, job: r.job, state: r.state },
+        { send: r.send.id, event: ev, job: r.job, state: r.state },
         "send had lost its job; queued again",
       );
     const moves = byRank<Move | Requeue>([
@@ -654,8 +684,8 @@ export class Scheduler {
       ...d.miss,
       ...d.requeue,
     ]);
-    const ok = await this.move(t.ev, moves, summary);
-    await this.removeJobs(t.ev, moves.filter((m) => m.remove).map(jobIdOf));
+    const ok = await this.move(ev, moves, summary);
+    await this.removeJobs(ev, moves.filter((m) => m.remove).map(jobIdOf));
     const toAdd = [
       ...byRank([...d.add, ...d.retime, ...d.requeue.filter((r) => r.move)])
         .filter((q) => ok.has(q.send.id))
@@ -663,19 +693,17 @@ export class Scheduler {
       // Queued without a ledger move: the processor takes `sending` through its crash path.
       ...d.requeue.filter((r) => !r.move).map((r) => r.send),
     ];
-    await this.addJobs(t.ev, dir, toAdd);
-    summary.queued = toAdd.length;
+    await this.addJobs(ev, dir, toAdd);
+    summary.queued += toAdd.length;
+  }
+
+  /** Once every batch is queued: the calendar state, the tick's line, finished occurrences. */
+  private async finish(t: TickInput, summary: TickSummary): Promise<void> {
     await t.commit?.();
     await breather();
-    const next = nextDue(
-      t.sends,
-      t.ledger.records,
-      t.nowMs,
-      (s) => t.controls.of(s) === "cancelled",
-    );
-    log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
+    const next = nextDue(t.sends, t.records, t.nowMs, (s) => t.controls.of(s) === "cancelled");
+    this.deps.log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
     await this.reportCompleted(t);
-    return summary;
   }
 
   /** One line per step occurrence finished since an earlier tick, logged by one scheduler. */
@@ -766,7 +794,10 @@ interface TickInput {
   horizonEnd: number;
   /** The wall clock when the tick read the queue (failed jobs are scored by it). */
   wallMs: number;
-  ledger: LedgerView;
+  /** The records read for the candidates, filled batch by batch. */
+  records: Map<string, LedgerRecord>;
+  /** A full tick's sends the ledger holds as scheduled that the plan no longer has. */
+  dropped?: () => Promise<LedgerView["dropped"]>;
   /** The sends whose step occurrences may have finished, and their records (reportCompleted). */
   report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, LedgerRecord> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
@@ -895,16 +926,23 @@ export function staleSending(
   return out;
 }
 
-/** The counts decide alone knows; missed, skipped and queued are counted as they happen. */
-function summaryOf(t: TickInput, d: TickDecision): TickSummary {
+/** A tick's summary before any batch: missed, skipped and queued are counted as they happen. */
+function emptySummary(t: TickInput): TickSummary {
   return {
     event: t.ev,
     planned: t.sends.length,
     queued: 0,
-    retimed: d.retime.length,
+    retimed: 0,
     missed: 0,
     skipped: 0,
-    requeued: d.requeue.length,
-    replanned: d.add.filter((a) => a.replanned).length,
+    requeued: 0,
+    replanned: 0,
   };
+}
+
+/** The counts decide alone knows. */
+function countDecision(summary: TickSummary, d: TickDecision): void {
+  summary.retimed += d.retime.length;
+  summary.requeued += d.requeue.length;
+  summary.replanned += d.add.filter((a) => a.replanned).length;
 }
