@@ -369,6 +369,17 @@ export class Ledger {
     return out;
   }
 
+  /**
+   * The ids of sends currently `scheduled`, a batch at a time (HSCAN): a step of 100,000 sends
+   * is never one reply, nor one array, and Redis serves other clients between the batches.
+   * An id may come twice (HSCAN's guarantee is "at least once"); callers tolerate that.
+   */
+  async *pendingIds(event: string): AsyncGenerator<string[]> {
+    const stream = this.redis.hscanStream(this.keys.pending(event), { count: 2000 });
+    for await (const chunk of stream as AsyncIterable<string[]>)
+      yield chunk.filter((_, i) => i % 2 === 0);
+  }
+
   /** Sends currently `scheduled`, with their due time (epoch ms). */
   async pending(event: string): Promise<Map<string, number>> {
     const raw = await this.redis.hgetall(this.keys.pending(event));

@@ -12,10 +12,22 @@
  *
  * Lost jobs: a `scheduled` send due within the horizon whose job is gone or in BullMQ's failed set
  * (an exception before the claim on its last attempt, a job stalled too often, a re-time whose
- * add failed) is queued again, every tick — that includes the first one at start-up. So is a
- * send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run: the
- * processor's crash path decides what becomes of it. The check is two O(1) Redis commands per
- * send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
+ * add failed) is queued again by every full tick — that includes the first one at start-up. So
+ * is a send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run:
+ * the processor's crash path decides what becomes of it. The check is two O(1) Redis commands
+ * per send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
+ *
+ * Unchanged ticks: a full tick re-plans and reconciles every send inside the horizon, which at
+ * 100,000 sends is seconds of CPU and hundreds of thousands of Redis commands, once a minute,
+ * while those same sends are being delivered. So when the definition (the same loaded object),
+ * the registrations, RSVP answers and controls (a digest) are all as at this process's last full
+ * tick, a tick keeps that tick's plan and handles only what time changed: sends newly inside the
+ * horizon, sends newly past their missed window, and sends whose job entered BullMQ's failed set
+ * since the last tick (scored by finish time, so that is O(new failures)). Those go through the
+ * same decide and compare-and-set as any tick. What only a full tick finds — a job hash that
+ * vanished, a `sending` send whose job is gone, a send another scheduler changed — waits for the
+ * next full one, every `fullTickMs` (CONVENE_FULL_TICK, 5 minutes); a tick that failed is always
+ * followed by a full one, and a new process starts with one.
  *
  * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
  * no re-timing while the organizer still edits; status counts them as scheduled all the same.
@@ -25,12 +37,13 @@
  * sent weeks late.
  */
 
+import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { findEventDirs } from "../model/load.js";
 import { formatProblem, isError } from "../model/problems.js";
-import type { EventDefinition } from "../model/types.js";
-import { plan } from "../planner/plan.js";
+import type { EventDefinition, Registration } from "../model/types.js";
+import { plan, registrationsKnownAt } from "../planner/plan.js";
 import { parseSendId, type Send } from "../planner/send.js";
 import type { Controls } from "../store/control.js";
 import type { Stores } from "../store/index.js";
@@ -41,7 +54,7 @@ import {
   matchState,
   type TransitionRequest,
 } from "../store/ledger.js";
-import type { PlannedSend } from "../types.js";
+import type { PlannedSend, RsvpAnswer } from "../types.js";
 import type { DefinitionCache, LoadedEvent } from "./definitions.js";
 import { fatalRedisReason, isConnectionError } from "./error-log.js";
 import { schedulerTickDuration } from "./metrics.js";
@@ -293,6 +306,24 @@ export function decide(
  */
 export const STALE_SENDING_LOCKS = 3;
 
+/**
+ * Jobs added (one addBulk) or removed per batch: big enough that 100,000 sends are 100 round
+ * trips, small enough that the job objects of one batch are all that exist at once.
+ */
+export const JOB_BATCH = 1000;
+
+/** Candidates read, decided and carried out together (see Scheduler.tickBatch). */
+export const TICK_BATCH = 5000;
+
+/**
+ * Lets timers and I/O run between the tick's CPU-bound passes over 100,000 sends (planning,
+ * deciding, sorting): the senders in this process, and BullMQ's lock renewals, must not wait for
+ * a whole tick. Awaiting Redis replies alone leaves the passes in between back to back.
+ */
+function breather(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function isRedisTrouble(e: Error): boolean {
   return isConnectionError(e) || fatalRedisReason(e, "") !== undefined;
 }
@@ -374,14 +405,75 @@ export class Scheduler {
   }
 
   async tickEvent(dir: string): Promise<TickSummary | undefined> {
+    // Forgotten until this tick succeeds: a tick that failed half-way is followed by a full one.
+    const last = this.last.get(dir);
+    this.last.delete(dir);
     const loaded = await this.loadDefinition(dir);
     if (!loaded) return undefined;
     if (!(await this.layoutOk(loaded.def.event.id))) return undefined;
-    const t = await this.load(loaded);
-    const decision = decide(t.candidates, t.ledger, t.controls, t.nowMs);
-    const summary = await this.apply(dir, t, decision);
+    const now = this.clock();
+    const inputs = await this.inputsOf(loaded.def, now);
+    const t =
+      last && this.unchanged(last, loaded, inputs, now.toMillis())
+        ? await this.loadChanged(last, inputs, now)
+        : await this.load(loaded, inputs, now);
+    const summary = emptySummary(t);
+    for (let i = 0; i < t.candidates.length; i += TICK_BATCH)
+      await this.tickBatch(dir, t, t.candidates.slice(i, i + TICK_BATCH), summary);
+    const dropped = (await t.dropped?.()) ?? [];
+    if (dropped.length) {
+      const view = { records: new Map(), stale: new Set<string>(), lost: new Map(), dropped };
+      await this.apply(dir, t.ev, decide([], view, t.controls, t.nowMs), summary);
+    }
+    await this.finish(t, summary);
+    this.last.set(dir, remembered(last, loaded, inputs, t));
     warmTemplates(loaded.def, stepsDueSoon(stillOpen(t), t.nowMs));
     return summary;
+  }
+
+  /**
+   * Reads, decides and carries out one batch of the tick's candidates: at 100,000 sends only
+   * one batch's moves and job objects exist at once, and Redis and the senders get turns in
+   * between. Plan order is kept across batches (each batch's lost jobs come after its adds).
+   */
+  private async tickBatch(
+    dir: string,
+    t: TickInput,
+    batch: readonly PlannedSend[],
+    summary: TickSummary,
+  ): Promise<void> {
+    const view = await this.ledgerOf(t.ev, batch, t.controls, t.nowMs);
+    for (const [id, rec] of view.records) t.records.set(id, rec);
+    await breather();
+    const d = decide(batch, { ...view, dropped: [] }, t.controls, t.nowMs);
+    await this.apply(dir, t.ev, d, summary);
+  }
+
+  /** Per event folder: what its last full tick planned (see "Unchanged ticks" at the top). */
+  private readonly last = new Map<string, LastFull>();
+
+  /** Whether this tick may skip the planner: same definition and inputs, full tick recent. */
+  private unchanged(last: LastFull, loaded: LoadedEvent, inputs: Inputs, nowMs: number): boolean {
+    return (
+      last.loaded === loaded &&
+      last.digest === inputs.digest &&
+      nowMs >= last.nowMs &&
+      Date.now() - last.fullAt < this.deps.settings.fullTickMs
+    );
+  }
+
+  /** Registrations, RSVP answers and controls: with the definition, all the planner reads. */
+  private async inputsOf(def: EventDefinition, now: DateTime): Promise<Inputs> {
+    const { stores } = this.deps;
+    const ev = def.event.id;
+    const registrations = mergeRegistrations(
+      def.registrations,
+      await stores.registrations.list(ev),
+    );
+    const rsvps = await rsvpsFor(stores, def);
+    const controls = await stores.control.get(ev);
+    const digest = digestOf(registrationsKnownAt(registrations, now), rsvps, controls);
+    return { registrations, rsvps, controls, digest };
   }
 
   /** Events whose ledger was found where this layout reads it (checked until it is). */
@@ -427,29 +519,51 @@ export class Scheduler {
   }
 
   /** Everything decide needs, read from the plan, the ledger and the queue. */
-  private async load(loaded: LoadedEvent): Promise<TickInput> {
-    const { stores, settings } = this.deps;
+  private async load(loaded: LoadedEvent, inputs: Inputs, now: DateTime): Promise<TickInput> {
+    const { settings } = this.deps;
     const def = loaded.def;
     const ev = def.event.id;
-    const now = this.clock();
     const nowMs = now.toMillis();
-    const registrations = mergeRegistrations(
-      def.registrations,
-      await stores.registrations.list(ev),
-    );
-    const sends: PlannedSend[] = plan(def, registrations, now, await rsvpsFor(stores, def));
+    const { registrations, controls } = inputs;
+    const sends: PlannedSend[] = plan(def, registrations, now, inputs.rsvps);
+    await breather();
     const lifecycle = this.deps.lifecycle ? await this.deps.lifecycle(def, sends, now) : undefined;
     if (lifecycle) sends.push(...lifecycle.sends);
-    const controls = await stores.control.get(ev);
     const horizonEnd = nowMs + settings.horizonMs;
     const candidates = sends.filter(
       (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
+    const registered = new Set(registrations.map((r) => r.team));
+    const records = new Map<string, LedgerRecord>();
+    return {
+      ev,
+      sends,
+      candidates,
+      controls,
+      nowMs,
+      horizonEnd,
+      wallMs: Date.now(),
+      records,
+      dropped: () => this.dropped(loaded, sends, (t) => registered.has(t)),
+      report: { sends: candidates, records },
+      ...(lifecycle ? { commit: lifecycle.commit } : {}),
+    };
+  }
+
+  /** The records of `candidates`, which of them are stale `sending`, and which lost their job. */
+  private async ledgerOf(
+    ev: string,
+    candidates: readonly PlannedSend[],
+    controls: Controls,
+    nowMs: number,
+  ): Promise<Omit<LedgerView, "dropped">> {
+    const { stores, settings } = this.deps;
     const records = await stores.ledger.getMany(
       ev,
       candidates.map((s) => s.id),
     );
     const stale = staleSending(records, Date.now(), STALE_SENDING_LOCKS * settings.lockMs);
+    await breather();
     const lost = await this.lostStill(
       ev,
       records,
@@ -458,16 +572,43 @@ export class Scheduler {
         watchedIds(candidates, { records, stale }, controls, nowMs),
       ),
     );
-    const registered = new Set(registrations.map((r) => r.team));
-    const dropped = await this.dropped(loaded, sends, (t) => registered.has(t));
+    return { records, stale, lost };
+  }
+
+  /**
+   * An unchanged tick: the last full tick's plan, and of its sends only those time or a failed
+   * job changed since the last tick — due inside the horizon now and not then, past their
+   * missed window now and not then, or whose job entered BullMQ's failed set since. No
+   * dropped sends (the plan is the same) and no calendar lifecycle (its inputs are the same).
+   */
+  private async loadChanged(last: LastFull, inputs: Inputs, now: DateTime): Promise<TickInput> {
+    const { stores, settings } = this.deps;
+    const ev = last.loaded.def.event.id;
+    const nowMs = now.toMillis();
+    const horizonEnd = nowMs + settings.horizonMs;
+    const failed = new Set(
+      await stores.jobs.failedSince(this.deps.queues.of(ev), last.wallMs - settings.lockMs),
+    );
+    const candidates = last.sends.filter(
+      (s, i) => failed.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
+    );
+    const inFlight = last.sends.filter(
+      (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
+    );
+    const inFlightRecords = await stores.ledger.getMany(
+      ev,
+      inFlight.map((s) => s.id),
+    );
     return {
       ev,
-      sends,
+      sends: last.sends,
       candidates,
-      controls,
+      controls: inputs.controls,
       nowMs,
-      ledger: { records, stale, lost, dropped },
-      ...(lifecycle ? { commit: lifecycle.commit } : {}),
+      horizonEnd,
+      wallMs: Date.now(),
+      records: new Map(),
+      report: { sends: inFlight, records: inFlightRecords },
     };
   }
 
@@ -505,31 +646,37 @@ export class Scheduler {
     const ev = loaded.def.event.id;
     const queue = this.deps.queues.of(ev);
     const plannedIds = new Set(sends.map((s) => s.id));
-    const gone: string[] = [];
-    for (const id of (await stores.ledger.pending(ev)).keys()) {
-      if (plannedIds.has(id)) continue;
+    const gone = new Set<string>();
+    // A batch at a time: the pending hash holds every scheduled send of the event.
+    for await (const batch of stores.ledger.pendingIds(ev)) {
+      const unplanned = batch.filter((id) => !plannedIds.has(id) && !gone.has(id));
+      if (!unplanned.length) continue;
       // Calendar updates/cancellations are issued once, not re-planned; their processor checks
       // whether a newer version superseded them.
-      const job = await queue.getJob(id);
-      if (job && job.data.version > 0 && job.data.method) continue;
-      gone.push(id);
+      const calendar = await stores.jobs.calendar(queue, unplanned);
+      for (const id of unplanned) if (!calendar.has(id)) gone.add(id);
     }
-    if (!gone.length) return [];
-    const recs = await stores.ledger.getMany(ev, gone);
-    return gone.map((id) => {
+    if (!gone.size) return [];
+    const recs = await stores.ledger.getMany(ev, [...gone]);
+    return [...gone].map((id) => {
       const step = parseSendId(id)?.step ?? "";
       const recipient = recs.get(id)?.recipient ?? "";
       return { id, ...whyNotPlanned(loaded, { step, recipient }, registered) };
     });
   }
 
-  /** Carries out the tick's decisions: ledger moves, job removals, job adds, then the summary. */
-  private async apply(dir: string, t: TickInput, d: TickDecision): Promise<TickSummary> {
+  /** Carries out decisions: ledger moves, job removals, job adds, counted into `summary`. */
+  private async apply(
+    dir: string,
+    ev: string,
+    d: TickDecision,
+    summary: TickSummary,
+  ): Promise<void> {
     const { log } = this.deps;
-    const summary = summaryOf(t, d);
+    countDecision(summary, d);
     for (const r of d.requeue)
       log.warn(
-        { send: r.send.id, event: t.ev, job: r.job, state: r.state },
+        { send: r.send.id, event: ev, job: r.job, state: r.state },
         "send had lost its job; queued again",
       );
     const moves = byRank<Move | Requeue>([
@@ -539,8 +686,8 @@ export class Scheduler {
       ...d.miss,
       ...d.requeue,
     ]);
-    const ok = await this.move(t.ev, moves, summary);
-    await this.removeJobs(t.ev, moves.filter((m) => m.remove).map(jobIdOf));
+    const ok = await this.move(ev, moves, summary);
+    await this.removeJobs(ev, moves.filter((m) => m.remove).map(jobIdOf));
     const toAdd = [
       ...byRank([...d.add, ...d.retime, ...d.requeue.filter((r) => r.move)])
         .filter((q) => ok.has(q.send.id))
@@ -548,24 +695,24 @@ export class Scheduler {
       // Queued without a ledger move: the processor takes `sending` through its crash path.
       ...d.requeue.filter((r) => !r.move).map((r) => r.send),
     ];
-    await this.addJobs(t.ev, dir, toAdd);
-    summary.queued = toAdd.length;
+    await this.addJobs(ev, dir, toAdd);
+    summary.queued += toAdd.length;
+  }
+
+  /** Once every batch is queued: the calendar state, the tick's line, finished occurrences. */
+  private async finish(t: TickInput, summary: TickSummary): Promise<void> {
     await t.commit?.();
-    const next = nextDue(
-      t.sends,
-      t.ledger.records,
-      t.nowMs,
-      (s) => t.controls.of(s) === "cancelled",
-    );
-    log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
+    await breather();
+    const next = nextDue(t.sends, t.records, t.nowMs, (s) => t.controls.of(s) === "cancelled");
+    this.deps.log.info({ ...summary, nextDue: next ?? null }, tickLine(summary, next));
     await this.reportCompleted(t);
-    return summary;
   }
 
   /** One line per step occurrence finished since an earlier tick, logged by one scheduler. */
   private async reportCompleted(t: TickInput): Promise<void> {
     const { stores, log } = this.deps;
-    for (const r of completedOccurrences(t.candidates, t.ledger.records, t.nowMs)) {
+    await breather();
+    for (const r of completedOccurrences(t.report.sends, t.report.records, t.nowMs)) {
       if (!(await stores.reports.claim(t.ev, r.key))) continue;
       log.info(
         {
@@ -611,9 +758,13 @@ export class Scheduler {
 
   private async removeJobs(ev: string, ids: readonly string[]): Promise<void> {
     const queue = this.deps.queues.of(ev);
-    for (const id of new Set(ids)) {
+    const unique = [...new Set(ids)];
+    // Concurrently within a batch (ioredis sends them back to back), not one round trip each:
+    // a step re-timed by an edit removes every one of its jobs.
+    for (let i = 0; i < unique.length; i += JOB_BATCH) {
+      const batch = unique.slice(i, i + JOB_BATCH);
       // A job that is active right now cannot be removed; its processor re-checks anyway.
-      await queue.remove(id).catch(() => 0);
+      await Promise.all(batch.map((id) => queue.remove(id).catch(() => 0)));
     }
   }
 
@@ -621,8 +772,8 @@ export class Scheduler {
     const { settings } = this.deps;
     if (!sends.length) return;
     const queue = await this.deps.queues.listed(ev);
-    for (let i = 0; i < sends.length; i += 500) {
-      const chunk = sends.slice(i, i + 500);
+    for (let i = 0; i < sends.length; i += JOB_BATCH) {
+      const chunk = sends.slice(i, i + JOB_BATCH);
       await queue.addBulk(
         chunk.map((s) => ({
           name: s.kind,
@@ -641,15 +792,130 @@ interface TickInput {
   candidates: readonly PlannedSend[];
   controls: Controls;
   nowMs: number;
-  ledger: LedgerView;
+  /** The end of the horizon this tick queued up to. */
+  horizonEnd: number;
+  /** The wall clock when the tick read the queue (failed jobs are scored by it). */
+  wallMs: number;
+  /** The records read for the candidates, filled batch by batch. */
+  records: Map<string, LedgerRecord>;
+  /** A full tick's sends the ledger holds as scheduled that the plan no longer has. */
+  dropped?: () => Promise<LedgerView["dropped"]>;
+  /** The sends whose step occurrences may have finished, and their records (reportCompleted). */
+  report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, LedgerRecord> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
 }
 
+/** What the planner reads besides the definition, and a digest to tell a change by. */
+interface Inputs {
+  registrations: Registration[];
+  rsvps: RsvpAnswer[];
+  controls: Controls;
+  digest: string;
+}
+
+/**
+ * The registrations as the planner sees them: those known at the tick's clock (a registration
+ * dated later, as a rehearsal's are, changes the plan once the clock passes it).
+ */
+function digestOf(
+  known: ReadonlyMap<string, DateTime>,
+  rsvps: RsvpAnswer[],
+  controls: Controls,
+): string {
+  const h = createHash("sha256");
+  const regs = [...known].map(([team, at]) => `${team}\t${at.toMillis()}`).sort();
+  h.update(JSON.stringify(regs));
+  const answers = rsvps.map((a) => `${a.item}\t${a.email}\t${a.partstat}`).sort();
+  h.update(JSON.stringify(answers));
+  h.update(JSON.stringify(controls.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  return h.digest("hex");
+}
+
+/**
+ * What the last full tick of an event planned, kept for the unchanged ticks after it. The due
+ * and expiry instants are parsed once, as numbers, in the sends' order.
+ */
+interface LastFull {
+  loaded: LoadedEvent;
+  digest: string;
+  /** Wall clock of the last full tick: the next one is due `fullTickMs` later. */
+  fullAt: number;
+  /** The planning clock, horizon end and wall clock of the last tick, full or not. */
+  nowMs: number;
+  horizonEnd: number;
+  wallMs: number;
+  sends: readonly PlannedSend[];
+  due: Float64Array;
+  expires: Float64Array;
+  /** Step occurrences seen with every send final: unchanged ticks no longer read them. */
+  complete: Set<string>;
+}
+
+/** Due inside the horizon now and not at the last tick, or past its missed window since. */
+function timeChanged(last: LastFull, i: number, now: { nowMs: number; horizonEnd: number }) {
+  const due = last.due[i] as number;
+  const expires = last.expires[i] as number;
+  if (due > last.horizonEnd) return due <= now.horizonEnd;
+  return expires >= last.nowMs && expires < now.nowMs;
+}
+
+/** A step occurrence: the sends of one step due at one instant (as step-report.ts groups). */
+function occurrenceOf(s: PlannedSend): string {
+  return `${s.step}@${Date.parse(s.due)}`;
+}
+
+/** The occurrences due by now whose every send is final in `records`. */
+function completeOccurrences(
+  sends: readonly PlannedSend[],
+  records: ReadonlyMap<string, LedgerRecord>,
+  nowMs: number,
+): Set<string> {
+  const open = new Set<string>();
+  const seen = new Set<string>();
+  for (const s of sends) {
+    if (Date.parse(s.due) > nowMs) continue;
+    const key = occurrenceOf(s);
+    seen.add(key);
+    if (!isFinal(records.get(s.id))) open.add(key);
+  }
+  for (const key of open) seen.delete(key);
+  return seen;
+}
+
+/** The state the next tick starts from: a full tick's plan, or the last one's, moved on. */
+function remembered(
+  last: LastFull | undefined,
+  loaded: LoadedEvent,
+  inputs: Inputs,
+  t: TickInput,
+): LastFull {
+  const complete = completeOccurrences(t.report.sends, t.report.records, t.nowMs);
+  const clock = { nowMs: t.nowMs, horizonEnd: t.horizonEnd, wallMs: t.wallMs };
+  if (last && t.sends === last.sends) {
+    for (const key of complete) last.complete.add(key);
+    return { ...last, ...clock };
+  }
+  return {
+    loaded,
+    digest: inputs.digest,
+    fullAt: t.wallMs,
+    ...clock,
+    sends: t.sends,
+    due: Float64Array.from(t.sends, (s) => Date.parse(s.due)),
+    expires: Float64Array.from(t.sends, (s) => Date.parse(s.expires)),
+    complete,
+  };
+}
+
 /** The send a decision is about: its job has the send's id. */
-/** The candidates not yet sent, skipped or missed: only their steps still need a template. */
+/**
+ * The planned sends not known to be sent, skipped or missed: only their steps still need a
+ * template. An unchanged tick read no records for sends it did not touch; their definition is
+ * the one already warmed, so taking them costs nothing.
+ */
 function stillOpen(t: TickInput): PlannedSend[] {
-  return t.candidates.filter((s) => !isFinal(t.ledger.records.get(s.id)));
+  return t.sends.filter((s) => !isFinal(t.records.get(s.id)));
 }
 
 function jobIdOf(m: Move | Requeue): string {
@@ -671,16 +937,23 @@ export function staleSending(
   return out;
 }
 
-/** The counts decide alone knows; missed, skipped and queued are counted as they happen. */
-function summaryOf(t: TickInput, d: TickDecision): TickSummary {
+/** A tick's summary before any batch: missed, skipped and queued are counted as they happen. */
+function emptySummary(t: TickInput): TickSummary {
   return {
     event: t.ev,
     planned: t.sends.length,
     queued: 0,
-    retimed: d.retime.length,
+    retimed: 0,
     missed: 0,
     skipped: 0,
-    requeued: d.requeue.length,
-    replanned: d.add.filter((a) => a.replanned).length,
+    requeued: 0,
+    replanned: 0,
   };
+}
+
+/** The counts decide alone knows. */
+function countDecision(summary: TickSummary, d: TickDecision): void {
+  summary.retimed += d.retime.length;
+  summary.requeued += d.requeue.length;
+  summary.replanned += d.add.filter((a) => a.replanned).length;
 }

@@ -44,6 +44,12 @@ export interface WorkerSettings {
    * (editors save in place); the worker keeps the previous definition until it settles.
    */
   settleMs: number;
+  /**
+   * `CONVENE_FULL_TICK` (a duration, 5m): how often a tick whose definition, registrations, RSVPs
+   * and controls are unchanged still re-plans and reconciles every send (see scheduler.ts).
+   * 0: every tick does.
+   */
+  fullTickMs: number;
 }
 
 /** A count of things (attempts, concurrent sends): whole, and at least `min`. */
@@ -73,6 +79,10 @@ const settingsSchema = z.object({
   CONVENE_CONNECT_BACKOFF_MS: num(1_000),
   CONVENE_CONNECT_BACKOFF_MAX_MS: num(5 * 60_000),
   CONVENE_SETTLE_MS: num(1_000),
+  CONVENE_FULL_TICK: z
+    .string()
+    .optional()
+    .transform((v) => (v ? durationOption(v, "CONVENE_FULL_TICK") : 5 * 60_000)),
 });
 
 export function loadWorkerSettings(
@@ -94,5 +104,6 @@ export function loadWorkerSettings(
     connectBackoffMs: e.CONVENE_CONNECT_BACKOFF_MS,
     connectBackoffMaxMs: e.CONVENE_CONNECT_BACKOFF_MAX_MS,
     settleMs: e.CONVENE_SETTLE_MS,
+    fullTickMs: e.CONVENE_FULL_TICK,
   };
 }

@@ -19,8 +19,8 @@ export function stepsDueSoon(
   const steps = new Set<string>();
   for (const s of sends) {
     if (steps.has(s.step)) continue;
-    const due = Date.parse(s.due);
-    if (due <= nowMs + aheadMs && Date.parse(s.expires) > nowMs) steps.add(s.step);
+    if (Date.parse(s.due) > nowMs + aheadMs) continue;
+    if (Date.parse(s.expires) > nowMs) steps.add(s.step);
   }
   return steps;
 }

@@ -21,7 +21,8 @@ describe("a job that completes while the scheduler ticks", () => {
       paths: [fx.dir],
       config,
       processors: false,
-      settings: { horizonMs: 100 * 365 * 24 * 3600_000 },
+      // The second tick must be a full one: only that re-reads every send's job.
+      settings: { horizonMs: 100 * 365 * 24 * 3600_000, fullTickMs: 0 },
     });
     hooks.cleanups.push(() => w.close());
     await w.ready;

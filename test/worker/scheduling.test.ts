@@ -271,8 +271,11 @@ describe("lost jobs are found and re-queued", () => {
       registrations: [soon.registration],
     });
     const { smtp, stores, config, prefix } = await env(fx);
-    // Scheduler only: the jobs are queued but nobody processes them yet.
-    const sch = keep(inProcessWorker({ paths: [fx.dir], config, processors: false }));
+    // Scheduler only: the jobs are queued but nobody processes them yet. Every tick is a full
+    // one: a vanished job is found by the full reconcile (test/worker/unchanged-tick.test.ts).
+    const sch = keep(
+      inProcessWorker({ paths: [fx.dir], config, processors: false, settings: { fullTickMs: 0 } }),
+    );
     await sch.ready;
     const queue = sch.queue;
     const ids = [...(await stores.ledger.pending("mini")).keys()].sort();
@@ -322,7 +325,12 @@ describe("lost jobs are found and re-queued", () => {
     const { stores, config } = await env(fx);
     const lockMs = 1_000;
     const sch = keep(
-      inProcessWorker({ paths: [fx.dir], config, processors: false, settings: { lockMs } }),
+      inProcessWorker({
+        paths: [fx.dir],
+        config,
+        processors: false,
+        settings: { lockMs, fullTickMs: 0 },
+      }),
     );
     await sch.ready;
     const [stuck] = [...(await stores.ledger.pending("mini")).keys()].sort() as [string];

@@ -1,0 +1,65 @@
+/**
+ * Issue 12's tick figures without sending: `convene worker`'s scheduler alone, on a private Redis,
+ * over the bench event (throughput/event.ts) with N recipients. Prints the first tick, then
+ * unchanged ticks, each with its Redis command count, and the process's peak RSS.
+ *
+ *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
+ */
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { KINDS } from "../jobs/index.js";
+import { loadConfig } from "../src/config.js";
+import { composeMessage } from "../src/mail/compose.js";
+import { createLogger } from "../src/worker/logger.js";
+import { loadWorkerSettings } from "../src/worker/settings.js";
+import { startWorker } from "../src/worker/worker.js";
+import { writeEvent } from "./throughput/event.js";
+
+const { values } = parseArgs({
+  options: { n: { type: "string", default: "20000" }, port: { type: "string", default: "6583" } },
+});
+const n = Number(values.n);
+const url = `redis://127.0.0.1:${values.port}`;
+const admin = new Redis(url);
+
+async function commands(): Promise<number> {
+  const info = await admin.info("commandstats");
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm))
+    if (m[1] !== "info") total += Number(m[2]);
+  return total;
+}
+
+async function timed(what: string, f: () => Promise<unknown>): Promise<void> {
+  const before = await commands();
+  const t0 = performance.now();
+  await f();
+  const ms = Math.round(performance.now() - t0);
+  const cmds = (await commands()) - before;
+  const rss = Math.round(process.resourceUsage().maxRSS / 1024);
+  console.log(JSON.stringify({ what, ms, redis_cmds: cmds, peak_rss_mb: rss }));
+}
+
+const dir = writeEvent("letter", n, new Date(Date.now() + 50_000));
+const prefix = `convene-bench-tick-${process.pid}`;
+const w = startWorker({
+  paths: [dir],
+  kinds: KINDS,
+  config: { ...loadConfig({}), redisUrl: url, prefix },
+  settings: { ...loadWorkerSettings({}), settleMs: 0 },
+  log: createLogger({ level: "silent", pretty: false }),
+  scheduler: true,
+  processors: false,
+  cron: "0 0 1 1 *",
+  composer: composeMessage,
+});
+// The start-up tick is the first one.
+await timed("first tick", () => w.ready);
+for (let i = 1; i <= 3; i++)
+  await timed(`unchanged tick ${i}`, () => w.scheduler?.tick() ?? Promise.resolve());
+await w.close();
+const keys = await admin.keys(`${prefix}*`);
+for (let i = 0; i < keys.length; i += 500) await admin.unlink(...keys.slice(i, i + 500));
+const bull = await admin.keys(`*${prefix}*`);
+for (let i = 0; i < bull.length; i += 500) await admin.unlink(...bull.slice(i, i + 500));
+admin.disconnect();
