@@ -14,16 +14,14 @@ import type { Redis } from "./redis.js";
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    /** ledgerTransition-2.lua: → [1 moved | 0 blocked, the state before]. */
+    /** ledgerTransition-2.lua: now, then (id, allowed, patch, counters) per move → per move
+     * [1 moved | 0 blocked, the state before], flat. */
     ledgerTransition(
       ledgerKey: string,
       pendingKey: string,
-      id: string,
-      allowedFrom: string,
-      patchJson: string,
       nowMs: string,
-      counters: string,
-    ): Result<[number, string], Context>;
+      ...moves: string[]
+    ): Result<(number | string)[], Context>;
     /** calendarRecordDelivery-1.lua: → 1 recorded, 0 a newer sequence was kept. */
     calendarRecordDelivery(
       deliveredKey: string,

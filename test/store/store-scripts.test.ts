@@ -94,7 +94,7 @@ describe("Lua scripts", () => {
     }
   });
 
-  it("types the commands for pipelines too: a batch of transitions through the ledger", async () => {
+  it("moves a batch of sends in one script call, each as if alone: a second move of a send sees the first", async () => {
     const stores = createStores(redis, `${run}:ledger`);
     const [a, b] = await stores.ledger.transitionMany("ev", [
       { id: "ev.step.a", from: ["none"], patch: { state: "scheduled", recipient: "a@x", due: 5 } },
@@ -103,6 +103,32 @@ describe("Lua scripts", () => {
     expect(a).toEqual({ ok: true, from: "none" });
     expect(b).toEqual({ ok: false, from: "scheduled" });
     expect(await stores.ledger.pending("ev")).toEqual(new Map([["ev.step.a", 5]]));
+  });
+
+  it("keeps the order of the results over many script calls, and counts each attempt", async () => {
+    const stores = createStores(redis, `${run}:ledger-many`);
+    const ids = Array.from({ length: 1201 }, (_, i) => `ev.step.${String(i).padStart(16, "0")}`);
+    const schedule = ids.map((id, i) => ({
+      id,
+      from: ["none"] as const,
+      patch: { state: "scheduled" as const, recipient: `p${i}@x`, due: i },
+    }));
+    expect((await stores.ledger.transitionMany("ev", schedule)).every((r) => r.ok)).toBe(true);
+    // Every other one is claimed first, so the batch below finds it already `sending`.
+    for (const id of ids.filter((_, i) => i % 2 === 1)) await stores.ledger.claim("ev", id, "p@x");
+    const claims = await stores.ledger.transitionMany(
+      "ev",
+      ids.map((id) => ({
+        id,
+        from: ["scheduled"] as const,
+        patch: { state: "sending" as const, recipient: "p@x", attempt: true },
+      })),
+    );
+    expect(claims.map((r) => r.from)).toEqual(ids.map((_, i) => (i % 2 ? "sending" : "scheduled")));
+    expect(claims.map((r) => r.ok)).toEqual(ids.map((_, i) => i % 2 === 0));
+    const recs = await stores.ledger.getMany("ev", ids);
+    expect([...recs.values()].every((r) => r.state === "sending" && r.attempts === 1)).toBe(true);
+    expect((await stores.ledger.pending("ev")).size).toBe(0);
   });
 });
 
