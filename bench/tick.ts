@@ -4,6 +4,8 @@
  * unchanged ticks, each with its Redis command count, and the process's peak RSS.
  *
  *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
+ *
+ * With CONVENE_FULL_TICK=0 every tick after the first is a full one (the 5-minute reconcile).
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -46,7 +48,10 @@ const w = startWorker({
   paths: [dir],
   kinds: KINDS,
   config: { ...loadConfig({}), redisUrl: url, prefix },
-  settings: { ...loadWorkerSettings({}), settleMs: 0 },
+  settings: {
+    ...loadWorkerSettings({ CONVENE_FULL_TICK: process.env.CONVENE_FULL_TICK }),
+    settleMs: 0,
+  },
   log: createLogger({ level: "silent", pretty: false }),
   scheduler: true,
   processors: false,

@@ -5,13 +5,14 @@
 import type { Queue } from "bullmq";
 import type { SendJobData } from "../types.js";
 import type { Redis } from "./redis.js";
+import { defineScripts } from "./scripts.js";
 
 export type LostJob = "missing" | "failed";
 
 /**
  * Of `ids`, the jobs that are gone (never added, removed, or completed and removed) or sit in the
- * failed set — the sends the scheduler must queue again. Two O(1) commands per id, pipelined in
- * chunks: the job hash (EXISTS) and the failed set (ZSCORE). Not `getJobState`, whose script
+ * failed set — the sends the scheduler must queue again. One script call per chunk
+ * (jobsLost-1.lua: a ZSCORE and an EXISTS per id, both O(1)), not `getJobState`, whose script
  * scans the wait list with LPOS (O(n) per id, so O(n²) over a big step that is due now).
  * Anything else with a hash (delayed, waiting, active, even stalled) will run or be handled by
  * BullMQ's stalled check, which ends in the failed set if it gives up.
@@ -22,26 +23,20 @@ export async function lostJobs(
   ids: readonly string[],
 ): Promise<Map<string, LostJob>> {
   const out = new Map<string, LostJob>();
-  if (!ids.length) return out;
-  for (let i = 0; i < ids.length; i += 2000) {
-    const chunk = ids.slice(i, i + 2000);
-    const pipe = client.pipeline();
-    for (const id of chunk) {
-      pipe.exists(queue.toKey(id));
-      pipe.zscore(queue.keys.failed as string, id);
-    }
-    const res = (await pipe.exec()) ?? [];
+  for (let i = 0; i < ids.length; i += LOST_CHUNK) {
+    const chunk = ids.slice(i, i + LOST_CHUNK);
+    const marks = await client.jobsLost(queue.keys.failed as string, queue.toKey(""), ...chunk);
     chunk.forEach((id, j) => {
-      const [e1, exists] = res[2 * j] ?? [null, 0];
-      const [e2, failedScore] = res[2 * j + 1] ?? [null, null];
-      if (e1) throw e1;
-      if (e2) throw e2;
-      if (failedScore !== null) out.set(id, "failed");
-      else if (!exists) out.set(id, "missing");
+      const mark = marks[j];
+      if (mark === "f") out.set(id, "failed");
+      else if (mark === "m") out.set(id, "missing");
     });
   }
   return out;
 }
+
+/** Ids per jobsLost call: about 2 ms of Redis each, so other clients wait no longer than that. */
+const LOST_CHUNK = 2000;
 
 /**
  * Of `ids`, those whose job is a calendar update or cancellation (version > 0 with an iTIP
@@ -74,7 +69,9 @@ function isCalendarData(raw: string): boolean {
 
 /** The queue's jobs as the scheduler asks after them, on the stores' connection. */
 export class QueueJobs {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    defineScripts(redis);
+  }
 
   lost(queue: Queue<SendJobData>, ids: readonly string[]): Promise<Map<string, LostJob>> {
     return lostJobs(this.redis, queue, ids);

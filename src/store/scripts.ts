@@ -80,6 +80,8 @@ declare module "ioredis" {
       [string | null, string[], string | null, string | null, string | null, string[]],
       Context
     >;
+    /** jobsLost-1.lua: → one character per id: "f" failed, "m" missing, "-" otherwise. */
+    jobsLost(failedKey: string, jobKeyPrefix: string, ...ids: string[]): Result<string, Context>;
     /** smtpClearance-4.lua: → [halt, wait ms, SEND_RATE turn (as sendRateTake) | null]. */
     smtpClearance(
       haltKey: string,
@@ -109,6 +111,7 @@ export const COMMANDS = [
   "rsvpRecord",
   "sendChecks",
   "smtpClearance",
+  "jobsLost",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

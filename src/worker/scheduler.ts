@@ -14,8 +14,9 @@
  * (an exception before the claim on its last attempt, a job stalled too often, a re-time whose
  * add failed) is queued again by every full tick — that includes the first one at start-up. So
  * is a send left `sending` for longer than STALE_SENDING_LOCKS locks with no job that will run:
- * the processor's crash path decides what becomes of it. The check is two O(1) Redis commands
- * per send, pipelined (lostJobs in store/queue-jobs.ts), and only for sends inside the horizon.
+ * the processor's crash path decides what becomes of it. The check is two O(1) lookups per
+ * send, in one script call per 2,000 sends (lostJobs in store/queue-jobs.ts), and only for
+ * sends inside the horizon.
  *
  * Unchanged ticks: a full tick re-plans and reconciles every send inside the horizon, which at
  * 100,000 sends is seconds of CPU and hundreds of thousands of Redis commands, once a minute,

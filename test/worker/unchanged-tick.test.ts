@@ -27,8 +27,12 @@ async function commandCounter(prefix: string) {
   const admin = new Redis(REDIS_URL);
   const monitor = await admin.monitor();
   let n = 0;
-  monitor.on("monitor", (_time: string, args: string[]) => {
-    if (args.some((a) => a.includes(prefix))) n++;
+  /** The commands the client sent (not those a script ran). */
+  const sent: string[][] = [];
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (!args.some((a) => a.includes(prefix))) return;
+    n++;
+    if (source !== "lua") sent.push(args);
   });
   hooks.cleanups.push(() => {
     monitor.disconnect();
@@ -44,6 +48,7 @@ async function commandCounter(prefix: string) {
   };
   return {
     settled,
+    sent,
     async during(f: () => Promise<unknown>): Promise<number> {
       const before = await settled();
       await f();
@@ -95,6 +100,23 @@ describe("an unchanged tick", () => {
     await w.ready;
     const again = await counter.during(() => w.scheduler?.tick() ?? Promise.resolve());
     expect(again).toBeGreaterThan(N);
+  });
+
+  it("moves a full tick's sends and asks after their jobs a batch per command, not one each", async () => {
+    const { w, counter, prefix } = await setup(0);
+    const named = (name: string) =>
+      counter.sent.filter((args) => (args[0] ?? "").toLowerCase() === name).length;
+    const onLedger = () => counter.sent.filter((args) => args.includes(`${prefix}:ledger:mini`));
+    await w.ready;
+    await counter.settled();
+    // The start-up tick moved N sends to scheduled.
+    expect(onLedger().length).toBeLessThan(5);
+    counter.sent.length = 0;
+    await w.scheduler?.tick();
+    await counter.settled();
+    // A full tick over N scheduled sends asks after their N jobs: no EXISTS or ZSCORE per job.
+    expect(named("exists") + named("zscore")).toBe(0);
+    expect(named("evalsha") + named("eval")).toBeLessThan(5);
   });
 
   it("still queues the sends that came inside the horizon, and only those", async () => {
