@@ -4,6 +4,7 @@ import { KINDS } from "../../jobs/index.js";
 import { loadEventOrThrow } from "../../src/model/load.js";
 import type { EventDefinition } from "../../src/model/types.js";
 import { plan } from "../../src/planner/plan.js";
+import { sendId } from "../../src/planner/send.js";
 import { baseFiles, removeDir, writeEventDir } from "../support/event-dir.js";
 
 const dirs: string[] = [];
@@ -319,6 +320,17 @@ describe("planner: due times kept with the definition (issue 12)", () => {
   const def = loadEventOrThrow(`${process.cwd()}/events/ca-lmi-2017`, KINDS);
   const dueOf = (d: EventDefinition, step: string) =>
     plan(d, d.registrations, LATER).find((s) => s.step === step)?.due;
+
+  it("names every send as sendId does, planned again from the same definition or not", () => {
+    const first = plan(def, def.registrations, LATER);
+    const again = plan(def, def.registrations, LATER);
+    expect(again.map((s) => s.id)).toEqual(first.map((s) => s.id));
+    expect(new Set(again.map((s) => s.item)).size).toBeGreaterThan(1);
+    for (const s of again)
+      expect(s.id).toBe(
+        sendId({ event: s.event, step: s.step, recipient: s.recipient, item: s.item, version: 0 }),
+      );
+  });
 
   it("an edit that keeps the step objects still moves their sends", () => {
     const before = dueOf(def, "press-release-prompt");
