@@ -43,6 +43,7 @@ import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import { findEventDirs } from "../model/load.js";
 import { formatProblem, isError } from "../model/problems.js";
+import { isoMillis } from "../model/time.js";
 import type { EventDefinition, Registration } from "../model/types.js";
 import { plan, registrationsKnownAt } from "../planner/plan.js";
 import { parseSendId, type Send } from "../planner/send.js";
@@ -183,7 +184,7 @@ function decideOpen(s: PlannedSend, st: FromState, cancelled: boolean, nowMs: nu
       move: moveTo(s, st, { state: "skipped", reason: "step cancelled" }),
       remove,
     };
-  if (nowMs > Date.parse(s.expires)) {
+  if (nowMs > isoMillis(s.expires)) {
     // Removed and back too late: the removal stands, the send was never due while planned.
     if (st === "unplanned") return undefined;
     const reason = `not sent by ${s.expires}, the end of its missed window (due ${s.due})`;
@@ -193,7 +194,7 @@ function decideOpen(s: PlannedSend, st: FromState, cancelled: boolean, nowMs: nu
 }
 
 function decideSchedule(s: PlannedSend, st: FromState, rec: LedgerRecord | undefined): One {
-  const due = Date.parse(s.due);
+  const due = isoMillis(s.due);
   if (st === "scheduled" && rec?.due === due) return { to: "watch", state: "scheduled" };
   const move = moveTo(s, st, { state: "scheduled", kind: s.kind, due, reason: null });
   if (st === "unplanned") return { to: "add", move, remove: true, replanned: true };
@@ -216,8 +217,7 @@ export function decideOne(
   if (isFinal(rec)) return undefined;
   // unconfirmed: the processor owns it (its re-checks skip or miss it); it must have a job.
   if (st === "unconfirmed") return { to: "watch", state: "unconfirmed" };
-  if (c.cancelled || c.nowMs > Date.parse(s.expires))
-    return decideOpen(s, st, c.cancelled, c.nowMs);
+  if (c.cancelled || c.nowMs > isoMillis(s.expires)) return decideOpen(s, st, c.cancelled, c.nowMs);
   return decideSchedule(s, st, rec);
 }
 
@@ -254,7 +254,7 @@ function requeueOf(rank: number, send: PlannedSend, state: Watched, job: LostJob
   const move = {
     id: send.id,
     from: ["scheduled"] as const,
-    patch: { state: "scheduled" as const, recipient: send.recipient, due: Date.parse(send.due) },
+    patch: { state: "scheduled" as const, recipient: send.recipient, due: isoMillis(send.due) },
   };
   return { rank, send, state, job, move, remove };
 }
@@ -338,7 +338,7 @@ export function nextDue(
 ): string | undefined {
   let best: number | undefined;
   for (const s of sends) {
-    const due = Date.parse(s.due);
+    const due = isoMillis(s.due);
     if (due <= nowMs || (best !== undefined && due >= best)) continue;
     if (cancelled(s.step) || isFinal(ledger.get(s.id))) continue;
     best = due;
@@ -532,7 +532,7 @@ export class Scheduler {
     if (lifecycle) sends.push(...lifecycle.sends);
     const horizonEnd = nowMs + settings.horizonMs;
     const candidates = sends.filter(
-      (s) => Date.parse(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
+      (s) => isoMillis(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
     const registered = new Set(registrations.map((r) => r.team));
     const records = new Map<string, LedgerRecord>();
@@ -863,7 +863,7 @@ function timeChanged(last: LastFull, i: number, now: { nowMs: number; horizonEnd
 
 /** A step occurrence: the sends of one step due at one instant (as step-report.ts groups). */
 function occurrenceOf(s: PlannedSend): string {
-  return `${s.step}@${Date.parse(s.due)}`;
+  return `${s.step}@${isoMillis(s.due)}`;
 }
 
 /** The occurrences due by now whose every send is final in `records`. */
@@ -875,7 +875,7 @@ function completeOccurrences(
   const open = new Set<string>();
   const seen = new Set<string>();
   for (const s of sends) {
-    if (Date.parse(s.due) > nowMs) continue;
+    if (isoMillis(s.due) > nowMs) continue;
     const key = occurrenceOf(s);
     seen.add(key);
     if (!isFinal(records.get(s.id))) open.add(key);
@@ -903,8 +903,8 @@ function remembered(
     fullAt: t.wallMs,
     ...clock,
     sends: t.sends,
-    due: Float64Array.from(t.sends, (s) => Date.parse(s.due)),
-    expires: Float64Array.from(t.sends, (s) => Date.parse(s.expires)),
+    due: Float64Array.from(t.sends, (s) => isoMillis(s.due)),
+    expires: Float64Array.from(t.sends, (s) => isoMillis(s.expires)),
     complete,
   };
 }

@@ -5,7 +5,9 @@
  * step one per team). It is done when the ledger holds every one of its sends in a final state.
  * Pure: the scheduler feeds it the plan and the ledger it already read for its tick.
  */
+
 import { createHash } from "node:crypto";
+import { isoMillis } from "../model/time.js";
 import { isFinal, type LedgerRecord, type State } from "../store/ledger.js";
 
 export interface OccurrenceReport {
@@ -32,8 +34,8 @@ interface PlannedRef {
 function groupByOccurrence<T extends PlannedRef>(sends: readonly T[], nowMs: number) {
   const groups = new Map<string, T[]>();
   for (const s of sends) {
-    if (Date.parse(s.due) > nowMs) continue;
-    const key = `${s.step}@${Date.parse(s.due)}`;
+    if (isoMillis(s.due) > nowMs) continue;
+    const key = `${s.step}@${isoMillis(s.due)}`;
     const g = groups.get(key);
     if (g) g.push(s);
     else groups.set(key, [s]);
@@ -65,7 +67,7 @@ function reportOf(
   // Only delivery is news: an occurrence that was all missed or skipped is in the tick's line.
   if (!counts.sent && !counts.failed) return undefined;
   const first = group[0] as PlannedRef;
-  const dueMs = Date.parse(first.due);
+  const dueMs = isoMillis(first.due);
   // Sends decided before this due time were moved here after they went out (a step re-timed
   // once sent): nothing happened at this occurrence. And an occurrence finished long ago (a
   // worker upgraded or restarted mid-campaign) is history, not news.

@@ -5,6 +5,7 @@
  * this only moves it ahead of the due time, and only for steps due soon, so an edit to a
  * campaign does not recompile every step while others are being sent.
  */
+import { isoMillis } from "../model/time.js";
 import type { EventDefinition } from "../model/types.js";
 import { prepareTemplate } from "../render/render.js";
 
@@ -19,8 +20,8 @@ export function stepsDueSoon(
   const steps = new Set<string>();
   for (const s of sends) {
     if (steps.has(s.step)) continue;
-    if (Date.parse(s.due) > nowMs + aheadMs) continue;
-    if (Date.parse(s.expires) > nowMs) steps.add(s.step);
+    if (isoMillis(s.due) > nowMs + aheadMs) continue;
+    if (isoMillis(s.expires) > nowMs) steps.add(s.step);
   }
   return steps;
 }
