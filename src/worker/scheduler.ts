@@ -773,16 +773,22 @@ export class Scheduler {
     const { settings } = this.deps;
     if (!sends.length) return;
     const queue = await this.deps.queues.listed(ev);
+    // All chunks of the batch are sent before the first reply is awaited: Redis runs one
+    // chunk's scripts while this process builds the next (on one connection, so in order).
+    const adds: Promise<unknown>[] = [];
     for (let i = 0; i < sends.length; i += JOB_BATCH) {
       const chunk = sends.slice(i, i + JOB_BATCH);
-      await queue.addBulk(
-        chunk.map((s) => ({
-          name: s.kind,
-          data: jobData(s, dir),
-          opts: jobOptions(settings, s.id, Date.parse(s.due) - this.clock().toMillis()),
-        })),
+      adds.push(
+        queue.addBulk(
+          chunk.map((s) => ({
+            name: s.kind,
+            data: jobData(s, dir),
+            opts: jobOptions(settings, s.id, isoMillis(s.due) - this.clock().toMillis()),
+          })),
+        ),
       );
     }
+    await Promise.all(adds);
   }
 }
 
