@@ -97,8 +97,6 @@ export function meetsRsvp(
   }
 }
 
-type Ordered = Send & { order: number };
-
 /**
  * The calendar items a step's sends carry, one send each: for a kind that invites, the step's
  * items (else every day) that are dated and not cancelled; for the others a single send with none.
@@ -225,10 +223,10 @@ function idOf(ev: EventSpec, step: StepSpec, recipient: string, item: string | u
   return id;
 }
 
-function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanContext): Ordered[] {
+function stepSends(def: EventDefinition, step: StepSpec, c: PlanContext): Send[] {
   const memo = { times: dueMemoOf(c.ev, step), windowMs: windowMillis(step) };
   const stepItems = itemsOfStep(def, step, c);
-  const sends: Ordered[] = [];
+  const sends: Send[] = [];
   for (const r of def.audiences[step.audience] ?? []) {
     const at = dueFor(step, r, c, memo);
     if (!at) continue;
@@ -245,20 +243,39 @@ function stepSends(def: EventDefinition, step: StepSpec, order: number, c: PlanC
         version: 0,
         ...at.iso,
         zone: at.zone,
-        order,
       });
     }
   }
   return sends;
 }
 
-function byDue(a: Ordered, b: Ordered): number {
+/** Time order; at one instant, campaign order of the steps, then recipient, then item. */
+function byDue(a: Send, aStep: number, b: Send, bStep: number): number {
   return (
-    a.due.localeCompare(b.due) ||
-    a.order - b.order ||
+    (a.due === b.due ? 0 : a.due.localeCompare(b.due)) ||
+    aStep - bStep ||
     a.recipient.localeCompare(b.recipient) ||
     (a.item ?? "").localeCompare(b.item ?? "")
   );
+}
+
+/**
+ * The sends of every step in time order. Positions are sorted, not the sends: a send carrying
+ * its step's position, to be copied without it after the sort, made every send twice.
+ */
+function inTimeOrder(perStep: readonly Send[][]): Send[] {
+  const sends = perStep.flat();
+  const stepOf = new Int32Array(sends.length);
+  let at = 0;
+  perStep.forEach((xs, step) => {
+    stepOf.fill(step, at, at + xs.length);
+    at += xs.length;
+  });
+  const order = Array.from(sends.keys());
+  order.sort((i, j) =>
+    byDue(sends[i] as Send, stepOf[i] as number, sends[j] as Send, stepOf[j] as number),
+  );
+  return order.map((i) => sends[i] as Send);
 }
 
 const byIdCache = new WeakMap<EventSpec, ReadonlyMap<string, CalendarItem>>();
@@ -292,7 +309,5 @@ export function plan(
     dayIds: ev.days.map((d) => d.id ?? `day-${d.date}`),
     rsvps: rsvpIndex(rsvps),
   };
-  const sends = def.campaign.steps.flatMap((step, order) => stepSends(def, step, order, c));
-  sends.sort(byDue);
-  return sends.map(({ order: _order, ...s }) => s);
+  return inTimeOrder(def.campaign.steps.map((step) => stepSends(def, step, c)));
 }
