@@ -184,10 +184,19 @@ const dueMemos = new WeakMap<EventSpec, WeakMap<StepSpec, DueMemo>>();
  * too: a definition spread with a changed event (an edit) keeps its step objects.
  */
 function dueMemoOf(ev: EventSpec, step: StepSpec): DueMemo {
-  let byStep = dueMemos.get(ev);
+  return stepMemo(dueMemos, ev, step);
+}
+
+/** The Map kept for (event object, step object) in `memos`, made on first use. */
+function stepMemo<V>(
+  memos: WeakMap<EventSpec, WeakMap<StepSpec, Map<string, V>>>,
+  ev: EventSpec,
+  step: StepSpec,
+): Map<string, V> {
+  let byStep = memos.get(ev);
   if (!byStep) {
     byStep = new WeakMap();
-    dueMemos.set(ev, byStep);
+    memos.set(ev, byStep);
   }
   let memo = byStep.get(step);
   if (!memo) {
@@ -204,16 +213,7 @@ const idMemos = new WeakMap<EventSpec, WeakMap<StepSpec, Map<string, string>>>()
  * plan of 100,000 sends spent a fifth of its time hashing ids it had made the tick before.
  */
 function idOf(ev: EventSpec, step: StepSpec, recipient: string, item: string | undefined): string {
-  let byStep = idMemos.get(ev);
-  if (!byStep) {
-    byStep = new WeakMap();
-    idMemos.set(ev, byStep);
-  }
-  let ids = byStep.get(step);
-  if (!ids) {
-    ids = new Map();
-    byStep.set(step, ids);
-  }
+  const ids = stepMemo(idMemos, ev, step);
   const key = item === undefined ? recipient : `${recipient}\n${item}`;
   let id = ids.get(key);
   if (id === undefined) {
