@@ -26,7 +26,7 @@
  *       the scheduler pipelines a job's hash and the queue's failed set with the ledger reads of
  *       the same event; a processor reads a send's ledger record, the controls, the team's
  *       registration, the invite's item and held copy and the RSVP answers in one script
- *       (sendChecks-6.lua). Different events hash to different slots, so a deployment's events
+ *       (sendChecks-7.lua). Different events hash to different slots, so a deployment's events
  *       spread over the masters, and a big event's queue and ledger stay together on one.
  *   `{<prefix>}:…` one slot for what is global: suppressions (a dead address is dead for every
  *       event), the SMTP backoff, halt and slow-down every worker honours, the SEND_RATE bucket,
@@ -37,7 +37,7 @@
  *       bucket), touch keys of this same tag only.
  *   Nothing ever combines an event's keys with global ones in one command: a processor sends
  *   its event's checks and the address's suppression side by side (two commands to two slots,
- *   one round trip), and then moves the ledger.
+ *   one round trip), and then moves the ledger. On one Redis the same script reads both.
  */
 export interface Keys {
   /** Which layout these names follow (see above). */

@@ -63,7 +63,10 @@ declare module "ioredis" {
       at: string,
       message: string,
     ): Result<number, Context>;
-    /** sendChecks-6.lua: → [ledger, control (flat), registration, item, delivered, RSVP (flat)]. */
+    /**
+     * sendChecks-7.lua: → [ledger, control (flat), registration, item, delivered, RSVP (flat),
+     * suppression].
+     */
     sendChecks(
       ledgerKey: string,
       controlKey: string,
@@ -71,13 +74,23 @@ declare module "ioredis" {
       itemsKey: string,
       deliveredKey: string,
       rsvpKey: string,
+      suppressedKey: string,
       id: string,
       team: string,
       item: string,
       deliveredField: string,
       withRsvp: string,
+      address: string,
     ): Result<
-      [string | null, string[], string | null, string | null, string | null, string[]],
+      [
+        string | null,
+        string[],
+        string | null,
+        string | null,
+        string | null,
+        string[],
+        string | null,
+      ],
       Context
     >;
     /** jobsLost-1.lua: → one character per id: "f" failed, "m" missing, "-" otherwise. */

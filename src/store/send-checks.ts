@@ -1,9 +1,10 @@
 /**
  * What a processor re-checks one send with before it claims it (worker/runtime.ts), read in one
- * round trip rather than one per store: the event's part in one script on the event's slot
- * (scripts/sendChecks-6.lua), the address's suppression, which is global and so on another
- * slot, sent alongside it. Each part is decoded as its own store decodes it, so a send sees what
- * the separate reads would have answered, only read together.
+ * round trip rather than one per store: one script (scripts/sendChecks-7.lua) reads the event's
+ * part and the address's suppression. On a cluster the suppression is global and of another
+ * slot than the event's keys, so there it is an HGET sent alongside the script, still one round
+ * trip. Each part is decoded as its own store decodes it, so a send sees what the separate reads
+ * would have answered, only read together.
  */
 import type { DeliveryRecord, ItemState } from "../calendar/lifecycle.js";
 import type { Registration } from "../model/types.js";
@@ -59,8 +60,11 @@ export class SendChecks {
   async read(r: SendChecksRequest): Promise<SendSnapshot> {
     const k = this.keys;
     const ev = r.event;
-    // Both sent before either answer is awaited: one round trip, two slots on a cluster.
-    const [event, suppressed] = await Promise.all([
+    const address = r.recipient.toLowerCase();
+    // One command per send fewer where the keys allow it: a script may touch only keys of one
+    // slot, so on a cluster KEYS[7] repeats the ledger's key and is not read.
+    const inScript = !k.cluster;
+    const [event, alone] = await Promise.all([
       this.redis.sendChecks(
         k.ledger(ev),
         k.control(ev),
@@ -68,14 +72,18 @@ export class SendChecks {
         k.calendarItems(ev),
         k.calendarDelivered(ev),
         k.rsvp(ev),
+        inScript ? k.suppressed() : k.ledger(ev),
         r.id,
         r.team ?? "",
         r.item ?? "",
         r.item ? recipientField(r.item, r.recipient) : "",
         r.rsvp ? "1" : "0",
+        inScript ? address : "",
       ),
-      this.redis.hget(k.suppressed(), r.recipient.toLowerCase()),
+      // Sent before the script's answer is awaited: one round trip, two slots.
+      inScript ? null : this.redis.hget(k.suppressed(), address),
     ]);
+    const suppressed = inScript ? event[6] : alone;
     const [ledger, control, registeredAt, item, delivered, rsvp] = event;
     return {
       ledger: ledger ? decode(ledger) : undefined,

@@ -6,8 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStores } from "../../src/store/index.js";
+import { keys } from "../../src/store/keys.js";
 import { deletePrefix } from "../../src/store/prefix.js";
 import { connectRedis, type Redis } from "../../src/store/redis.js";
+import { SendChecks } from "../../src/store/send-checks.js";
+import { SuppressionStore } from "../../src/store/suppressions.js";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const run = `convene-test-send-checks-${randomUUID()}`;
@@ -71,6 +74,21 @@ describe("the send's checks in one read", () => {
     });
     expect(snap.controls.of("letter")).toBeUndefined();
   });
+});
+
+describe("the suppression, read in the checks' script or beside it", () => {
+  /** The cluster layout's names work on one Redis too: its script then skips KEYS[7]. */
+  for (const cluster of [false, true])
+    it(`${cluster ? "cluster" : "one Redis"}: a suppressed address reads as suppressed, another as not`, async () => {
+      const k = keys(`${run}:layout-${cluster}`, { cluster });
+      await new SuppressionStore(redis, k).add("Gone@Example.org", "bounced");
+      const checks = new SendChecks(redis, k);
+      const ask = (recipient: string) =>
+        checks.read({ event: "ev", id: "send-1", recipient, rsvp: false });
+      expect((await ask("gone@example.org")).suppression).toMatchObject({ reason: "bounced" });
+      expect((await ask("GONE@example.org")).suppression).toMatchObject({ reason: "bounced" });
+      expect((await ask("here@example.org")).suppression).toBeUndefined();
+    });
 });
 
 describe("the SMTP clearance", () => {

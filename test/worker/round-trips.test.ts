@@ -148,11 +148,15 @@ async function oneSend(steps: object[]) {
 }
 
 describe("Redis commands per send", () => {
-  /** What every send makes: two round trips of checks, then the claim and `sent`. */
-  const common = ["sendChecks", "hget", "smtpClearance", "ledgerTransition", "ledgerTransition"];
+  /**
+   * What every send makes: one command of checks (the suppression read in the same script on one
+   * Redis), the SMTP checks, then the claim and `sent`.
+   */
+  const common = ["sendChecks", "smtpClearance", "ledgerTransition", "ledgerTransition"];
 
   it("a letter: the event's checks with the suppression, the SMTP checks, the claim, sent", async () => {
-    // Before: ledger, controls, registration, suppression, halt/wait pipeline (2), claim, sent.
+    // Before: ledger, controls, registration, suppression, halt/wait pipeline (2), claim, sent;
+    // then the suppression as an HGET of its own beside the checks.
     expect(await oneSend([letterStep()])).toEqual(common);
   }, 20_000);
 
