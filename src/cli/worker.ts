@@ -89,6 +89,7 @@ function startedLine(dirs: string[], config: Config, opts: WorkerOpts, s: Worker
     scheduler: opts.scheduler,
     senders: !opts.schedulerOnly,
     concurrency: s.concurrency,
+    mimeThreads: s.mimeThreads,
     sendRate: s.sendRate || "unlimited",
     ...(config.unsubscribeUrl ? { unsubscribeUrl: config.unsubscribeUrl } : {}),
   };
@@ -192,7 +193,15 @@ export async function workerCommand(
     processors: !opts.schedulerOnly,
     cron: opts.cron,
     composer: composeMessage,
-    mailer: () => createMailer(config),
+    mailer: () =>
+      createMailer(config, {
+        threads: settings.mimeThreads,
+        onThreadError: (e) =>
+          log.warn(
+            { err: e.message },
+            "message assembly thread stopped; the main thread assembles",
+          ),
+      }),
     onFatal: () => exitOnFatal(closeAll(server, inbound, running)),
   });
   log.info(startedLine(dirs, config, opts, settings), "convene worker started");

@@ -12,7 +12,7 @@ import type MailMessage from "nodemailer/lib/mailer/mail-message.js";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { preparedPartsEnabled } from "../calendar/invite-template.js";
 import type { Config } from "../config.js";
-import { assemble, PartCache } from "./assemble.js";
+import { type Assembler, assembler } from "./assembly-threads.js";
 import { addressList, Outbox } from "./outbox.js";
 import { type SmtpTimeouts, smtpTimeouts } from "./smtp-timeouts.js";
 
@@ -86,6 +86,13 @@ function handedOver(track: Track): boolean {
   return track.streams.some((s) => s.readableDidRead);
 }
 
+export interface SmtpMailerOptions {
+  /** Threads that assemble messages (assembly-threads.ts); 0, the default, is the caller's. */
+  threads?: number;
+  /** Told once if an assembly thread dies; the caller's thread assembles from then on. */
+  onThreadError?: (e: Error) => void;
+}
+
 /**
  * A pooled SMTP transport. `pool` is forced on (a campaign sends many messages through few
  * connections); other options come from the URL's query (`?maxConnections=3`), and the timeouts
@@ -93,17 +100,22 @@ function handedOver(track: Track): boolean {
  * never logged here: nodemailer's logger stays off. A failure carries `handedOver` (see
  * trackStreams), which src/worker/smtp-errors.ts reads.
  */
-export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts()): Mailer {
+export function smtpMailer(
+  url: string,
+  timeouts: SmtpTimeouts = smtpTimeouts(),
+  o: SmtpMailerOptions = {},
+): Mailer {
   const transport = nodemailer.createTransport(withDefaults(url, timeouts));
   trackStreams(transport);
-  const parts = new PartCache();
+  const assembly = assembler(o.threads ?? 0, o.onThreadError);
   return {
     kind: "smtp",
     async send(msg) {
       const track: Track = { streams: [] };
       let info: SMTPTransport.SentMessageInfo;
       try {
-        info = await transport.sendMail({ ...forSmtp(msg, parts), [TRACK]: track } as Mail.Options);
+        const ready = await forSmtp(msg, assembly);
+        info = await transport.sendMail({ ...ready, [TRACK]: track } as Mail.Options);
       } catch (e) {
         if (e instanceof Error) Object.assign(e, { handedOver: handedOver(track) });
         throw e;
@@ -117,6 +129,7 @@ export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts())
     },
     async close() {
       transport.close();
+      await assembly.close();
     },
   };
 }
@@ -125,8 +138,8 @@ export function smtpMailer(url: string, timeouts: SmtpTimeouts = smtpTimeouts())
  * The message as nodemailer is handed it: assembled into one Buffer (mail/assemble.ts) unless
  * it cannot be, or CONVENE_PREPARED_PARTS=off asks for the slow path (benchmarks compare both).
  */
-function forSmtp(msg: Mail.Options, parts: PartCache): Mail.Options {
-  const assembled = preparedPartsEnabled() ? assemble(msg, parts) : undefined;
+async function forSmtp(msg: Mail.Options, assembly: Assembler): Promise<Mail.Options> {
+  const assembled = preparedPartsEnabled() ? await assembly.assemble(msg) : undefined;
   if (!assembled) return msg;
   // The one option the SMTP transport itself reads from the message.
   return msg.dsn ? { ...assembled, dsn: msg.dsn } : assembled;
@@ -150,6 +163,8 @@ export function outboxMailer(dir: string): Mailer & { outbox: Outbox } {
   };
 }
 
-export function createMailer(config: Config): Mailer {
-  return config.smtpUrl ? smtpMailer(config.smtpUrl) : outboxMailer(config.outboxDir);
+export function createMailer(config: Config, o: SmtpMailerOptions = {}): Mailer {
+  return config.smtpUrl
+    ? smtpMailer(config.smtpUrl, smtpTimeouts(), o)
+    : outboxMailer(config.outboxDir);
 }

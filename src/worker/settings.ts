@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { lenientNumber as num } from "../config.js";
 import { durationMillis, parseDuration } from "../model/time.js";
@@ -30,6 +31,12 @@ export interface WorkerSettings {
   lockMs: number;
   /** `CONVENE_CONCURRENCY`: sends processed at once per worker process. */
   concurrency: number;
+  /**
+   * `CONVENE_MIME_THREADS`: threads of a `convene worker` that assemble messages for SMTP
+   * (src/mail/assembly-threads.ts). 1 on a machine with more than one core, else 0: the main
+   * thread assembles them itself.
+   */
+  mimeThreads: number;
   /** `SEND_RATE` (from Config): messages per second across all workers; 0 = unlimited. */
   sendRate: number;
   /**
@@ -76,6 +83,10 @@ const settingsSchema = z.object({
   CONVENE_SHUTDOWN_MS: num(10_000),
   CONVENE_LOCK_MS: num(30_000).transform((n) => Math.max(1_000, n)),
   CONVENE_CONCURRENCY: count(10, 1),
+  // More threads than cores only take turns.
+  CONVENE_MIME_THREADS: count(availableParallelism() > 1 ? 1 : 0, 0).transform((n) =>
+    Math.min(n, availableParallelism()),
+  ),
   CONVENE_CONNECT_BACKOFF_MS: num(1_000),
   CONVENE_CONNECT_BACKOFF_MAX_MS: num(5 * 60_000),
   CONVENE_SETTLE_MS: num(1_000),
@@ -100,6 +111,7 @@ export function loadWorkerSettings(
     shutdownMs: e.CONVENE_SHUTDOWN_MS,
     lockMs: e.CONVENE_LOCK_MS,
     concurrency: e.CONVENE_CONCURRENCY,
+    mimeThreads: e.CONVENE_MIME_THREADS,
     sendRate,
     connectBackoffMs: e.CONVENE_CONNECT_BACKOFF_MS,
     connectBackoffMaxMs: e.CONVENE_CONNECT_BACKOFF_MAX_MS,
