@@ -114,7 +114,10 @@ describe("convene worker processes", () => {
       CONVENE_LOG_LEVEL: "info",
     };
     // Every process also runs a scheduler: three schedulers must still queue each send once.
-    const procs = [0, 1, 2].map(() => worker([fx.dir, "--cron", "*/2 * * * * *"], env));
+    // The first assembles its messages in a thread (CONVENE_MIME_THREADS), the built entry.
+    const procs = [0, 1, 2].map((i) =>
+      worker([fx.dir, "--cron", "*/2 * * * * *"], i ? env : { ...env, CONVENE_MIME_THREADS: "1" }),
+    );
 
     await smtp.waitFor(500, 90_000);
     const stores = createStores(hooks.redis, prefix);
@@ -142,6 +145,10 @@ describe("convene worker processes", () => {
     // The work was actually shared.
     const senders = procs.filter((p) => p.lines.some((l) => l.includes('"msg":"send sent"')));
     expect(senders.length).toBeGreaterThan(1);
+    const threaded = procs[0]?.lines ?? [];
+    expect(threaded.find((l) => l.includes("convene worker started"))).toContain('"mimeThreads":1');
+    expect(threaded.some((l) => l.includes('"msg":"send sent"'))).toBe(true);
+    expect(threaded.filter((l) => l.includes("assembly thread"))).toEqual([]);
 
     for (const p of procs) p.child.kill("SIGTERM");
     for (const p of procs) expect(await exitWithin(p, 15_000)).toBe(0);
