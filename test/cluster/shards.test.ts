@@ -119,13 +119,23 @@ describe("events across shards", () => {
     // deletePrefix (what a rehearsal starts with) finds them on every master, tags and all.
     await w.close();
     let before = 0;
+    // Keys with a time to live (BullMQ's stalled-check marker) may expire before deletePrefix
+    // gets to them: it then deletes fewer than were counted, by at most those.
+    let expiring = 0;
     for (const slot of [...slots, globalSlot]) {
       const m = await lab.masterOf(slot);
       before += Number((await lab.cli(m.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot))).trim());
+      const listed = (await lab.cli(m.port, "CLUSTER", "GETKEYSINSLOT", String(slot), "1000"))
+        .split("\n")
+        .filter((k) => k.trim());
+      for (const key of listed)
+        if (Number((await lab.cli(m.port, "PTTL", key.trim())).trim()) > 0) expiring++;
     }
     // At least each event's ledger and queue meta, and the suppressions.
     expect(before).toBeGreaterThanOrEqual(EVENTS.length * 2 + 1);
-    expect(await deletePrefix(cluster.redis(), prefix)).toBe(before);
+    const deleted = await deletePrefix(cluster.redis(), prefix);
+    expect(deleted).toBeLessThanOrEqual(before);
+    expect(deleted).toBeGreaterThanOrEqual(before - expiring);
     for (const slot of [...slots, globalSlot]) {
       const m = await lab.masterOf(slot);
       expect((await lab.cli(m.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot))).trim()).toBe("0");
