@@ -39,8 +39,6 @@ export type AssemblyReply =
 export interface Assembler {
   assemble(msg: Mail.Options): Promise<Assembled | undefined>;
   close(): Promise<void>;
-  /** How many threads assemble (0: the caller's). */
-  readonly threads: number;
 }
 
 function inCaller(): Assembler {
@@ -48,8 +46,14 @@ function inCaller(): Assembler {
   return {
     assemble: async (msg) => assemble(msg, cache),
     close: async () => undefined,
-    threads: 0,
   };
+}
+
+/** tsx's ESM API as an import would resolve it (a require resolves its CommonJS twin). */
+function tsxApi(from: string): string {
+  const pkg = createRequire(from).resolve("tsx/package.json");
+  const exported = JSON.parse(readFileSync(pkg, "utf8")).exports["./esm/api"].import.default;
+  return pathToFileURL(join(dirname(pkg), exported)).href;
 }
 
 /**
@@ -58,13 +62,6 @@ function inCaller(): Assembler {
  * `execArgv`: it imports the entry through tsx's API instead (a dev dependency, as tsx is
  * whenever the source runs). The built CLI starts the compiled entry directly.
  */
-/** tsx's ESM API as an import would resolve it (a require resolves its CommonJS twin). */
-function tsxApi(from: string): string {
-  const pkg = createRequire(from).resolve("tsx/package.json");
-  const exported = JSON.parse(readFileSync(pkg, "utf8")).exports["./esm/api"].import.default;
-  return pathToFileURL(join(dirname(pkg), exported)).href;
-}
-
 function startThread(): Worker {
   const here = import.meta.url;
   if (!here.endsWith(".ts")) return new Worker(new URL("./assemble-thread.js", here));
@@ -132,7 +129,7 @@ class ThreadAssembler implements Assembler {
   private closing = false;
 
   constructor(
-    readonly threads: number,
+    threads: number,
     private readonly onBroken: (e: Error) => void,
   ) {
     try {
