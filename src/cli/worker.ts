@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import {
   type Config,
   ConfigError,
@@ -72,6 +73,15 @@ function requireUnsubscribeUrl(config: Config, opts: WorkerOpts): void {
   );
 }
 
+/**
+ * V8 reads this flag at each full collection, so setting it once the process runs takes effect
+ * from the next one on (Node has no other way to pass it to a process started as `convene`:
+ * NODE_OPTIONS refuses it). It bounds the growth, not the heap: a bigger event still fits.
+ */
+export function limitHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 /** A fatal Redis reply was logged: close what can be closed, briefly, and exit 1. */
 function exitOnFatal(close: () => Promise<void>): void {
   const done = () => process.exit(1);
@@ -90,6 +100,7 @@ function startedLine(dirs: string[], config: Config, opts: WorkerOpts, s: Worker
     senders: !opts.schedulerOnly,
     concurrency: s.concurrency,
     mimeThreads: s.mimeThreads,
+    heapGrowthPercent: s.heapGrowthPercent,
     sendRate: s.sendRate || "unlimited",
     ...(config.unsubscribeUrl ? { unsubscribeUrl: config.unsubscribeUrl } : {}),
   };
@@ -175,6 +186,7 @@ export async function workerCommand(
   // The flags win over the environment.
   if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
   if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
+  limitHeapGrowth(settings.heapGrowthPercent);
   const log = createLogger();
   // Before the worker: a missing or bad IMAP_URL, or a port in use, stops the start with
   // nothing left running.

@@ -38,6 +38,16 @@ export interface WorkerSettings {
    * throughput"), so it is the operator's choice, not the default.
    */
   mimeThreads: number;
+  /**
+   * `CONVENE_HEAP_GROWTH`: how far, in percent over what a full garbage collection left live, V8
+   * lets the heap of a `convene worker` grow before it collects again (V8's
+   * `--heap-growing-percent`). 0, the default: V8's own choice, which grows it up to 4× while the
+   * process allocates fast, as a big tick does (near its heap limit, only 10–30 %; the setting
+   * replaces that too, so keep it small). At most 300. 20 held a 100,000-letter run to 325 MB of peak
+   * RSS instead of about 600, for 10–30 % more CPU per message (README, "Tuning throughput"), so
+   * it is the operator's choice, not the default.
+   */
+  heapGrowthPercent: number;
   /** `SEND_RATE` (from Config): messages per second across all workers; 0 = unlimited. */
   sendRate: number;
   /**
@@ -59,6 +69,9 @@ export interface WorkerSettings {
    */
   fullTickMs: number;
 }
+
+/** CONVENE_HEAP_GROWTH's cap: V8's own growth goes up to 4×, that is 300 %. */
+export const MAX_HEAP_GROWTH = 300;
 
 /** A count of things (attempts, concurrent sends): whole, and at least `min`. */
 const count = (dflt: number, min: number) =>
@@ -86,6 +99,8 @@ const settingsSchema = z.object({
   CONVENE_CONCURRENCY: count(10, 1),
   // More threads than cores only take turns.
   CONVENE_MIME_THREADS: count(0, 0).transform((n) => Math.min(n, availableParallelism())),
+  // Above 300 it would let the heap grow more than V8's own 4× (and V8 wraps values past 2^31).
+  CONVENE_HEAP_GROWTH: count(0, 0).transform((n) => Math.min(n, MAX_HEAP_GROWTH)),
   CONVENE_CONNECT_BACKOFF_MS: num(1_000),
   CONVENE_CONNECT_BACKOFF_MAX_MS: num(5 * 60_000),
   CONVENE_SETTLE_MS: num(1_000),
@@ -111,6 +126,7 @@ export function loadWorkerSettings(
     lockMs: e.CONVENE_LOCK_MS,
     concurrency: e.CONVENE_CONCURRENCY,
     mimeThreads: e.CONVENE_MIME_THREADS,
+    heapGrowthPercent: e.CONVENE_HEAP_GROWTH,
     sendRate,
     connectBackoffMs: e.CONVENE_CONNECT_BACKOFF_MS,
     connectBackoffMaxMs: e.CONVENE_CONNECT_BACKOFF_MAX_MS,

@@ -114,10 +114,14 @@ describe("convene worker processes", () => {
       CONVENE_LOG_LEVEL: "info",
     };
     // Every process also runs a scheduler: three schedulers must still queue each send once.
-    // The first assembles its messages in a thread (CONVENE_MIME_THREADS), the built entry.
-    const procs = [0, 1, 2].map((i) =>
-      worker([fx.dir, "--cron", "*/2 * * * * *"], i ? env : { ...env, CONVENE_MIME_THREADS: "1" }),
-    );
+    // The first assembles its messages in a thread (CONVENE_MIME_THREADS), the built entry;
+    // the second bounds its heap's growth (CONVENE_HEAP_GROWTH).
+    const tuned: Record<string, string>[] = [
+      { CONVENE_MIME_THREADS: "1" },
+      { CONVENE_HEAP_GROWTH: "20" },
+      {},
+    ];
+    const procs = tuned.map((t) => worker([fx.dir, "--cron", "*/2 * * * * *"], { ...env, ...t }));
 
     await smtp.waitFor(500, 90_000);
     const stores = createStores(hooks.redis, prefix);
@@ -149,6 +153,10 @@ describe("convene worker processes", () => {
     expect(threaded.find((l) => l.includes("convene worker started"))).toContain('"mimeThreads":1');
     expect(threaded.some((l) => l.includes('"msg":"send sent"'))).toBe(true);
     expect(threaded.filter((l) => l.includes("assembly thread"))).toEqual([]);
+    const bounded = procs[1]?.lines ?? [];
+    expect(bounded.find((l) => l.includes("convene worker started"))).toContain(
+      '"heapGrowthPercent":20',
+    );
 
     for (const p of procs) p.child.kill("SIGTERM");
     for (const p of procs) expect(await exitWithin(p, 15_000)).toBe(0);
