@@ -6,10 +6,12 @@
  *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
  *
  * With CONVENE_FULL_TICK=0 every tick after the first is a full one (the 5-minute reconcile).
+ * CONVENE_HEAP_GROWTH is applied as `convene worker` applies it.
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { KINDS } from "../jobs/index.js";
+import { heapGrowthAroundTicks } from "../src/cli/worker.js";
 import { loadConfig } from "../src/config.js";
 import { composeMessage } from "../src/mail/compose.js";
 import { createLogger } from "../src/worker/logger.js";
@@ -44,14 +46,21 @@ async function timed(what: string, f: () => Promise<unknown>): Promise<void> {
 
 const dir = writeEvent("letter", n, new Date(Date.now() + 50_000));
 const prefix = `convene-bench-tick-${process.pid}`;
+const settings = {
+  ...loadWorkerSettings({
+    CONVENE_FULL_TICK: process.env.CONVENE_FULL_TICK,
+    CONVENE_HEAP_GROWTH: process.env.CONVENE_HEAP_GROWTH,
+  }),
+  settleMs: 0,
+};
+// As `convene worker` holds the heap's growth (README, "Tuning throughput").
+const aroundTick = heapGrowthAroundTicks(settings.heapGrowthPercent);
 const w = startWorker({
+  ...(aroundTick ? { aroundTick } : {}),
   paths: [dir],
   kinds: KINDS,
   config: { ...loadConfig({}), redisUrl: url, prefix },
-  settings: {
-    ...loadWorkerSettings({ CONVENE_FULL_TICK: process.env.CONVENE_FULL_TICK }),
-    settleMs: 0,
-  },
+  settings,
   log: createLogger({ level: "silent", pretty: false }),
   scheduler: true,
   processors: false,

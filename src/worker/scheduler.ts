@@ -81,6 +81,9 @@ export type LifecycleHook = (
   now: DateTime,
 ) => Promise<{ sends: PlannedSend[]; commit(): Promise<void> }>;
 
+/** Runs a whole tick: the CLI holds the heap's growth while one runs (heapGrowthAroundTicks). */
+export type AroundTick = <T>(tick: () => Promise<T>) => Promise<T>;
+
 export interface SchedulerDeps {
   stores: Stores;
   defs: DefinitionCache;
@@ -90,6 +93,7 @@ export interface SchedulerDeps {
   log: Logger;
   lifecycle?: LifecycleHook;
   now?: () => DateTime;
+  aroundTick?: AroundTick;
 }
 
 export interface TickSummary {
@@ -372,8 +376,9 @@ export class Scheduler {
 
   /** One tick over every event; a tick already running is joined, not doubled. */
   tick(): Promise<TickSummary[]> {
+    const around = this.deps.aroundTick;
     if (!this.running)
-      this.running = this.runTick().finally(() => {
+      this.running = (around ? around(() => this.runTick()) : this.runTick()).finally(() => {
         this.running = undefined;
       });
     return this.running;

@@ -25,7 +25,7 @@ import { RedisErrorLog } from "./error-log.js";
 import type { Logger } from "./logger.js";
 import { EventQueues, QUEUE_NAME, type SendJobData } from "./queue.js";
 import { createProcessor } from "./runtime.js";
-import { type LifecycleHook, Scheduler } from "./scheduler.js";
+import { type AroundTick, type LifecycleHook, Scheduler } from "./scheduler.js";
 import type { WorkerSettings } from "./settings.js";
 
 export interface WorkerOptions {
@@ -48,6 +48,8 @@ export interface WorkerOptions {
   lifecycle?: LifecycleHook;
   /** The clock planning and re-checks use (tests shift it to reach a minute-precise trigger). */
   clock?: () => DateTime;
+  /** Runs around each scheduler tick (the CLI's heap growth, see SchedulerDeps). */
+  aroundTick?: AroundTick;
   /**
    * Redis answered with an error no retry fixes (a read-only replica, a cluster, credentials):
    * already logged in one line; the caller should stop the process (the CLI exits 1).
@@ -263,6 +265,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
         log,
         lifecycle: o.lifecycle ?? calendarUpdates(stores.calendar, log, calendarCarrier(o.kinds)),
         ...(o.clock ? { now: o.clock } : {}),
+        ...(o.aroundTick ? { aroundTick: o.aroundTick } : {}),
       },
       o.paths,
     );

@@ -20,6 +20,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { composeMessage } from "../../src/mail/compose.js";
 import { createMailer } from "../../src/mail/transport.js";
 import { createLogger, type Logger } from "../../src/worker/logger.js";
+import type { AroundTick } from "../../src/worker/scheduler.js";
 import { loadWorkerSettings, type WorkerSettings } from "../../src/worker/settings.js";
 import { type RunningWorker, startWorker } from "../../src/worker/worker.js";
 import { eventDirFrom } from "../support/event-dir.js";
@@ -270,6 +271,7 @@ export function inProcessWorker(o: {
   clock?: () => DateTime;
   /** Where the worker logs; silent unless CONVENE_TEST_LOG names a level. */
   log?: Logger;
+  aroundTick?: AroundTick;
 }): RunningWorker {
   return startWorker({
     paths: o.paths,
@@ -283,6 +285,7 @@ export function inProcessWorker(o: {
     composer: composeMessage,
     mailer: () => createMailer(o.config),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.aroundTick ? { aroundTick: o.aroundTick } : {}),
   });
 }
 
