@@ -4,9 +4,9 @@
  * before collecting. The same workload runs in child processes: with CONVENE_HEAP_GROWTH=20, inside
  * a tick as `convene worker` runs it by default, after that tick, and with nothing set. Heap
  * sizes, not times: with the flag, the limit is what a collection left live times 1.2, whatever
- * the machine's speed. V8's own factor does depend on speed, but its peaks stayed 1.7× or more
- * above the bounded ones here (367–467 MB against 202–219 MB, on one core or two), so the bounds
- * below have room.
+ * the machine's speed. V8's own factor does depend on speed, but in four runs here (one of them
+ * on one core) its peaks were 416–433 MB, against 189–208 MB bounded and 422–509 MB after a
+ * bounded tick, so the bounds below have room.
  */
 import { execFileSync } from "node:child_process";
 import { DateTime } from "luxon";
