@@ -80,12 +80,12 @@ function requireUnsubscribeUrl(config: Config, opts: WorkerOpts): void {
  * started as `convene`: NODE_OPTIONS refuses it). It bounds the growth, not the heap: a bigger
  * event still fits. 0 gives V8 its own choice back.
  */
-export function limitHeapGrowth(percent: number): void {
+function limitHeapGrowth(percent: number): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 /** How far the heap may grow while a tick runs, when CONVENE_HEAP_GROWTH leaves it to V8. */
-export const TICK_HEAP_GROWTH = 20;
+const TICK_HEAP_GROWTH = 20;
 
 /**
  * CONVENE_HEAP_GROWTH above 0 holds the whole process to it. At 0, only the scheduler's ticks

@@ -71,8 +71,11 @@ export interface WorkerSettings {
   fullTickMs: number;
 }
 
-/** CONVENE_HEAP_GROWTH's cap: V8's own growth goes up to 4×, that is 300 %. */
-export const MAX_HEAP_GROWTH = 300;
+/**
+ * CONVENE_HEAP_GROWTH's cap: V8's own growth goes up to 4×, that is 300 %; more would let the heap
+ * grow further than V8 itself does (and V8 wraps values past 2^31).
+ */
+const MAX_HEAP_GROWTH = 300;
 
 /** A count of things (attempts, concurrent sends): whole, and at least `min`. */
 const count = (dflt: number, min: number) =>
@@ -100,7 +103,6 @@ const settingsSchema = z.object({
   CONVENE_CONCURRENCY: count(10, 1),
   // More threads than cores only take turns.
   CONVENE_MIME_THREADS: count(0, 0).transform((n) => Math.min(n, availableParallelism())),
-  // Above 300 it would let the heap grow more than V8's own 4× (and V8 wraps values past 2^31).
   CONVENE_HEAP_GROWTH: count(0, 0).transform((n) => Math.min(n, MAX_HEAP_GROWTH)),
   CONVENE_CONNECT_BACKOFF_MS: num(1_000),
   CONVENE_CONNECT_BACKOFF_MAX_MS: num(5 * 60_000),
