@@ -1,7 +1,8 @@
 /**
  * Issue 12's tick figures without sending: `convene worker`'s scheduler alone, on a private Redis,
  * over the bench event (throughput/event.ts) with N recipients. Prints the first tick, then
- * unchanged ticks, each with its Redis command count, and the process's peak RSS.
+ * unchanged ticks, each with its Redis command count, and the process's peak RSS. The start-up
+ * check (reading and checking the event, before "worker started") is timed on its own line.
  *
  *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
  *
@@ -14,6 +15,7 @@ import { KINDS } from "../jobs/index.js";
 import { heapGrowthAroundTicks } from "../src/cli/worker.js";
 import { loadConfig } from "../src/config.js";
 import { composeMessage } from "../src/mail/compose.js";
+import { DefinitionCache } from "../src/worker/definitions.js";
 import { createLogger } from "../src/worker/logger.js";
 import { loadWorkerSettings } from "../src/worker/settings.js";
 import { startWorker } from "../src/worker/worker.js";
@@ -55,7 +57,11 @@ const settings = {
 };
 // As `convene worker` holds the heap's growth (README, "Tuning throughput").
 const aroundTick = heapGrowthAroundTicks(settings.heapGrowthPercent);
+// As `convene worker` checks the event before it starts, and its first tick uses what it read.
+const defs = new DefinitionCache({ kinds: KINDS, settleMs: settings.settleMs });
+await timed("start-up check", async () => defs.check(dir));
 const w = startWorker({
+  defs,
   ...(aroundTick ? { aroundTick } : {}),
   paths: [dir],
   kinds: KINDS,

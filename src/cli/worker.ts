@@ -10,12 +10,13 @@ import type { KindRegistry } from "../kind.js";
 import { composeMessage } from "../mail/compose.js";
 import { createMailer } from "../mail/transport.js";
 import { checkEventPaths } from "../model/event-path.js";
-import { findEventDirs, loadEvent } from "../model/load.js";
+import { findEventDirs } from "../model/load.js";
 import { DefinitionError, isError } from "../model/problems.js";
+import { DefinitionCache } from "../worker/definitions.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { inProcessMetrics } from "../worker/metrics.js";
 import type { AroundTick } from "../worker/scheduler.js";
-import { loadWorkerSettings, type WorkerSettings } from "../worker/settings.js";
+import { loadWorkerSettings, settleMsFrom, type WorkerSettings } from "../worker/settings.js";
 import { type RunningWorker, startWorker } from "../worker/worker.js";
 import { UsageError } from "./errors.js";
 import type { StartedServer } from "./serve.js";
@@ -42,20 +43,21 @@ interface WorkerOpts {
  * minute. At start-up that is a mistake to fix now: exit 1 with every located problem. A broken
  * edit later keeps the last good version (see DefinitionCache).
  */
-function requireLoadableEvents(paths: string[], dirs: string[], kinds: KindRegistry): void {
+function requireLoadableEvents(paths: string[], dirs: string[], defs: DefinitionCache): void {
   checkEventPaths(paths);
-  const problems = dirs.flatMap((d) => loadEvent(d, kinds).problems.filter(isError));
+  // Through the worker's cache, which keeps what it read for the first tick.
+  const problems = dirs.flatMap((d) => defs.check(d).filter(isError));
   if (problems.length) throw new DefinitionError(problems);
 }
 
 /** Refuses a start that could do nothing or would fail later; gives the event directories. */
-function checkStart(paths: string[], opts: WorkerOpts, kinds: KindRegistry): string[] {
+function checkStart(paths: string[], opts: WorkerOpts, defs: DefinitionCache): string[] {
   if (opts.schedulerOnly && !opts.scheduler)
     throw new UsageError("--scheduler-only and --no-scheduler leave nothing to do");
   const dirs = findEventDirs(paths);
   if (opts.scheduler && dirs.length === 0)
     throw new UsageError(`no event directories found in ${paths.join(", ")}`);
-  if (opts.scheduler) requireLoadableEvents(paths, dirs, kinds);
+  if (opts.scheduler) requireLoadableEvents(paths, dirs, defs);
   // Only senders sign unsubscribe links; a --scheduler-only process never composes mail.
   if (!opts.schedulerOnly) requireUnsubscribeSecret();
   return dirs;
@@ -128,6 +130,7 @@ function startedLine(dirs: string[], config: Config, opts: WorkerOpts, s: Worker
     concurrency: s.concurrency,
     mimeThreads: s.mimeThreads,
     heapGrowthPercent: s.heapGrowthPercent,
+    queueAhead: s.queueAhead || "unlimited",
     sendRate: s.sendRate || "unlimited",
     ...(config.unsubscribeUrl ? { unsubscribeUrl: config.unsubscribeUrl } : {}),
   };
@@ -206,7 +209,8 @@ export async function workerCommand(
   paths: string[],
   opts: WorkerOpts,
 ): Promise<void> {
-  const dirs = checkStart(paths, opts, kinds);
+  const defs = new DefinitionCache({ kinds, settleMs: settleMsFrom(process.env) });
+  const dirs = checkStart(paths, opts, defs);
   const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
   requireUnsubscribeUrl(config, opts);
   const settings = loadWorkerSettings(process.env, config.sendRate);
@@ -225,6 +229,7 @@ export async function workerCommand(
   const running = startWorker({
     paths,
     kinds,
+    defs,
     config,
     settings,
     log,

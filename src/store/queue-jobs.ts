@@ -85,6 +85,16 @@ export class QueueJobs {
     return this.redis.zrangebyscore(queue.keys.failed as string, sinceMs, "+inf");
   }
 
+  /**
+   * Jobs that can run now and wait for a sender (waiting, prioritized, or held by a paused
+   * queue): what the scheduler's queueing ahead counts. Delayed jobs are not counted, so jobs due
+   * tomorrow never hold back sends due now.
+   */
+  async ready(queue: Queue<SendJobData>): Promise<number> {
+    const counts = await queue.getJobCounts("wait", "prioritized", "paused");
+    return (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0);
+  }
+
   calendar(queue: Queue<SendJobData>, ids: readonly string[]): Promise<Set<string>> {
     return calendarJobIds(this.redis, queue, ids);
   }

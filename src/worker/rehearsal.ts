@@ -290,8 +290,9 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalResult> {
     paths: [o.path],
     kinds: o.kinds,
     config,
-    // Horizon 0: only what is due at the simulated instant is queued, with no real delay.
-    settings: { ...o.settings, horizonMs: 0 },
+    // Horizon 0: only what is due at the simulated instant is queued, with no real delay; and
+    // all of it at once (queueAhead 0), since the rehearsal waits for the queue to empty.
+    settings: { ...o.settings, horizonMs: 0, queueAhead: 0 },
     log: o.log,
     scheduler: true,
     processors: true,

@@ -30,6 +30,17 @@
  * next full one, every `fullTickMs` (CONVENE_FULL_TICK, 5 minutes); a tick that failed is always
  * followed by a full one, and a new process starts with one.
  *
+ * Queueing ahead: a new BullMQ job costs Redis about 60 µs, so a tick that queued a 100,000-send
+ * step at once held the scheduler (and every sender waiting on that Redis) for 6–10 s, and kept
+ * 100,000 jobs in Redis that the senders would reach only minutes later. So a tick queues new
+ * sends only while fewer than `queueAhead` (CONVENE_QUEUE_AHEAD) jobs wait to run, earliest due
+ * first, as plan order is. The sends it holds back have no ledger record yet, exactly like sends
+ * beyond the horizon (status counts them as scheduled, a crash loses nothing: the next tick plans
+ * them again). Every tick, full or unchanged, takes them up again first. While a held send is
+ * due, `topUp` (every second, from the worker) queues as many more as the senders made room for,
+ * from the last plan, without re-planning: every processor re-checks its send against the
+ * current definition before sending, as it does for any job.
+ *
  * Only sends due within the horizon are queued: far-future sends cost no Redis memory and need
  * no re-timing while the organizer still edits; status counts them as scheduled all the same.
  *
@@ -107,6 +118,8 @@ export interface TickSummary {
   requeued: number;
   /** Unplanned skips (removed, then added back before they expired) queued again. */
   replanned: number;
+  /** Due within the horizon, not queued yet: the queue holds `queueAhead` jobs ready to run. */
+  held: number;
 }
 
 /** The states whose send should have a job that will run: its loss is checked every tick. */
@@ -358,6 +371,7 @@ export function tickLine(t: TickSummary, next: string | undefined): string {
     [t.retimed, "moved to a new time"],
     [t.requeued, "queued again (job lost)"],
     [t.replanned, "back in the plan"],
+    [t.held, "waiting for room in the queue"],
     [t.skipped, "skipped"],
     [t.missed, "missed (past their window)"],
   ];
@@ -374,14 +388,94 @@ export class Scheduler {
     private readonly paths: string[],
   ) {}
 
+  private toppingUp: Promise<void> | undefined;
+
   /** One tick over every event; a tick already running is joined, not doubled. */
   tick(): Promise<TickSummary[]> {
     const around = this.deps.aroundTick;
+    const run = () => (around ? around(() => this.runTick()) : this.runTick());
+    // A top-up under way finishes first: the two must not decide on the same sends at once.
+    const after = this.toppingUp?.catch(() => undefined) ?? Promise.resolve();
     if (!this.running)
-      this.running = (around ? around(() => this.runTick()) : this.runTick()).finally(() => {
+      this.running = after.then(run).finally(() => {
         this.running = undefined;
       });
     return this.running;
+  }
+
+  /** Whether some event holds back sends that are due by now (see "Queueing ahead"). */
+  wantsTopUp(): boolean {
+    const nowMs = this.clock().toMillis();
+    for (const last of this.last.values()) if (last.heldFrom <= nowMs) return true;
+    return false;
+  }
+
+  /**
+   * Queues held-back sends into the room the senders made, for every event with some due. Not
+   * while a tick runs: that tick takes them up itself.
+   */
+  topUp(): Promise<void> {
+    if (this.running || this.toppingUp) return Promise.resolve();
+    this.toppingUp = this.runTopUp().finally(() => {
+      this.toppingUp = undefined;
+    });
+    return this.toppingUp;
+  }
+
+  private async runTopUp(): Promise<void> {
+    const nowMs = this.clock().toMillis();
+    // A copy: topUpEvent takes each entry out and puts it back.
+    for (const [dir, last] of [...this.last]) {
+      if (last.heldFrom > nowMs) continue;
+      try {
+        await this.topUpEvent(dir, last);
+      } catch (e) {
+        if (isRedisTrouble(e as Error)) throw e;
+        this.deps.log.error(
+          { dir, err: (e as Error).message },
+          "scheduler top-up failed for event",
+        );
+      }
+    }
+  }
+
+  /**
+   * The earliest held sends that fit, decided and carried out as a tick's candidates are, with
+   * the last plan and fresh controls. Forgotten until it succeeds, as a tick is.
+   */
+  private async topUpEvent(dir: string, last: LastFull): Promise<void> {
+    this.last.delete(dir);
+    const ev = last.loaded.def.event.id;
+    const room = await this.roomOf(ev);
+    const taken = last.held.slice(0, room);
+    const t: TickInput = {
+      ev,
+      sends: last.sends,
+      candidates: taken,
+      controls: await this.deps.stores.control.get(ev),
+      nowMs: this.clock().toMillis(),
+      horizonEnd: last.horizonEnd,
+      wallMs: Date.now(),
+      records: new Map(),
+      report: { sends: [], records: new Map() },
+      room,
+      held: [],
+      carried: last.held.slice(taken.length),
+    };
+    const summary = emptySummary(t);
+    for (let i = 0; i < taken.length; i += TICK_BATCH)
+      await this.tickBatch(dir, t, taken.slice(i, i + TICK_BATCH), summary);
+    this.last.set(dir, { ...last, ...heldOf(t) });
+    summary.held = t.held.length + t.carried.length;
+    this.deps.log.debug({ ...summary }, `${ev}: queued ${summary.queued} held-back sends`);
+  }
+
+  /** How many more jobs may be queued now: CONVENE_QUEUE_AHEAD less those ready to run. */
+  private async roomOf(ev: string): Promise<number> {
+    const ahead = this.deps.settings.queueAhead;
+    if (!ahead) return Number.POSITIVE_INFINITY;
+    const ready = await this.deps.stores.jobs.ready(this.deps.queues.of(ev));
+    return Math.max(0, ahead - ready);
   }
 
   private async runTick(): Promise<TickSummary[]> {
@@ -429,8 +523,9 @@ export class Scheduler {
     const dropped = (await t.dropped?.()) ?? [];
     if (dropped.length) {
       const view = { records: new Map(), stale: new Set<string>(), lost: new Map(), dropped };
-      await this.apply(dir, t.ev, decide([], view, t.controls, t.nowMs), summary);
+      await this.apply(dir, t, decide([], view, t.controls, t.nowMs), summary);
     }
+    summary.held = t.held.length + t.carried.length;
     await this.finish(t, summary);
     this.last.set(dir, remembered(last, loaded, inputs, t));
     warmTemplates(loaded.def, stepsDueSoon(stillOpen(t), t.nowMs));
@@ -452,7 +547,7 @@ export class Scheduler {
     for (const [id, rec] of view.records) t.records.set(id, rec);
     await breather();
     const d = decide(batch, { ...view, dropped: [] }, t.controls, t.nowMs);
-    await this.apply(dir, t.ev, d, summary);
+    await this.apply(dir, t, d, summary);
   }
 
   /** Per event folder: what its last full tick planned (see "Unchanged ticks" at the top). */
@@ -552,6 +647,8 @@ export class Scheduler {
       records,
       dropped: () => this.dropped(loaded, sends, (t) => registered.has(t)),
       report: { sends: candidates, records },
+      held: [],
+      carried: [],
       ...(lifecycle ? { commit: lifecycle.commit } : {}),
     };
   }
@@ -595,9 +692,13 @@ export class Scheduler {
     const failed = new Set(
       await stores.jobs.failedSince(this.deps.queues.of(ev), last.wallMs - settings.lockMs),
     );
+    // Held-back sends first get what room there is; the others stay held, not even read.
+    const room = last.held.length ? await this.roomOf(ev) : undefined;
+    const taken = new Set(last.held.slice(0, room ?? 0).map((s) => s.id));
     const candidates = last.sends.filter(
-      (s, i) => failed.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
+      (s, i) => failed.has(s.id) || taken.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
     );
+    const chosen = new Set(candidates.map((s) => s.id));
     const inFlight = last.sends.filter(
       (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
     );
@@ -615,6 +716,9 @@ export class Scheduler {
       wallMs: Date.now(),
       records: new Map(),
       report: { sends: inFlight, records: inFlightRecords },
+      ...(room === undefined ? {} : { room }),
+      held: [],
+      carried: last.held.filter((s) => !chosen.has(s.id)),
     };
   }
 
@@ -671,14 +775,20 @@ export class Scheduler {
     });
   }
 
-  /** Carries out decisions: ledger moves, job removals, job adds, counted into `summary`. */
+  /**
+   * Carries out decisions: ledger moves, job removals, job adds, counted into `summary`. New
+   * sends beyond the room left are held back (not moved, not queued); re-times and lost jobs
+   * already have a ledger record that says scheduled, so they are never held.
+   */
   private async apply(
     dir: string,
-    ev: string,
-    d: TickDecision,
+    t: TickInput,
+    decided: TickDecision,
     summary: TickSummary,
   ): Promise<void> {
     const { log } = this.deps;
+    const ev = t.ev;
+    const d = await this.withinRoom(t, decided);
     countDecision(summary, d);
     for (const r of d.requeue)
       log.warn(
@@ -703,6 +813,20 @@ export class Scheduler {
     ];
     await this.addJobs(ev, dir, toAdd);
     summary.queued += toAdd.length;
+  }
+
+  /** The decision with only the new sends that fit; the others go to `t.held`. */
+  private async withinRoom(t: TickInput, d: TickDecision): Promise<TickDecision> {
+    if (!d.add.length) return d;
+    t.room ??= await this.roomOf(t.ev);
+    if (d.add.length <= t.room) {
+      t.room -= d.add.length;
+      return d;
+    }
+    const fits = d.add.slice(0, t.room);
+    for (const a of d.add.slice(t.room)) t.held.push(a.send);
+    t.room = 0;
+    return { ...d, add: fits };
   }
 
   /** Once every batch is queued: the calendar state, the tick's line, finished occurrences. */
@@ -816,6 +940,12 @@ interface TickInput {
   report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, LedgerRecord> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
+  /** Jobs this tick may still add (see roomOf); read at its first add. */
+  room?: number;
+  /** New sends this tick decided to queue and held back for want of room, in plan order. */
+  held: PlannedSend[];
+  /** Sends held back earlier that this tick did not take up (they come after `held`). */
+  carried: readonly PlannedSend[];
 }
 
 /** What the planner reads besides the definition, and a digest to tell a change by. */
@@ -862,6 +992,32 @@ interface LastFull {
   expires: Float64Array;
   /** Step occurrences seen with every send final: unchanged ticks no longer read them. */
   complete: Set<string>;
+  /** Sends held back for want of room (see "Queueing ahead"), in plan order. */
+  held: readonly PlannedSend[];
+  /** The earliest due time among them, Infinity if none: a top-up is due from then on. */
+  heldFrom: number;
+}
+
+/**
+ * What a tick or top-up leaves held back, for the next one: its own and those it did not take
+ * up, merged by due time (each list is in plan order already), so the earliest go first.
+ */
+function heldOf(t: Pick<TickInput, "held" | "carried">): Pick<LastFull, "held" | "heldFrom"> {
+  const a = t.held;
+  const b = t.carried;
+  const dueA = a.map((s) => isoMillis(s.due));
+  const dueB = b.map((s) => isoMillis(s.due));
+  const held: PlannedSend[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length)
+    if (j >= b.length || (i < a.length && (dueA[i] as number) <= (dueB[j] as number)))
+      held.push(a[i++] as PlannedSend);
+    else held.push(b[j++] as PlannedSend);
+  // Not the first one's: calendar updates come after the plan's sends, whatever their due time.
+  let heldFrom = Number.POSITIVE_INFINITY;
+  for (const due of [...dueA, ...dueB]) heldFrom = Math.min(heldFrom, due);
+  return { held, heldFrom };
 }
 
 /** Due inside the horizon now and not at the last tick, or past its missed window since. */
@@ -906,7 +1062,7 @@ function remembered(
   const clock = { nowMs: t.nowMs, horizonEnd: t.horizonEnd, wallMs: t.wallMs };
   if (last && t.sends === last.sends) {
     for (const key of complete) last.complete.add(key);
-    return { ...last, ...clock };
+    return { ...last, ...clock, ...heldOf(t) };
   }
   return {
     loaded,
@@ -917,6 +1073,7 @@ function remembered(
     due: Float64Array.from(t.sends, (s) => isoMillis(s.due)),
     expires: Float64Array.from(t.sends, (s) => isoMillis(s.expires)),
     complete,
+    ...heldOf(t),
   };
 }
 
@@ -960,6 +1117,7 @@ function emptySummary(t: TickInput): TickSummary {
     skipped: 0,
     requeued: 0,
     replanned: 0,
+    held: 0,
   };
 }
 

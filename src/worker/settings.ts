@@ -69,6 +69,13 @@ export interface WorkerSettings {
    * 0: every tick does.
    */
   fullTickMs: number;
+  /**
+   * `CONVENE_QUEUE_AHEAD`: the most jobs the scheduler keeps waiting to run, across the queue.
+   * A tick queues new sends only while fewer wait, earliest due first; the rest wait in the
+   * plan and are queued as the senders make room (see "Queueing ahead" in scheduler.ts).
+   * 0: no limit, a tick queues everything due within the horizon at once.
+   */
+  queueAhead: number;
 }
 
 /**
@@ -76,6 +83,13 @@ export interface WorkerSettings {
  * grow further than V8 itself does (and V8 wraps values past 2^31).
  */
 const MAX_HEAP_GROWTH = 300;
+
+/**
+ * CONVENE_QUEUE_AHEAD's default. Each new job costs Redis about 60 µs, so 100,000 queued at once
+ * held a tick for 6–10 s; 2,000 are a few seconds of sending at the rates measured (400–600 msg/s
+ * on 2 cores), topped up every second.
+ */
+const QUEUE_AHEAD = 2000;
 
 /** A count of things (attempts, concurrent sends): whole, and at least `min`. */
 const count = (dflt: number, min: number) =>
@@ -111,7 +125,13 @@ const settingsSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? durationOption(v, "CONVENE_FULL_TICK") : 5 * 60_000)),
+  CONVENE_QUEUE_AHEAD: count(QUEUE_AHEAD, 0),
 });
+
+/** CONVENE_SETTLE_MS alone, as loadWorkerSettings reads it: the CLI needs it before the rest. */
+export function settleMsFrom(env: NodeJS.ProcessEnv = process.env): number {
+  return settingsSchema.shape.CONVENE_SETTLE_MS.parse(env.CONVENE_SETTLE_MS);
+}
 
 export function loadWorkerSettings(
   env: NodeJS.ProcessEnv = process.env,
@@ -135,5 +155,6 @@ export function loadWorkerSettings(
     connectBackoffMaxMs: e.CONVENE_CONNECT_BACKOFF_MAX_MS,
     settleMs: e.CONVENE_SETTLE_MS,
     fullTickMs: e.CONVENE_FULL_TICK,
+    queueAhead: e.CONVENE_QUEUE_AHEAD,
   };
 }

@@ -48,6 +48,8 @@ export interface WorkerOptions {
   lifecycle?: LifecycleHook;
   /** The clock planning and re-checks use (tests shift it to reach a minute-precise trigger). */
   clock?: () => DateTime;
+  /** The definitions, when the caller has read them already (the CLI's start-up check). */
+  defs?: DefinitionCache;
   /** Runs around each scheduler tick (the CLI's heap growth, see SchedulerDeps). */
   aroundTick?: AroundTick;
   /**
@@ -156,6 +158,9 @@ async function closeSenders(
 /** How often a cluster worker looks for events that got a queue (queued by another process). */
 const DISCOVER_MS = 2_000;
 
+/** How often a scheduler looks whether held-back sends are due and there is room for them. */
+const TOP_UP_MS = 1_000;
+
 interface Senders {
   workers: Map<string, Worker<SendJobData>>;
   /** Starts consuming a queue (its BullMQ prefix), once. */
@@ -232,11 +237,12 @@ export function startWorker(o: WorkerOptions): RunningWorker {
   const redis: Redis = watchConnection(connectRedis(config.redisUrl, "worker"), errors);
   const stores = createStores(redis, config.prefix);
   const queues = new EventQueues(redis, stores.keys, stores.eventQueues);
-  const defs = new DefinitionCache({ kinds: o.kinds, settleMs: settings.settleMs });
+  const defs = o.defs ?? new DefinitionCache({ kinds: o.kinds, settleMs: settings.settleMs });
   let mailer: Mailer | undefined;
   let senders: Senders | undefined;
   let workerRedis: Redis | undefined;
   let task: ScheduledTask | undefined;
+  let topUps: NodeJS.Timeout | undefined;
   let scheduler: Scheduler | undefined;
   let stopDiscovery: () => void = () => undefined;
 
@@ -280,12 +286,20 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     // own noOverlap would only print a warning of its own (outside the log) on every blocked
     // run while a tick waits for an unreachable Redis.
     task = cron.schedule(o.cron, tick, { noOverlap: false, name: "convene-scheduler" });
+    // Held-back sends are queued as the senders make room (scheduler.ts, "Queueing ahead"); a
+    // second is a small part of the few seconds of sending CONVENE_QUEUE_AHEAD jobs last.
+    topUps = setInterval(() => {
+      if (sch.wantsTopUp())
+        sch.topUp().catch((e: Error) => errors.error(e, "scheduler top-up failed"));
+    }, TOP_UP_MS);
+    topUps.unref();
   }
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
     closing ??= (async () => {
       stopDiscovery();
+      clearInterval(topUps);
       await task?.stop();
       await task?.destroy();
       // One bound for the whole shutdown, so SIGTERM during an outage still exits in time.

@@ -112,6 +112,9 @@ describe("convene worker processes", () => {
       CONVENE_PREFIX: prefix,
       SMTP_URL: smtp.url,
       CONVENE_LOG_LEVEL: "info",
+      // Each scheduler queues 50 at most and the rest as the senders make room: three of them
+      // topping up the one queue side by side must still queue each send once.
+      CONVENE_QUEUE_AHEAD: "50",
     };
     // Every process also runs a scheduler: three schedulers must still queue each send once.
     // The first assembles its messages in a thread (CONVENE_MIME_THREADS), the built entry;
@@ -157,6 +160,9 @@ describe("convene worker processes", () => {
     expect(bounded.find((l) => l.includes("convene worker started"))).toContain(
       '"heapGrowthPercent":20',
     );
+    // The setting reached the processes, so the sends above were held and topped up.
+    expect(bounded.find((l) => l.includes("convene worker started"))).toContain('"queueAhead":50');
+    expect(procs.some((p) => p.lines.some((l) => /"held":[1-9]/.test(l)))).toBe(true);
 
     for (const p of procs) p.child.kill("SIGTERM");
     for (const p of procs) expect(await exitWithin(p, 15_000)).toBe(0);

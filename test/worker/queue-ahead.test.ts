@@ -1,0 +1,148 @@
+/**
+ * Issue 12: a tick queues new sends only while fewer than CONVENE_QUEUE_AHEAD jobs wait to run,
+ * and the held-back sends are queued as the senders make room (scheduler.ts, "Queueing ahead").
+ * Nobody is forgotten and nobody mailed twice: every recipient gets exactly one message, and the
+ * queue never holds more than the setting allows.
+ */
+import { DateTime } from "luxon";
+import { describe, expect, it } from "vitest";
+import { KINDS } from "../../jobs/index.js";
+import { isError } from "../../src/model/problems.js";
+import { createStores } from "../../src/store/index.js";
+import { DefinitionCache } from "../../src/worker/definitions.js";
+import { TestClock } from "../support/clock.js";
+import {
+  deletePrefix,
+  dueSoon,
+  eventSetup,
+  inProcessWorker,
+  letterStep,
+  people,
+  startSmtp,
+  testConfig,
+  testHooks,
+  uniquePrefix,
+  until,
+  writeEvent,
+} from "./fixture.js";
+
+const hooks = testHooks();
+
+/** Jobs in the queue that are not running: waiting, prioritized, paused or delayed. */
+async function queued(w: { queue: { getJobCounts(...t: string[]): Promise<object> } }) {
+  const c = (await w.queue.getJobCounts("wait", "prioritized", "paused", "delayed")) as Record<
+    string,
+    number
+  >;
+  return Object.values(c).reduce((a, b) => a + b, 0);
+}
+
+describe("queueing ahead", () => {
+  it("holds the queue to CONVENE_QUEUE_AHEAD and still mails every recipient exactly once", async () => {
+    const N = 40;
+    const AHEAD = 5;
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(2);
+    const fx = writeEvent({
+      people: people(N),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    // 20 messages a second: the 40 take two seconds, many top-ups.
+    const config = testConfig(prefix, smtp.url);
+    const w = inProcessWorker({
+      paths: [fx.dir],
+      config,
+      settings: { queueAhead: AHEAD, sendRate: 20 },
+    });
+    hooks.cleanups.push(() => w.close());
+    let most = 0;
+    const sampling = setInterval(() => {
+      queued(w).then(
+        (n) => {
+          most = Math.max(most, n);
+        },
+        () => undefined,
+      );
+    }, 50);
+    hooks.cleanups.push(() => clearInterval(sampling));
+    await w.ready;
+    // The start-up tick queued what fits; the rest waits in the plan (status: scheduled).
+    expect(await queued(w)).toBe(AHEAD);
+    await smtp.waitFor(N, 30_000);
+    const stores = createStores(hooks.redis, prefix);
+    await until("ledger all sent", async () => {
+      const all = await stores.ledger.all("mini");
+      return all.size === N && [...all.values()].every((r) => r.state === "sent");
+    });
+    const to = smtp.received.map((r) => r.to);
+    expect(new Set(to).size).toBe(N);
+    expect(to.length).toBe(N);
+    expect(most).toBeLessThanOrEqual(AHEAD);
+  });
+
+  it("takes held-back sends up first at the next tick, and a new process plans them again", async () => {
+    const N = 12;
+    const clock = new TestClock(DateTime.utc().startOf("minute"));
+    const at = clock
+      .now()
+      .plus({ minutes: 30 })
+      .setZone("America/Los_Angeles")
+      .toFormat("yyyy-MM-dd HH:mm");
+    const { fx, config, prefix } = await eventSetup(hooks, {
+      people: people(N),
+      steps: [letterStep("letter", { trigger: { at } })],
+    });
+    const start = (queueAhead: number) => {
+      const w = inProcessWorker({
+        paths: [fx.dir],
+        config,
+        processors: false,
+        clock: clock.now,
+        settings: { queueAhead },
+      });
+      hooks.cleanups.push(() => w.close());
+      return w;
+    };
+    const w = start(5);
+    await w.ready;
+    // Delayed jobs (due in 30 minutes) are not ready to run: they leave the room as it was.
+    expect(await queued(w)).toBe(5);
+    const [second] = (await w.scheduler?.tick()) ?? [];
+    expect(second).toMatchObject({ planned: N, queued: 5, held: 2 });
+    await w.close();
+    const stores = createStores(hooks.redis, prefix);
+    expect((await stores.ledger.all("mini")).size).toBe(10);
+    // A process that starts over (a crash, a deploy) finds the two in its own plan.
+    const again = start(0);
+    await again.ready;
+    expect(await queued(again)).toBe(N);
+    const ledger = await stores.ledger.all("mini");
+    expect([...ledger.values()].filter((r) => r.state === "scheduled")).toHaveLength(N);
+    const [last] = (await again.scheduler?.tick()) ?? [];
+    expect(last).toMatchObject({ queued: 0, held: 0 });
+  });
+});
+
+describe("the start-up check's definitions", () => {
+  it("are the ones the first tick uses, unless a file is still being written", () => {
+    const fx = writeEvent({ people: people(3), steps: [letterStep()] });
+    hooks.cleanups.push(() => fx.cleanup());
+    const defs = new DefinitionCache({ kinds: KINDS, settleMs: 0 });
+    expect(defs.check(fx.dir).filter(isError)).toEqual([]);
+    // Same files: not read again.
+    const first = defs.load(fx.dir, true);
+    expect(first.changed).toBe(false);
+    expect(first.loaded?.def.event.id).toBe("mini");
+    // Files written a moment ago are checked, not kept: the tick reads them once they settle.
+    const fresh = new DefinitionCache({ kinds: KINDS, settleMs: 60_000 });
+    expect(fresh.check(fx.dir).filter(isError)).toEqual([]);
+    expect(fresh.load(fx.dir, true).loaded).toBeUndefined();
+  });
+});
