@@ -7,7 +7,7 @@
  *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
  *
  * With CONVENE_FULL_TICK=0 every tick after the first is a full one (the 5-minute reconcile).
- * CONVENE_HEAP_GROWTH is applied as `convene worker` applies it.
+ * CONVENE_HEAP_GROWTH and CONVENE_QUEUE_AHEAD are applied as `convene worker` applies them.
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -49,10 +49,8 @@ async function timed(what: string, f: () => Promise<unknown>): Promise<void> {
 const dir = writeEvent("letter", n, new Date(Date.now() + 50_000));
 const prefix = `convene-bench-tick-${process.pid}`;
 const settings = {
-  ...loadWorkerSettings({
-    CONVENE_FULL_TICK: process.env.CONVENE_FULL_TICK,
-    CONVENE_HEAP_GROWTH: process.env.CONVENE_HEAP_GROWTH,
-  }),
+  // The environment's CONVENE_* settings, as `convene worker` reads them.
+  ...loadWorkerSettings(process.env),
   settleMs: 0,
 };
 // As `convene worker` holds the heap's growth (README, "Tuning throughput").

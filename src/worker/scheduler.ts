@@ -447,6 +447,11 @@ export class Scheduler {
     this.last.delete(dir);
     const ev = last.loaded.def.event.id;
     const room = await this.roomOf(ev);
+    if (room <= 0) {
+      // The senders have not made room since: nothing to do, nothing changed.
+      this.last.set(dir, last);
+      return;
+    }
     const taken = last.held.slice(0, room);
     const t: TickInput = {
       ev,
@@ -1005,6 +1010,7 @@ interface LastFull {
 function heldOf(t: Pick<TickInput, "held" | "carried">): Pick<LastFull, "held" | "heldFrom"> {
   const a = t.held;
   const b = t.carried;
+  if (!a.length) return { held: b, heldFrom: earliestDue(b) };
   const dueA = a.map((s) => isoMillis(s.due));
   const dueB = b.map((s) => isoMillis(s.due));
   const held: PlannedSend[] = [];
@@ -1014,10 +1020,14 @@ function heldOf(t: Pick<TickInput, "held" | "carried">): Pick<LastFull, "held" |
     if (j >= b.length || (i < a.length && (dueA[i] as number) <= (dueB[j] as number)))
       held.push(a[i++] as PlannedSend);
     else held.push(b[j++] as PlannedSend);
-  // Not the first one's: calendar updates come after the plan's sends, whatever their due time.
-  let heldFrom = Number.POSITIVE_INFINITY;
-  for (const due of [...dueA, ...dueB]) heldFrom = Math.min(heldFrom, due);
-  return { held, heldFrom };
+  return { held, heldFrom: earliestDue(held) };
+}
+
+/** Not the first one's: calendar updates come after the plan's sends, whatever their due time. */
+function earliestDue(sends: readonly PlannedSend[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const s of sends) min = Math.min(min, isoMillis(s.due));
+  return min;
 }
 
 /** Due inside the horizon now and not at the last tick, or past its missed window since. */
