@@ -403,6 +403,14 @@ export class Scheduler {
     return this.running;
   }
 
+  /** Resolves once no tick and no top-up runs (failed or not): for a clean shutdown. */
+  async settled(): Promise<void> {
+    await Promise.all([
+      this.running?.catch(() => undefined),
+      this.toppingUp?.catch(() => undefined),
+    ]);
+  }
+
   /** Whether some event holds back sends that are due by now (see "Queueing ahead"). */
   wantsTopUp(): boolean {
     const nowMs = this.clock().toMillis();
@@ -424,6 +432,7 @@ export class Scheduler {
 
   private async runTopUp(): Promise<void> {
     const nowMs = this.clock().toMillis();
+    this.forgetRemoved(findEventDirs(this.paths));
     // A copy: topUpEvent takes each entry out and puts it back.
     for (const [dir, last] of [...this.last]) {
       if (last.heldFrom > nowMs) continue;
@@ -475,6 +484,15 @@ export class Scheduler {
     this.deps.log.debug({ ...summary }, `${ev}: queued ${summary.queued} held-back sends`);
   }
 
+  /**
+   * An event folder removed (or moved away) is no longer ticked, so nothing new of it is queued,
+   * as before a restart: its held sends must not be topped up either.
+   */
+  private forgetRemoved(dirs: readonly string[]): void {
+    const found = new Set(dirs);
+    for (const dir of [...this.last.keys()]) if (!found.has(dir)) this.last.delete(dir);
+  }
+
   /** How many more jobs may be queued now: CONVENE_QUEUE_AHEAD less those ready to run. */
   private async roomOf(ev: string): Promise<number> {
     const ahead = this.deps.settings.queueAhead;
@@ -487,7 +505,9 @@ export class Scheduler {
     const started = Date.now();
     const endTimer = schedulerTickDuration.startTimer();
     const out: TickSummary[] = [];
-    for (const dir of findEventDirs(this.paths)) {
+    const dirs = findEventDirs(this.paths);
+    this.forgetRemoved(dirs);
+    for (const dir of dirs) {
       try {
         const s = await this.tickEvent(dir);
         if (s) out.push(s);
@@ -820,18 +840,21 @@ export class Scheduler {
     summary.queued += toAdd.length;
   }
 
-  /** The decision with only the new sends that fit; the others go to `t.held`. */
+  /**
+   * The decision with only the new sends that fit; the others go to `t.held`. Calendar updates
+   * and cancellations always go: the lifecycle commits their version as issued at the end of
+   * this tick and never plans them again, so a held one would be lost at the next full tick.
+   */
   private async withinRoom(t: TickInput, d: TickDecision): Promise<TickDecision> {
     if (!d.add.length) return d;
     t.room ??= await this.roomOf(t.ev);
-    if (d.add.length <= t.room) {
-      t.room -= d.add.length;
-      return d;
+    const fits: TickDecision["add"] = [];
+    for (const a of d.add) {
+      if (a.send.method === undefined && fits.length >= t.room) t.held.push(a.send);
+      else fits.push(a);
     }
-    const fits = d.add.slice(0, t.room);
-    for (const a of d.add.slice(t.room)) t.held.push(a.send);
-    t.room = 0;
-    return { ...d, add: fits };
+    t.room = Math.max(0, t.room - fits.length);
+    return fits.length === d.add.length ? d : { ...d, add: fits };
   }
 
   /** Once every batch is queued: the calendar state, the tick's line, finished occurrences. */

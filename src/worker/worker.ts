@@ -306,11 +306,10 @@ export function startWorker(o: WorkerOptions): RunningWorker {
       const deadline = Date.now() + settings.shutdownMs;
       const left = () => deadline - Date.now();
       const reachable = !errors.unreachable;
+      // A tick or top-up cut between its ledger moves and its job adds leaves sends scheduled
+      // with no job until a full tick finds them: let the one under way finish.
       if (reachable)
-        await within(
-          ready.catch(() => undefined),
-          left(),
-        );
+        await within(Promise.all([ready.catch(() => undefined), scheduler?.settled()]), left());
       await Promise.all(
         [...(senders?.workers.values() ?? [])].map((w) =>
           closeSenders(w, { reachable, ms: left(), log }),

@@ -4,6 +4,8 @@
  * Nobody is forgotten and nobody mailed twice: every recipient gets exactly one message, and the
  * queue never holds more than the setting allows.
  */
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { KINDS } from "../../jobs/index.js";
@@ -18,6 +20,7 @@ import {
   inProcessWorker,
   letterStep,
   people,
+  sleep,
   startSmtp,
   testConfig,
   testHooks,
@@ -43,7 +46,7 @@ describe("queueing ahead", () => {
     const AHEAD = 5;
     const smtp = await startSmtp();
     const prefix = uniquePrefix();
-    const soon = dueSoon(2);
+    const soon = dueSoon(4);
     const fx = writeEvent({
       people: people(N),
       steps: [letterStep()],
@@ -73,10 +76,11 @@ describe("queueing ahead", () => {
     }, 50);
     hooks.cleanups.push(() => clearInterval(sampling));
     await w.ready;
-    // The start-up tick queued what fits; the rest waits in the plan (status: scheduled).
-    expect(await queued(w)).toBe(AHEAD);
-    await smtp.waitFor(N, 30_000);
     const stores = createStores(hooks.redis, prefix);
+    // The start-up tick queued what fits (a ledger record each, whether sent yet or not); the
+    // rest waits in the plan (status: scheduled), for top-ups once it is due.
+    expect((await stores.ledger.all("mini")).size).toBe(AHEAD);
+    await smtp.waitFor(N, 30_000);
     await until("ledger all sent", async () => {
       const all = await stores.ledger.all("mini");
       return all.size === N && [...all.values()].every((r) => r.state === "sent");
@@ -87,18 +91,23 @@ describe("queueing ahead", () => {
     expect(most).toBeLessThanOrEqual(AHEAD);
   });
 
-  it("takes held-back sends up first at the next tick, and a new process plans them again", async () => {
+  it("queues the earliest due first, takes held-back sends up at the next tick, and a new process plans them again", async () => {
     const N = 12;
     const clock = new TestClock(DateTime.utc().startOf("minute"));
-    const at = clock
-      .now()
-      .plus({ minutes: 30 })
-      .setZone("America/Los_Angeles")
-      .toFormat("yyyy-MM-dd HH:mm");
+    const at = (minutes: number) =>
+      clock.now().plus({ minutes }).setZone("America/Los_Angeles").toFormat("yyyy-MM-dd HH:mm");
+    // Six recipients, two steps: the one listed first is due later.
     const { fx, config, prefix } = await eventSetup(hooks, {
-      people: people(N),
-      steps: [letterStep("letter", { trigger: { at } })],
+      people: people(N / 2),
+      steps: [
+        letterStep("later", { trigger: { at: at(40) } }),
+        letterStep("sooner", { trigger: { at: at(30) } }),
+      ],
     });
+    const stepsOf = async () =>
+      [...(await createStores(hooks.redis, prefix).ledger.all("mini")).keys()]
+        .map((id) => id.split(".")[1])
+        .sort();
     const start = (queueAhead: number) => {
       const w = inProcessWorker({
         paths: [fx.dir],
@@ -112,10 +121,12 @@ describe("queueing ahead", () => {
     };
     const w = start(5);
     await w.ready;
-    // Delayed jobs (due in 30 minutes) are not ready to run: they leave the room as it was.
     expect(await queued(w)).toBe(5);
+    expect(await stepsOf()).toEqual(Array(5).fill("sooner"));
+    // Delayed jobs (due in 30 minutes) are not ready to run: they leave the room as it was.
     const [second] = (await w.scheduler?.tick()) ?? [];
     expect(second).toMatchObject({ planned: N, queued: 5, held: 2 });
+    expect(await stepsOf()).toEqual([...Array(4).fill("later"), ...Array(6).fill("sooner")]);
     await w.close();
     const stores = createStores(hooks.redis, prefix);
     expect((await stores.ledger.all("mini")).size).toBe(10);
@@ -127,6 +138,91 @@ describe("queueing ahead", () => {
     expect([...ledger.values()].filter((r) => r.state === "scheduled")).toHaveLength(N);
     const [last] = (await again.scheduler?.tick()) ?? [];
     expect(last).toMatchObject({ queued: 0, held: 0 });
+  });
+});
+
+describe("an event folder removed while sends are held", () => {
+  it("gets nothing more queued, as a worker restarted without it would not queue any", async () => {
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(3);
+    const fx = writeEvent({
+      people: people(6),
+      steps: [letterStep()],
+      registrations: [soon.registration],
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    // The folder that holds the event, as `convene worker events/` is given one.
+    const w = inProcessWorker({
+      paths: [dirname(fx.dir)],
+      config: testConfig(prefix, smtp.url),
+      settings: { queueAhead: 2, sendRate: 2 },
+    });
+    hooks.cleanups.push(() => w.close());
+    await w.ready;
+    const stores = createStores(hooks.redis, prefix);
+    expect((await stores.ledger.all("mini")).size).toBe(2);
+    rmSync(fx.dir, { recursive: true });
+    // Past the due time, with room made: top-ups would have queued the held four by now.
+    await smtp.waitFor(2, 20_000);
+    await sleep(3_000);
+    expect((await stores.ledger.all("mini")).size).toBe(2);
+  });
+});
+
+describe("calendar updates", () => {
+  it("are never held back: their version is committed as issued in the tick that decides them", async () => {
+    const N = 6;
+    const prefix = uniquePrefix();
+    const smtp = await startSmtp();
+    const soon = dueSoon(3);
+    const fx = writeEvent({
+      people: people(N),
+      registrations: [soon.registration],
+      steps: [
+        {
+          id: "invite",
+          kind: "calendar-invite",
+          audience: "people",
+          trigger: { anchor: "registration", offset: "1m" },
+          when: { registered: true },
+          items: ["day-2099-06-20"],
+          missedWindow: "1h",
+        },
+      ],
+    });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const config = testConfig(prefix, smtp.url);
+    const start = () => {
+      const w = inProcessWorker({ paths: [fx.dir], config, settings: { queueAhead: 2 } });
+      hooks.cleanups.push(() => w.close());
+      return w;
+    };
+    const w = start();
+    await smtp.waitFor(N, 20_000);
+    const stores = createStores(hooks.redis, prefix);
+    await until("the invites recorded sent", async () =>
+      [...(await stores.ledger.all("mini")).values()].every((r) => r.state === "sent"),
+    );
+    // The organizer moves the day: every holder gets an update, more than the room there is.
+    const file = join(fx.dir, "event.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace('start: "09:00"', 'start: "10:00"'));
+    const [edit] = (await w.scheduler?.tick()) ?? [];
+    expect(edit).toMatchObject({ queued: N, held: 0 });
+    // A restart right after: what that tick issued must still reach everyone.
+    await w.close();
+    start();
+    await smtp.waitFor(2 * N, 20_000);
+    const updates = smtp.received.slice(N).map((r) => r.to);
+    expect(new Set(updates).size).toBe(N);
   });
 });
 
