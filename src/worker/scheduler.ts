@@ -34,9 +34,10 @@
  * step at once held the scheduler (and every sender waiting on that Redis) for 6–10 s, and kept
  * 100,000 jobs in Redis that the senders would reach only minutes later. So a tick queues new
  * sends only while fewer than `queueAhead` (CONVENE_QUEUE_AHEAD) jobs wait to run, earliest due
- * first, as plan order is. The sends it holds back have no ledger record yet, exactly like sends
- * beyond the horizon (status counts them as scheduled, a crash loses nothing: the next tick plans
- * them again). Every tick, full or unchanged, takes them up again first. While a held send is
+ * first, as plan order is (calendar updates and cancellations are never held: see withinRoom).
+ * The sends it holds back have no ledger record yet, exactly like sends beyond the horizon
+ * (status counts them as scheduled, a crash loses nothing: the next tick plans them again).
+ * Every tick, full or unchanged, takes them up again first. While a held send is
  * due, `topUp` (every second, from the worker) queues as many more as the senders made room for,
  * from the last plan, without re-planning: every processor re-checks its send against the
  * current definition before sending, as it does for any job.
