@@ -1047,7 +1047,7 @@ function heldOf(t: Pick<TickInput, "held" | "carried">): Pick<LastFull, "held" |
   return { held, heldFrom: earliestDue(held) };
 }
 
-/** Not the first one's: calendar updates come after the plan's sends, whatever their due time. */
+/** A scan, not the first one's due: right whatever order the merged lists came in. */
 function earliestDue(sends: readonly PlannedSend[]): number {
   let min = Number.POSITIVE_INFINITY;
   for (const s of sends) min = Math.min(min, isoMillis(s.due));
