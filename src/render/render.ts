@@ -3,6 +3,8 @@
  * Compiling is cached per template content (src/render/template.ts); this is the per-recipient
  * part, and it is deterministic: the same inputs give byte-identical HTML and text.
  */
+
+import { audienceIndex } from "../model/audience.js";
 import type { StepSpec } from "../model/schema.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
 import { type CompiledTemplate, loadTemplate } from "./template.js";
@@ -67,13 +69,6 @@ function templateOf(def: EventDefinition, name: string): Promise<CompiledTemplat
 }
 
 /** The recipient of a step's audience with this address (case-insensitive), if any. */
-/**
- * Address → recipient per loaded audience. Built once per audience array (a reload makes a new
- * array, so a WeakMap forgets the old index): a linear scan per send is quadratic for a
- * 100,000-person step.
- */
-const byAddress = new WeakMap<readonly Recipient[], Map<string, Recipient>>();
-
 export function findRecipient(
   def: EventDefinition,
   step: StepSpec,
@@ -81,10 +76,6 @@ export function findRecipient(
 ): Recipient | undefined {
   const audience = def.audiences[step.audience];
   if (!audience) return undefined;
-  let index = byAddress.get(audience);
-  if (!index) {
-    index = new Map(audience.map((r) => [r.email.toLowerCase(), r]));
-    byAddress.set(audience, index);
-  }
+  const index = audienceIndex(audience);
   return index.get(address.toLowerCase());
 }

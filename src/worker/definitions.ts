@@ -17,6 +17,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { KindRegistry } from "../kind.js";
+import { audienceIndex } from "../model/audience.js";
 import { loadEvent } from "../model/load.js";
 import type { Problem } from "../model/problems.js";
 import type { EventDefinition, Recipient } from "../model/types.js";
@@ -85,8 +86,7 @@ function snapshot(dir: string): Snapshot {
 
 function indexed(def: EventDefinition): LoadedEvent {
   const byEmail = new Map<string, Map<string, Recipient>>();
-  for (const [aud, rs] of Object.entries(def.audiences))
-    byEmail.set(aud, new Map(rs.map((x) => [x.email.toLowerCase(), x])));
+  for (const [aud, rs] of Object.entries(def.audiences)) byEmail.set(aud, audienceIndex(rs));
   return { def, byEmail };
 }
 
