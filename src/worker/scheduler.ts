@@ -66,6 +66,8 @@ import {
   isFinal,
   type LedgerRecord,
   matchState,
+  type RecordState,
+  stateOf,
   type TransitionRequest,
 } from "../store/ledger.js";
 import type { PlannedSend, RsvpAnswer } from "../types.js";
@@ -350,7 +352,7 @@ function isRedisTrouble(e: Error): boolean {
 /** The earliest due time still ahead among sends not decided yet, as ISO in UTC. */
 export function nextDue(
   sends: readonly PlannedSend[],
-  ledger: ReadonlyMap<string, LedgerRecord>,
+  ledger: ReadonlyMap<string, RecordState>,
   nowMs: number,
   cancelled: (step: string) => boolean,
 ): string | undefined {
@@ -570,7 +572,7 @@ export class Scheduler {
     summary: TickSummary,
   ): Promise<void> {
     const view = await this.ledgerOf(t.ev, batch, t.controls, t.nowMs);
-    for (const [id, rec] of view.records) t.records.set(id, rec);
+    for (const [id, rec] of view.records) t.records.set(id, stateOf(rec));
     await breather();
     const d = decide(batch, { ...view, dropped: [] }, t.controls, t.nowMs);
     await this.apply(dir, t, d, summary);
@@ -661,7 +663,7 @@ export class Scheduler {
       (s) => isoMillis(s.due) <= horizonEnd || controls.of(s.step) === "cancelled",
     );
     const registered = new Set(registrations.map((r) => r.team));
-    const records = new Map<string, LedgerRecord>();
+    const records = new Map<string, RecordState>();
     return {
       ev,
       sends,
@@ -725,8 +727,11 @@ export class Scheduler {
       (s, i) => failed.has(s.id) || taken.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
     );
     const chosen = new Set(candidates.map((s) => s.id));
-    const inFlight = last.sends.filter(
-      (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
+    const inFlight = await this.mayHaveFinished(
+      ev,
+      last.sends.filter(
+        (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
+      ),
     );
     const inFlightRecords = await stores.ledger.getMany(
       ev,
@@ -746,6 +751,28 @@ export class Scheduler {
       held: [],
       carried: last.held.filter((s) => !chosen.has(s.id)),
     };
+  }
+
+  /**
+   * Of the due sends of occurrences not yet complete, those of the occurrences that may have
+   * finished, for the step report. Every unchanged tick read every one of their records, 100,000
+   * each minute while a big step was being delivered, for a report that needs them all final.
+   * So one record is read per occurrence first: its last send in plan order, which is queued
+   * last (sends are queued earliest due first, in plan order). Only an occurrence whose last send
+   * is final is read whole; one that is not cannot be complete.
+   */
+  private async mayHaveFinished(ev: string, sends: PlannedSend[]): Promise<PlannedSend[]> {
+    const groups = new Map<string, PlannedSend[]>();
+    for (const s of sends) {
+      const key = occurrenceOf(s);
+      const g = groups.get(key);
+      if (g) g.push(s);
+      else groups.set(key, [s]);
+    }
+    const all = [...groups.values()];
+    const probes = all.map((g) => (g[g.length - 1] as PlannedSend).id);
+    const probed = await this.deps.stores.ledger.getMany(ev, probes);
+    return all.filter((_, i) => isFinal(probed.get(probes[i] as string))).flat();
   }
 
   /**
@@ -961,12 +988,12 @@ interface TickInput {
   horizonEnd: number;
   /** The wall clock when the tick read the queue (failed jobs are scored by it). */
   wallMs: number;
-  /** The records read for the candidates, filled batch by batch. */
-  records: Map<string, LedgerRecord>;
+  /** What the records read for the candidates say, filled batch by batch. */
+  records: Map<string, RecordState>;
   /** A full tick's sends the ledger holds as scheduled that the plan no longer has. */
   dropped?: () => Promise<LedgerView["dropped"]>;
   /** The sends whose step occurrences may have finished, and their records (reportCompleted). */
-  report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, LedgerRecord> };
+  report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, RecordState> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
   /** Jobs this tick may still add (see roomOf); read at its first add. */
@@ -1070,7 +1097,7 @@ function occurrenceOf(s: PlannedSend): string {
 /** The occurrences due by now whose every send is final in `records`. */
 function completeOccurrences(
   sends: readonly PlannedSend[],
-  records: ReadonlyMap<string, LedgerRecord>,
+  records: ReadonlyMap<string, RecordState>,
   nowMs: number,
 ): Set<string> {
   const open = new Set<string>();

@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { isoMillis } from "../model/time.js";
-import { isFinal, type LedgerRecord, type State } from "../store/ledger.js";
+import { isFinal, type RecordState, type State } from "../store/ledger.js";
 
 export interface OccurrenceReport {
   /**
@@ -53,7 +53,7 @@ function occurrenceKey(step: string, group: readonly PlannedRef[]): string {
 
 function reportOf(
   group: readonly PlannedRef[],
-  records: ReadonlyMap<string, LedgerRecord>,
+  records: ReadonlyMap<string, RecordState>,
   nowMs: number,
 ): OccurrenceReport | undefined {
   const counts: Partial<Record<State, number>> = {};
@@ -85,7 +85,7 @@ function reportOf(
 /** The occurrences, due by now, whose every send is final and at least one was delivered or failed. */
 export function completedOccurrences(
   sends: readonly PlannedRef[],
-  records: ReadonlyMap<string, LedgerRecord>,
+  records: ReadonlyMap<string, RecordState>,
   nowMs: number,
 ): OccurrenceReport[] {
   const out: OccurrenceReport[] = [];

@@ -119,6 +119,24 @@ describe("an unchanged tick", () => {
     expect(named("evalsha") + named("eval")).toBeLessThan(5);
   });
 
+  it("reads one ledger record per step occurrence being delivered, not one per send", async () => {
+    const { w, clock, counter, prefix } = await setup();
+    await w.ready;
+    await w.scheduler?.tick();
+    // The first step is due and nothing sends (no processors): its N sends stay open.
+    clock.set(clock.now().plus({ minutes: 31 }));
+    await counter.settled();
+    counter.sent.length = 0;
+    await w.scheduler?.tick();
+    await counter.settled();
+    const ledgerReads = counter.sent
+      .filter((args) => (args[0] ?? "").toLowerCase() === "hmget")
+      .filter((args) => args[1] === `${prefix}:ledger:mini`)
+      .reduce((n, args) => n + args.length - 2, 0);
+    expect(ledgerReads).toBeGreaterThan(0);
+    expect(ledgerReads).toBeLessThan(10);
+  });
+
   it("still queues the sends that came inside the horizon, and only those", async () => {
     const { w, clock } = await setup();
     await w.ready;
