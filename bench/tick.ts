@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { KINDS } from "../jobs/index.js";
-import { heapGrowthAroundTicks } from "../src/cli/worker.js";
+import { heapGrowthAroundTicks, heldWhile } from "../src/cli/heap-growth.js";
 import { loadConfig } from "../src/config.js";
 import { composeMessage } from "../src/mail/compose.js";
 import { DefinitionCache } from "../src/worker/definitions.js";
@@ -54,10 +54,10 @@ const settings = {
   settleMs: 0,
 };
 // As `convene worker` holds the heap's growth (README, "Tuning throughput").
-const aroundTick = heapGrowthAroundTicks(settings.heapGrowthPercent);
+const { aroundTick, stop } = heapGrowthAroundTicks(settings.heapGrowthPercent);
 // As `convene worker` checks the event before it starts, and its first tick uses what it read.
 const defs = new DefinitionCache({ kinds: KINDS, settleMs: settings.settleMs });
-await timed("start-up check", async () => defs.check(dir));
+await timed("start-up check", async () => heldWhile(() => defs.check(dir)));
 const w = startWorker({
   defs,
   ...(aroundTick ? { aroundTick } : {}),
@@ -76,6 +76,7 @@ await timed("first tick", () => w.ready);
 for (let i = 1; i <= 3; i++)
   await timed(`unchanged tick ${i}`, () => w.scheduler?.tick() ?? Promise.resolve());
 await w.close();
+stop();
 const keys = await admin.keys(`${prefix}*`);
 for (let i = 0; i < keys.length; i += 500) await admin.unlink(...keys.slice(i, i + 500));
 const bull = await admin.keys(`*${prefix}*`);

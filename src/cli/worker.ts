@@ -1,4 +1,3 @@
-import { setFlagsFromString } from "node:v8";
 import {
   type Config,
   ConfigError,
@@ -15,10 +14,10 @@ import { DefinitionError, isError } from "../model/problems.js";
 import { DefinitionCache } from "../worker/definitions.js";
 import { createLogger, type Logger } from "../worker/logger.js";
 import { inProcessMetrics } from "../worker/metrics.js";
-import type { AroundTick } from "../worker/scheduler.js";
 import { loadWorkerSettings, settleMsFrom, type WorkerSettings } from "../worker/settings.js";
 import { type RunningWorker, startWorker } from "../worker/worker.js";
 import { UsageError } from "./errors.js";
+import { heapGrowthAroundTicks, heldWhile } from "./heap-growth.js";
 import type { StartedServer } from "./serve.js";
 import { DEFAULT_LISTEN, type ListenAddress, listenAddress } from "./serve-options.js";
 import { stopOnSignals } from "./shutdown.js";
@@ -74,41 +73,6 @@ function requireUnsubscribeUrl(config: Config, opts: WorkerOpts): void {
   throw new ConfigError(
     "SMTP_URL is set, but neither UNSUBSCRIBE_URL nor CONVENE_PUBLIC_URL (--public-url) is: every bulk message carries a one-click unsubscribe link, Gmail and Yahoo require it to work, and without one it would lead nowhere. Run convene serve (or convene worker --serve) where the public reaches it and set CONVENE_PUBLIC_URL to that address (the link is then <public URL>/unsubscribe), or set UNSUBSCRIBE_URL to an unsubscribe page that answers",
   );
-}
-
-/**
- * V8 reads this flag each time a full collection sets the next limit, so setting it once the
- * process runs takes effect from the next one on (Node has no other way to pass it to a process
- * started as `convene`: NODE_OPTIONS refuses it). It bounds the growth, not the heap: a bigger
- * event still fits. 0 gives V8 its own choice back.
- */
-function limitHeapGrowth(percent: number): void {
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
-}
-
-/** How far the heap may grow while a tick runs, when CONVENE_HEAP_GROWTH leaves it to V8. */
-const TICK_HEAP_GROWTH = 20;
-
-/**
- * CONVENE_HEAP_GROWTH above 0 holds the whole process to it. At 0, only the scheduler's ticks
- * are held to TICK_HEAP_GROWTH: a tick over 100,000 sends allocates fast, and V8's own growth
- * let the heap reach about four times what was live (a peak RSS of about 600 MB), while sending
- * allocates slower, and holding it there too cost up to a third more CPU per message. Between
- * ticks V8 chooses again.
- */
-export function heapGrowthAroundTicks(percent: number): AroundTick | undefined {
-  if (percent > 0) {
-    limitHeapGrowth(percent);
-    return undefined;
-  }
-  return async (tick) => {
-    limitHeapGrowth(TICK_HEAP_GROWTH);
-    try {
-      return await tick();
-    } finally {
-      limitHeapGrowth(0);
-    }
-  };
 }
 
 /** A fatal Redis reply was logged: close what can be closed, briefly, and exit 1. */
@@ -210,14 +174,14 @@ export async function workerCommand(
   opts: WorkerOpts,
 ): Promise<void> {
   const defs = new DefinitionCache({ kinds, settleMs: settleMsFrom(process.env) });
-  const dirs = checkStart(paths, opts, defs);
+  const dirs = heldWhile(() => checkStart(paths, opts, defs));
   const config = loadConfig(process.env, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
   requireUnsubscribeUrl(config, opts);
   const settings = loadWorkerSettings(process.env, config.sendRate);
   // The flags win over the environment.
   if (opts.concurrency !== undefined) settings.concurrency = opts.concurrency;
   if (opts.horizon !== undefined) settings.horizonMs = opts.horizon;
-  const aroundTick = heapGrowthAroundTicks(settings.heapGrowthPercent);
+  const heap = heapGrowthAroundTicks(settings.heapGrowthPercent);
   const log = createLogger();
   // Before the worker: a missing or bad IMAP_URL, or a port in use, stops the start with
   // nothing left running.
@@ -237,7 +201,7 @@ export async function workerCommand(
     processors: !opts.schedulerOnly,
     cron: opts.cron,
     composer: composeMessage,
-    ...(aroundTick ? { aroundTick } : {}),
+    ...(heap.aroundTick ? { aroundTick: heap.aroundTick } : {}),
     mailer: () =>
       createMailer(config, {
         threads: settings.mimeThreads,
@@ -247,9 +211,11 @@ export async function workerCommand(
             "message assembly thread stopped; the main thread assembles",
           ),
       }),
-    onFatal: () => exitOnFatal(closeAll(server, inbound, running)),
+    onFatal: () => exitOnFatal(close),
   });
+  const closeParts = closeAll(server, inbound, running);
+  const close = () => closeParts().finally(heap.stop);
   log.info(startedLine(dirs, config, opts, settings), "convene worker started");
-  stopOnSignals(log, closeAll(server, inbound, running), settings.shutdownMs + 4_000);
+  stopOnSignals(log, close, settings.shutdownMs + 4_000);
   await running.ready;
 }

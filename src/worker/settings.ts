@@ -41,12 +41,13 @@ export interface WorkerSettings {
   /**
    * `CONVENE_HEAP_GROWTH`: how far, in percent over what a full garbage collection left live, V8
    * lets the heap of a `convene worker` grow before it collects again (V8's
-   * `--heap-growing-percent`), at most 300. 0, the default: 20 % while a scheduler tick runs and
-   * V8's own choice in between (heapGrowthAroundTicks in cli/worker.ts). V8's own grows the heap
-   * up to 4× while the process allocates fast, as a big tick does; near its heap limit, only
-   * 10–30 %, and a setting replaces that too, so keep it small. Held to 20 % throughout, a
-   * 100,000-letter run peaked at 325 MB of RSS instead of about 600, for 10–30 % more CPU per
-   * message (README, "Tuning throughput"), so holding the sending too is the operator's choice.
+   * `--heap-growing-percent`), at most 300. 0, the default (src/cli/heap-growth.ts): 10 %
+   * throughout while more than 80 MB stays live (about 40,000 recipients); otherwise 20 % while
+   * the start-up check or a scheduler tick runs, and V8's own choice in between. V8's own grows
+   * the heap up to 4× while the process allocates fast, as a big tick and sending do; near its
+   * heap limit, only 10–30 %, and a setting replaces that too, so keep it small. Holding a small
+   * worker to 20 % cost 10–30 % more CPU per message (README, "Tuning throughput"), so that is
+   * the operator's choice.
    */
   heapGrowthPercent: number;
   /** `SEND_RATE` (from Config): messages per second across all workers; 0 = unlimited. */
