@@ -78,7 +78,7 @@ import { type EventQueues, jobData, jobOptions, type LostJob } from "./queue.js"
 import { mergeRegistrations, rsvpsFor, whyNotPlanned } from "./replan.js";
 
 import type { WorkerSettings } from "./settings.js";
-import { completedOccurrences, occurrenceLine } from "./step-report.js";
+import { completedOccurrences, groupByOccurrence, occurrenceLine } from "./step-report.js";
 import { stepsDueSoon, warmTemplates } from "./warm.js";
 
 /** A send plus the iTIP method, for calendar lifecycle sends (updates, cancellations). */
@@ -732,6 +732,7 @@ export class Scheduler {
       last.sends.filter(
         (s, i) => (last.due[i] as number) <= nowMs && !last.complete.has(occurrenceOf(s)),
       ),
+      nowMs,
     );
     const inFlightRecords = await stores.ledger.getMany(
       ev,
@@ -761,15 +762,12 @@ export class Scheduler {
    * last (sends are queued earliest due first, in plan order). Only an occurrence whose last send
    * is final is read whole; one that is not cannot be complete.
    */
-  private async mayHaveFinished(ev: string, sends: PlannedSend[]): Promise<PlannedSend[]> {
-    const groups = new Map<string, PlannedSend[]>();
-    for (const s of sends) {
-      const key = occurrenceOf(s);
-      const g = groups.get(key);
-      if (g) g.push(s);
-      else groups.set(key, [s]);
-    }
-    const all = [...groups.values()];
+  private async mayHaveFinished(
+    ev: string,
+    sends: PlannedSend[],
+    nowMs: number,
+  ): Promise<PlannedSend[]> {
+    const all = [...groupByOccurrence(sends, nowMs).values()];
     const probes = all.map((g) => (g[g.length - 1] as PlannedSend).id);
     const probed = await this.deps.stores.ledger.getMany(ev, probes);
     return all.filter((_, i) => isFinal(probed.get(probes[i] as string))).flat();

@@ -31,7 +31,8 @@ interface PlannedRef {
   due: string;
 }
 
-function groupByOccurrence<T extends PlannedRef>(sends: readonly T[], nowMs: number) {
+/** Sends due by `nowMs`, by step occurrence (`<step>@<due ms>`), each group in the order given. */
+export function groupByOccurrence<T extends PlannedRef>(sends: readonly T[], nowMs: number) {
   const groups = new Map<string, T[]>();
   for (const s of sends) {
     if (isoMillis(s.due) > nowMs) continue;
