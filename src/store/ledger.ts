@@ -29,6 +29,7 @@
  * the same message twice.
  */
 
+import { randomBytes } from "node:crypto";
 import type { MessageKind } from "../model/schema.js";
 import type { LedgerState } from "../types.js";
 import type { Keys } from "./keys.js";
@@ -142,6 +143,8 @@ interface Stored {
   k?: MessageKind;
   x?: 1;
   b?: string;
+  /** The token of the move that last changed the record (see Ledger.moves). */
+  c?: string;
 }
 
 export interface Patch {
@@ -244,12 +247,12 @@ export class Ledger {
     defineScripts(redis);
   }
 
-  /** ledgerTransition-2.lua's four arguments for one move. */
-  private moveArgs(r: TransitionRequest): string[] {
+  /** ledgerTransition-2.lua's four arguments for one move, with its token. */
+  private moveArgs(r: TransitionRequest, token: string): string[] {
     return [
       r.id,
       `|${r.from.join("|")}|`,
-      JSON.stringify(toPatch(r.patch)),
+      JSON.stringify({ ...toPatch(r.patch), c: token }),
       `${r.patch.attempt ? "a" : ""}${r.patch.unconfirmed ? "u" : ""}-`,
     ];
   }
@@ -282,15 +285,27 @@ export class Ledger {
     return (await Promise.all(chunks)).flat();
   }
 
+  /**
+   * One script call, each move with a token new for the call and its place in it. When Redis
+   * ran the call but the connection dropped before its reply (Redis killed, the network cut),
+   * ioredis sends the call again once reconnected, and Redis runs it a second time. Without
+   * the token that run found its own moves made and answered "blocked": a claim made its
+   * attempt a no-op and left the send `sending` with no job, a tick's batch queued no jobs for
+   * its sends, and both waited for a full tick, minutes later (the claim then marked
+   * unconfirmed although nothing had gone out). The token lets the script know its own move
+   * and answer as the first run did.
+   */
   private async moves(
     event: string,
     reqs: readonly TransitionRequest[],
   ): Promise<TransitionResult[]> {
+    // The place keeps two moves of one send in a call apart: the second must see the first.
+    const call = randomBytes(6).toString("base64url");
     const res = await this.redis.ledgerTransition(
       this.keys.ledger(event),
       this.keys.pending(event),
       String(this.clock()),
-      ...reqs.flatMap((r) => this.moveArgs(r)),
+      ...reqs.flatMap((r, i) => this.moveArgs(r, `${call}${i.toString(36)}`)),
     );
     return reqs.map((_, j) => ({ ok: res[2 * j] === 1, from: res[2 * j + 1] as FromState }));
   }

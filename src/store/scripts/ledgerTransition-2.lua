@@ -20,6 +20,13 @@
       1, from - moved; from is the state before the move
       0, from - not moved; from is the blocking state
 
+  Every patch carries c, a token new for each call and move (ledger.ts, Ledger.moves), and the
+  record keeps the token of the move that last changed it. A move that finds its own token on
+  the record is the same call run again: ioredis sends a command again after a reconnect when
+  the dropped connection lost its reply, although Redis had run it. It answers 1, as the first
+  run did, with the state it finds, and changes nothing. (A call that moved one send twice is
+  answered so only for its last move of it: the record keeps one token.)
+
   The pending index is kept in step with the record in the same atomic call. A skipped record
   with x set matches as "unplanned", not as "skipped"; the mark lives only as long as the skip
   that set it, so every move clears it unless its patch sets it again.
@@ -32,8 +39,9 @@ local function move(id, allowed, patchJson, counters)
   if cur then rec = cjson.decode(cur) else rec = { s = 'none' } end
   local from = rec.s
   if from == 'skipped' and rec.x then from = 'unplanned' end
-  if not string.find(allowed, '|' .. from .. '|', 1, true) then return 0, from end
   local patch = cjson.decode(patchJson)
+  if patch.c and rec.c == patch.c then return 1, from end
+  if not string.find(allowed, '|' .. from .. '|', 1, true) then return 0, from end
   rec.x = nil
   for k, v in pairs(patch) do
     if v == false then rec[k] = nil else rec[k] = v end
