@@ -167,7 +167,10 @@ export interface Patch {
 
 export interface TransitionResult {
   ok: boolean;
-  /** The state before the call (the blocking state when !ok). */
+  /**
+   * The state before the call (the blocking state when !ok). A call Redis ran twice (see
+   * Ledger.moves) answers its second run with the state it finds, the one it moved to.
+   */
   from: FromState;
 }
 

@@ -25,7 +25,6 @@ class CuttingProxy {
   private readonly server: Server;
   /** Set when a write containing this text went upstream; the next reply is then cut. */
   cutAfter: string | undefined;
-  private cutting = false;
   cuts = 0;
   connections = 0;
 
@@ -36,16 +35,17 @@ class CuttingProxy {
   private pipe(client: Socket): void {
     this.connections++;
     const server = tcpConnect(Number(upstream.port || 6379), upstream.hostname);
+    let cutting = false;
     client.on("data", (d) => {
       if (this.cutAfter && d.includes(this.cutAfter)) {
         this.cutAfter = undefined;
-        this.cutting = true;
+        cutting = true;
       }
       server.write(d);
     });
     server.on("data", (d) => {
-      if (!this.cutting) return void client.write(d);
-      this.cutting = false;
+      if (!cutting) return void client.write(d);
+      cutting = false;
       this.cuts++;
       client.destroy();
       server.destroy();
@@ -128,5 +128,32 @@ describe("a ledger move whose reply was lost", () => {
     expect(res.map((r) => r.ok)).toEqual([true, true, true]);
     const recs = await ledger.getMany("ev", ids);
     expect(ids.map((id) => recs.get(id)?.state)).toEqual(["scheduled", "scheduled", "scheduled"]);
+  });
+
+  it("a call sent again after moves by a worker without tokens (a rolling deploy) loses", async () => {
+    const { ledger, keys } = createStores(redis, run);
+    const call = (now: number, allowed: string, patch: object) =>
+      redis.ledgerTransition(
+        keys.ledger("ev"),
+        keys.pending("ev"),
+        String(now),
+        "send-4",
+        allowed,
+        JSON.stringify(patch),
+        "a-",
+      );
+    const claim = [
+      1_000,
+      "|none|scheduled|unconfirmed|unplanned|",
+      { s: "sending", e: "someone@example.org", c: "TTTTTTTT0" },
+    ] as const;
+    expect(await call(...claim)).toEqual([1, "none"]);
+    // The previous version's worker takes the job over: its patches carry no token, and its
+    // script leaves `c` as it was, as this one does for a patch without one.
+    expect(await call(2_000, "|sending|", { s: "unconfirmed" })).toEqual([1, "sending"]);
+    expect(await call(3_000, "|unconfirmed|", { s: "sending" })).toEqual([1, "unconfirmed"]);
+    // The first claim's resend must not win beside that worker's live claim.
+    expect(await call(...claim)).toEqual([0, "sending"]);
+    expect((await ledger.get("ev", "send-4"))?.attempts).toBe(3);
   });
 });

@@ -22,10 +22,12 @@
 
   Every patch carries c, a token new for each call and move (ledger.ts, Ledger.moves), and the
   record keeps the token of the move that last changed it. A move that finds its own token on
-  the record is the same call run again: ioredis sends a command again after a reconnect when
-  the dropped connection lost its reply, although Redis had run it. It answers 1, as the first
-  run did, with the state it finds, and changes nothing. (A call that moved one send twice is
-  answered so only for its last move of it: the record keeps one token.)
+  the record, and the record last changed at its own ARGV[1], is the same call run again:
+  ioredis sends a command again after a reconnect when the dropped connection lost its reply,
+  although Redis had run it. It answers 1, as the first run did, with the state it finds, and
+  changes nothing. The time is what tells a move made since by a script older than the token
+  (a worker of the previous version, in a rolling deploy): it leaves c alone but sets t. (A
+  call that moved one send twice is answered so only for its last move of it.)
 
   The pending index is kept in step with the record in the same atomic call. A skipped record
   with x set matches as "unplanned", not as "skipped"; the mark lives only as long as the skip
@@ -40,7 +42,7 @@ local function move(id, allowed, patchJson, counters)
   local from = rec.s
   if from == 'skipped' and rec.x then from = 'unplanned' end
   local patch = cjson.decode(patchJson)
-  if patch.c and rec.c == patch.c then return 1, from end
+  if patch.c and rec.c == patch.c and rec.t == now then return 1, from end
   if not string.find(allowed, '|' .. from .. '|', 1, true) then return 0, from end
   rec.x = nil
   for k, v in pairs(patch) do
