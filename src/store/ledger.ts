@@ -182,8 +182,9 @@ function clip(s: string | null | undefined): string | null | undefined {
   return one.length > MAX_TEXT ? `${one.slice(0, MAX_TEXT - 1)}…` : one;
 }
 
-function toPatch(p: Patch): Record<string, unknown> {
-  const out: Record<string, unknown> = { s: p.state };
+/** The stored patch of one move, with its token (see Ledger.moves). */
+function toPatch(p: Patch, token: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { s: p.state, c: token };
   const set = (k: string, v: unknown) => {
     // cjson has no undefined; `false` marks "delete this field" in ledgerTransition-2.lua.
     if (v === null) out[k] = false;
@@ -255,7 +256,7 @@ export class Ledger {
     return [
       r.id,
       `|${r.from.join("|")}|`,
-      JSON.stringify({ ...toPatch(r.patch), c: token }),
+      JSON.stringify(toPatch(r.patch, token)),
       `${r.patch.attempt ? "a" : ""}${r.patch.unconfirmed ? "u" : ""}-`,
     ];
   }

@@ -17,7 +17,7 @@ import { createStores } from "../../src/store/index.js";
 import { connectRedis, type Redis } from "../../src/store/redis.js";
 import { deletePrefix, REDIS_URL } from "../support/redis.js";
 
-const run = `convene-test-claim-replay-${randomUUID()}`;
+const run = `convene-test-ledger-replay-${randomUUID()}`;
 const upstream = new URL(REDIS_URL);
 
 /** Forwards to REDIS_URL; once armed, cuts the connection instead of passing on a reply. */
