@@ -6,6 +6,9 @@
  *
  *   node --import tsx bench/tick.ts --n 100000 --port 6583   (a redis-server of your own)
  *
+ * The step falls due `--due` seconds (50) after the start. Each line also counts the jobs in
+ * Redis that have not run (nothing sends here): what CONVENE_QUEUE_AHEAD bounds.
+ *
  * With CONVENE_FULL_TICK=0 every tick after the first is a full one (the 5-minute reconcile).
  * CONVENE_HEAP_GROWTH and CONVENE_QUEUE_AHEAD are applied as `convene worker` applies them.
  */
@@ -22,7 +25,11 @@ import { startWorker } from "../src/worker/worker.js";
 import { writeEvent } from "./throughput/event.js";
 
 const { values } = parseArgs({
-  options: { n: { type: "string", default: "20000" }, port: { type: "string", default: "6583" } },
+  options: {
+    n: { type: "string", default: "20000" },
+    port: { type: "string", default: "6583" },
+    due: { type: "string", default: "50" },
+  },
 });
 const n = Number(values.n);
 const url = `redis://127.0.0.1:${values.port}`;
@@ -43,10 +50,19 @@ async function timed(what: string, f: () => Promise<unknown>): Promise<void> {
   const ms = Math.round(performance.now() - t0);
   const cmds = (await commands()) - before;
   const rss = Math.round(process.resourceUsage().maxRSS / 1024);
-  console.log(JSON.stringify({ what, ms, redis_cmds: cmds, peak_rss_mb: rss }));
+  // Jobs in Redis that have not run (the senders are off): what queueing ahead bounds.
+  const jobs = await w.queue.getJobCounts("wait", "delayed");
+  console.log(JSON.stringify({ what, ms, redis_cmds: cmds, peak_rss_mb: rss, jobs_queued: jobs }));
 }
 
-const dir = writeEvent("letter", n, new Date(Date.now() + 50_000));
+const dueInS = Number(values.due);
+// Registered a minute or more ago, so that the first tick plans the step.
+const dir = writeEvent(
+  "letter",
+  n,
+  new Date(Date.now() + dueInS * 1000),
+  Math.max(1, Math.ceil(dueInS / 60) + 1),
+);
 const prefix = `convene-bench-tick-${process.pid}`;
 const settings = {
   // The environment's CONVENE_* settings, as `convene worker` reads them.
@@ -57,7 +73,9 @@ const settings = {
 const { aroundTick, stop } = heapGrowthAroundTicks(settings.heapGrowthPercent);
 // As `convene worker` checks the event before it starts, and its first tick uses what it read.
 const defs = new DefinitionCache({ kinds: KINDS, settleMs: settings.settleMs });
-await timed("start-up check", async () => heldWhile(() => defs.check(dir)));
+const check = performance.now();
+heldWhile(() => defs.check(dir));
+console.log(JSON.stringify({ what: "start-up check", ms: Math.round(performance.now() - check) }));
 const w = startWorker({
   defs,
   ...(aroundTick ? { aroundTick } : {}),

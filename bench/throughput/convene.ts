@@ -14,12 +14,14 @@ import { CLI } from "./ceiling.js";
 import { type RunContext, SECRET, type Throughput, throughput } from "./context.js";
 import { type Kind, writeEvent } from "./event.js";
 import { cpuMs, peakRssMb } from "./proc.js";
-import { commandCount, deletePrefix, prefixBytes } from "./redis.js";
+import { commandCalls, commandsPerSend, deletePrefix, prefixBytes } from "./redis.js";
 import { withTimeout } from "./sink-client.js";
 import { isStarted, isTick, type LogLine, WorkerLog } from "./worker-log.js";
 
 export interface ConveneResult extends Throughput {
   redisCmdsPerSend: number;
+  /** The same, by command (EVALSHA counts a script once; what it calls counts on its own). */
+  redisCommands: [string, number][];
   redisBytesPerSend: number;
   tickMs: number;
   latenessMs: number;
@@ -131,16 +133,18 @@ async function measure(ctx: RunContext, run: Run): Promise<ConveneResult> {
   const pid = run.worker.pid as number;
   const tickOverran = Date.now() > run.dueAt;
   const cpuBefore = cpuMs(pid);
-  const cmdsBefore = await commandCount(ctx.redis.client);
+  const callsBefore = await commandCalls(ctx.redis.client);
   const stats = await reached;
   const cost = { cpuMs: cpuMs(pid) - cpuBefore, peakRssMb: peakRssMb(pid) };
   await drained(ctx, run.prefix);
-  const cmds = (await commandCount(ctx.redis.client)) - cmdsBefore;
+  const calls = commandsPerSend(callsBefore, await commandCalls(ctx.redis.client), ctx.n);
+  const cmds = calls.reduce((sum, [, perSend]) => sum + perSend, 0) * ctx.n;
   await stopWorker(run.worker);
   const bytes = await prefixBytes(ctx.redis.client, run.prefix, EVENTS_STREAM);
   return {
     ...throughput(stats, cost),
     redisCmdsPerSend: cmds / ctx.n,
+    redisCommands: calls,
     redisBytesPerSend: bytes / ctx.n,
     tickMs,
     latenessMs: stats.first - run.dueAt,

@@ -63,7 +63,7 @@ function writeRecipients(dir: string, kind: Kind, n: number): void {
   );
 }
 
-function writeCampaign(dir: string, kind: Kind, registeredAt: Date): void {
+function writeCampaign(dir: string, kind: Kind, registeredAt: Date, offsetMinutes: number): void {
   const source = parse(readFileSync(join(SOURCE_EVENT, "campaign.yaml"), "utf8")) as {
     steps: Record<string, unknown>[];
   };
@@ -71,7 +71,7 @@ function writeCampaign(dir: string, kind: Kind, registeredAt: Date): void {
   if (!step) throw new Error(`events/ca-lmi-2017 has no step ${STEP_OF[kind]}`);
   const measured = {
     ...step,
-    trigger: { anchor: "registration", offset: "1m" },
+    trigger: { anchor: "registration", offset: `${offsetMinutes}m` },
     ...(kind === "invite" ? { items: [INVITE_ITEM] } : {}),
   };
   writeFileSync(join(dir, "campaign.yaml"), stringify({ steps: [measured] }));
@@ -92,12 +92,16 @@ export function backdate(dir: string): void {
   utimesSync(dir, past, past);
 }
 
-/** Writes the event in a new temporary folder; its one step falls due at `dueAt`. */
-export function writeEvent(kind: Kind, n: number, dueAt: Date): string {
+/**
+ * Writes the event in a new temporary folder; its one step falls due at `dueAt`,
+ * `offsetMinutes` after the team's registration (which the planner sees once it has passed).
+ */
+export function writeEvent(kind: Kind, n: number, dueAt: Date, offsetMinutes = 1): string {
   const dir = join(mkdtempSync(join(tmpdir(), "convene-bench-")), EVENT_ID);
   cpSync(SOURCE_EVENT, dir, { recursive: true });
   writeRecipients(dir, kind, n);
-  writeCampaign(dir, kind, new Date(dueAt.getTime() - 60_000));
+  const registeredAt = new Date(dueAt.getTime() - offsetMinutes * 60_000);
+  writeCampaign(dir, kind, registeredAt, offsetMinutes);
   backdate(dir);
   return dir;
 }

@@ -84,13 +84,25 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<void>
     if (batch.length) await client.unlink(...batch);
 }
 
-/** Commands the server has run so far, all clients together, leaving out INFO itself. */
-export async function commandCount(client: Redis): Promise<number> {
+/** Calls per command the server has run so far, all clients together, leaving out INFO. */
+export async function commandCalls(client: Redis): Promise<Map<string, number>> {
   const info = await client.info("commandstats");
-  let total = 0;
+  const calls = new Map<string, number>();
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
-    if (m[1] !== "info") total += Number(m[2]);
-  return total;
+    if (m[1] !== "info") calls.set(m[1] as string, Number(m[2]));
+  return calls;
+}
+
+/** Per send, by command, from `before` to `after`: the largest first. */
+export function commandsPerSend(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  n: number,
+): [string, number][] {
+  return [...after]
+    .map(([cmd, calls]): [string, number] => [cmd, (calls - (before.get(cmd) ?? 0)) / n])
+    .filter(([, perSend]) => perSend > 0)
+    .sort((a, b) => b[1] - a[1]);
 }
 
 /** Bytes held by the keys under `prefix` (MEMORY USAGE, exact), keys matching `except` left out. */

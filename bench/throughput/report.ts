@@ -96,6 +96,8 @@ export function notes(k: KindResult, sharedRedis: boolean): string[] {
       "Redis commands are a server-wide delta of a shared Redis (REDIS_URL): other clients count too. Use --own-redis for an exact count.",
     );
   k.rounds.forEach((r, i) => {
+    const top = r.convene.redisCommands.slice(0, 12).map(([c, n]) => `${c} ${n.toFixed(1)}`);
+    out.push(`round ${i + 1}: Redis commands per send, by command: ${top.join(", ")}`);
     if (r.convene.tickOverran)
       out.push(`round ${i + 1}: the first tick ended after the due time; raise --lead.`);
     for (const w of new Set(r.convene.warnings)) out.push(`round ${i + 1}: worker logged: ${w}`);
