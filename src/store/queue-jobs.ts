@@ -67,6 +67,24 @@ function isCalendarData(raw: string): boolean {
   return (data.version ?? 0) > 0 && !!data.method;
 }
 
+/** What waits in a queue without running yet (QueueJobs.pending). */
+export interface PendingJobs {
+  /** Jobs that can run now and wait for a sender. */
+  ready: number;
+  /** Delayed jobs due by the time asked about. */
+  delayedDueBy: number;
+  /** Every delayed job, whenever due. */
+  delayed: number;
+}
+
+/**
+ * The highest delayed-set score of a job due by `wallMs`: BullMQ scores a delayed job by its due
+ * time in milliseconds times 4096, plus a 12-bit counter (its getDelayedScore.lua).
+ */
+function delayedScoreBy(wallMs: number): string {
+  return String((Math.floor(wallMs) + 1) * 0x1000 - 1);
+}
+
 /** The queue's jobs as the scheduler asks after them, on the stores' connection. */
 export class QueueJobs {
   constructor(private readonly redis: Redis) {
@@ -87,12 +105,22 @@ export class QueueJobs {
 
   /**
    * Jobs that can run now and wait for a sender (waiting, prioritized, or held by a paused
-   * queue): what the scheduler's queueing ahead counts. Delayed jobs are not counted, so jobs due
-   * tomorrow never hold back sends due now.
+   * queue), and delayed jobs, in all and those due by `byWallMs`: what the scheduler's queueing
+   * ahead counts (scheduler.ts, "Queueing ahead").
    */
-  async ready(queue: Queue<SendJobData>): Promise<number> {
-    const counts = await queue.getJobCounts("wait", "prioritized", "paused");
-    return (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0);
+  async pending(queue: Queue<SendJobData>, byWallMs: number): Promise<PendingJobs> {
+    const delayed = queue.keys.delayed as string;
+    const [counts, res] = await Promise.all([
+      queue.getJobCounts("wait", "prioritized", "paused"),
+      this.redis.pipeline().zcount(delayed, "-inf", delayedScoreBy(byWallMs)).zcard(delayed).exec(),
+    ]);
+    const [[dueErr, dueBy], [allErr, all]] = (res ?? []) as [
+      [Error | null, number],
+      [Error | null, number],
+    ];
+    if (dueErr || allErr) throw dueErr ?? allErr;
+    const ready = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0);
+    return { ready, delayedDueBy: Number(dueBy), delayed: Number(all) };
   }
 
   calendar(queue: Queue<SendJobData>, ids: readonly string[]): Promise<Set<string>> {

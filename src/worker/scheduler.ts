@@ -33,8 +33,12 @@
  * Queueing ahead: a new BullMQ job costs Redis about 60 µs, so a tick that queued a 100,000-send
  * step at once held the scheduler (and every sender waiting on that Redis) for 6–10 s, and kept
  * 100,000 jobs in Redis that the senders would reach only minutes later. So a tick queues new
- * sends only while fewer than `queueAhead` (CONVENE_QUEUE_AHEAD) jobs wait to run, earliest due
- * first, as plan order is (calendar updates and cancellations are never held: see withinRoom).
+ * sends only while fewer than `queueAhead` (CONVENE_QUEUE_AHEAD) jobs have not run yet, earliest
+ * due first, as plan order is (calendar updates and cancellations are never held: see
+ * withinRoom). Delayed jobs count: counting only those ready to run let each minute's tick queue
+ * `queueAhead` more of a step due in an hour, until all of it sat in Redis. But for a send due
+ * within QUEUE_LEAD_MS only the jobs due by then count, so a later step's jobs never hold back
+ * one falling due now (see Room).
  * The sends it holds back have no ledger record yet, exactly like sends beyond the horizon
  * (status counts them as scheduled, a crash loses nothing: the next tick plans them again).
  * Every tick, full or unchanged, takes them up again first. While a held send is
@@ -121,7 +125,7 @@ export interface TickSummary {
   requeued: number;
   /** Unplanned skips (removed, then added back before they expired) queued again. */
   replanned: number;
-  /** Due within the horizon, not queued yet: the queue holds `queueAhead` jobs ready to run. */
+  /** Due within the horizon, not queued yet: the queue holds `queueAhead` jobs not yet run. */
   held: number;
 }
 
@@ -459,12 +463,13 @@ export class Scheduler {
     this.last.delete(dir);
     const ev = last.loaded.def.event.id;
     const room = await this.roomOf(ev);
-    if (room <= 0) {
+    if (room.near <= 0 && room.any <= 0) {
       // The senders have not made room since: nothing to do, nothing changed.
       this.last.set(dir, last);
       return;
     }
-    const taken = last.held.slice(0, room);
+    // As many as could fit; withinRoom holds back again those that do not (the later due).
+    const taken = last.held.slice(0, Math.max(room.near, room.any));
     const t: TickInput = {
       ev,
       sends: last.sends,
@@ -496,12 +501,21 @@ export class Scheduler {
     for (const dir of [...this.last.keys()]) if (!found.has(dir)) this.last.delete(dir);
   }
 
-  /** How many more jobs may be queued now: CONVENE_QUEUE_AHEAD less those ready to run. */
-  private async roomOf(ev: string): Promise<number> {
+  /** How many more jobs may be queued now (see "Queueing ahead" and Room). */
+  private async roomOf(ev: string): Promise<Room> {
     const ahead = this.deps.settings.queueAhead;
-    if (!ahead) return Number.POSITIVE_INFINITY;
-    const ready = await this.deps.stores.jobs.ready(this.deps.queues.of(ev));
-    return Math.max(0, ahead - ready);
+    const nearBy = this.clock().toMillis() + QUEUE_LEAD_MS;
+    if (!ahead) return { near: Number.POSITIVE_INFINITY, any: Number.POSITIVE_INFINITY, nearBy };
+    // BullMQ's delayed set is scored by the wall clock, which a test's planning clock may not be.
+    const p = await this.deps.stores.jobs.pending(
+      this.deps.queues.of(ev),
+      Date.now() + QUEUE_LEAD_MS,
+    );
+    return {
+      near: Math.max(0, ahead - p.ready - p.delayedDueBy),
+      any: Math.max(0, ahead - p.ready - p.delayed),
+      nearBy,
+    };
   }
 
   private async runTick(): Promise<TickSummary[]> {
@@ -722,7 +736,8 @@ export class Scheduler {
     );
     // Held-back sends first get what room there is; the others stay held, not even read.
     const room = last.held.length ? await this.roomOf(ev) : undefined;
-    const taken = new Set(last.held.slice(0, room ?? 0).map((s) => s.id));
+    const most = room ? Math.max(room.near, room.any) : 0;
+    const taken = new Set(last.held.slice(0, most).map((s) => s.id));
     const candidates = last.sends.filter(
       (s, i) => failed.has(s.id) || taken.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
     );
@@ -874,12 +889,12 @@ export class Scheduler {
   private async withinRoom(t: TickInput, d: TickDecision): Promise<TickDecision> {
     if (!d.add.length) return d;
     t.room ??= await this.roomOf(t.ev);
+    const room = t.room;
     const fits: TickDecision["add"] = [];
     for (const a of d.add) {
-      if (a.send.method === undefined && fits.length >= t.room) t.held.push(a.send);
+      if (a.send.method === undefined && !takeRoom(room, a.send)) t.held.push(a.send);
       else fits.push(a);
     }
-    t.room = Math.max(0, t.room - fits.length);
     return fits.length === d.add.length ? d : { ...d, add: fits };
   }
 
@@ -975,6 +990,35 @@ export class Scheduler {
   }
 }
 
+/**
+ * Sends due within this of the planning clock count only the jobs due by then against
+ * CONVENE_QUEUE_AHEAD; sends due later count every job not yet run. Two minute ticks: a send
+ * held back is queued by one of them before it falls due, once the room is there.
+ */
+const QUEUE_LEAD_MS = 2 * 60_000;
+
+/**
+ * What a tick or top-up may still queue (see "Queueing ahead"): CONVENE_QUEUE_AHEAD less the
+ * jobs ready to run, less the delayed jobs. For a send due by `nearBy`, only the delayed jobs due
+ * by then, so a later step's jobs never hold back one falling due now; for a later send, all of
+ * them, so a step due in an hour is not queued a room's worth more at every minute's tick.
+ */
+interface Room {
+  near: number;
+  any: number;
+  /** The planning clock plus QUEUE_LEAD_MS. */
+  nearBy: number;
+}
+
+/** Takes a place for `s` if one is left (a send due soon is also a job not yet run). */
+function takeRoom(room: Room, s: PlannedSend): boolean {
+  const near = isoMillis(s.due) <= room.nearBy;
+  if ((near ? room.near : room.any) <= 0) return false;
+  room.any--;
+  if (near) room.near--;
+  return true;
+}
+
 /** What one tick read for one event (see Scheduler.load). */
 interface TickInput {
   ev: string;
@@ -995,7 +1039,7 @@ interface TickInput {
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
   /** Jobs this tick may still add (see roomOf); read at its first add. */
-  room?: number;
+  room?: Room;
   /** New sends this tick decided to queue and held back for want of room, in plan order. */
   held: PlannedSend[];
   /** Sends held back earlier that this tick did not take up (they come after `held`). */

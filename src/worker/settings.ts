@@ -71,9 +71,10 @@ export interface WorkerSettings {
    */
   fullTickMs: number;
   /**
-   * `CONVENE_QUEUE_AHEAD`: the most jobs the scheduler keeps waiting to run, across the queue.
-   * A tick queues new sends only while fewer wait, earliest due first; the rest wait in the
-   * plan and are queued as the senders make room (see "Queueing ahead" in scheduler.ts).
+   * `CONVENE_QUEUE_AHEAD`: the most jobs not yet run (waiting or delayed) the scheduler keeps,
+   * across the queue. A tick queues new sends only while fewer are there, earliest due first;
+   * the rest wait in the plan and are queued as the senders make room (see "Queueing ahead" in
+   * scheduler.ts).
    * 0: no limit, a tick queues everything due within the horizon at once.
    */
   queueAhead: number;

@@ -91,7 +91,7 @@ describe("queueing ahead", () => {
     expect(most).toBeLessThanOrEqual(AHEAD);
   });
 
-  it("queues the earliest due first, takes held-back sends up at the next tick, and a new process plans them again", async () => {
+  it("queues the earliest due first, adds nothing at later ticks while the room is taken, and a new process plans the rest again", async () => {
     const N = 12;
     const clock = new TestClock(DateTime.utc().startOf("minute"));
     const at = (minutes: number) =>
@@ -123,14 +123,18 @@ describe("queueing ahead", () => {
     await w.ready;
     expect(await queued(w)).toBe(5);
     expect(await stepsOf()).toEqual(Array(5).fill("sooner"));
-    // Delayed jobs (due in 30 minutes) are not ready to run: they leave the room as it was.
-    const [second] = (await w.scheduler?.tick()) ?? [];
-    expect(second).toMatchObject({ planned: N, queued: 5, held: 2 });
-    expect(await stepsOf()).toEqual([...Array(4).fill("later"), ...Array(6).fill("sooner")]);
+    // The five delayed jobs are what the queue may hold: every later tick adds none. (Counted
+    // as ready to run only, they once let each minute's tick queue five more of a step due in
+    // an hour, until all of it sat in Redis.)
+    for (let i = 0; i < 3; i++) {
+      const [again] = (await w.scheduler?.tick()) ?? [];
+      expect(again).toMatchObject({ planned: N, queued: 0, held: 7 });
+      expect(await queued(w)).toBe(5);
+    }
     await w.close();
     const stores = createStores(hooks.redis, prefix);
-    expect((await stores.ledger.all("mini")).size).toBe(10);
-    // A process that starts over (a crash, a deploy) finds the two in its own plan.
+    expect((await stores.ledger.all("mini")).size).toBe(5);
+    // A process that starts over (a crash, a deploy) finds the seven in its own plan.
     const again = start(0);
     await again.ready;
     expect(await queued(again)).toBe(N);
@@ -138,6 +142,37 @@ describe("queueing ahead", () => {
     expect([...ledger.values()].filter((r) => r.state === "scheduled")).toHaveLength(N);
     const [last] = (await again.scheduler?.tick()) ?? [];
     expect(last).toMatchObject({ queued: 0, held: 0 });
+  });
+
+  it("never holds back a step falling due now for the delayed jobs of a later one", async () => {
+    const N = 6;
+    const clock = new TestClock(DateTime.utc().startOf("minute"));
+    const at = (minutes: number) =>
+      clock.now().plus({ minutes }).setZone("America/Los_Angeles").toFormat("yyyy-MM-dd HH:mm");
+    const later = letterStep("later", { trigger: { at: at(40) } });
+    const { fx, config, prefix } = await eventSetup(hooks, {
+      people: people(N),
+      steps: [later],
+    });
+    const w = inProcessWorker({
+      paths: [fx.dir],
+      config,
+      processors: false,
+      clock: clock.now,
+      settings: { queueAhead: 4 },
+    });
+    hooks.cleanups.push(() => w.close());
+    await w.ready;
+    expect(await queued(w)).toBe(4);
+    // The organizer adds a step due within the minute: the room the later step took is not its.
+    fx.setSteps([later, letterStep("soon", { trigger: { at: at(1) } })]);
+    const [tick] = (await w.scheduler?.tick()) ?? [];
+    expect(tick).toMatchObject({ planned: 2 * N, queued: 4, held: 2 + 2 });
+    const steps = [...(await createStores(hooks.redis, prefix).ledger.all("mini")).keys()].map(
+      (id) => id.split(".")[1],
+    );
+    expect(steps.filter((s) => s === "soon")).toHaveLength(4);
+    expect(steps.filter((s) => s === "later")).toHaveLength(4);
   });
 });
 
