@@ -239,6 +239,9 @@ const TRANSITION_CHUNK = 500;
 
 /** How long a cluster claim waits for a replica's acknowledgement (see claimReplicated). */
 const REPLICA_WAIT_MS = 100;
+/** How long an event's claims stop waiting after no replica acknowledged. */
+const NO_REPLICA_MS = 10_000;
+
 /** Random per process: with the counter, no two calls of any process share a token. */
 const PROCESS_TOKEN = randomBytes(6).toString("base64url");
 let calls = 0;
@@ -252,9 +255,6 @@ function nextCallToken(): string {
   calls = (calls + 1) % Number.MAX_SAFE_INTEGER;
   return `${PROCESS_TOKEN}${calls.toString(36)}.`;
 }
-
-/** How long an event's claims stop waiting after no replica acknowledged. */
-const NO_REPLICA_MS = 10_000;
 
 export class Ledger {
   constructor(
