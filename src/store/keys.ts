@@ -61,7 +61,11 @@ export interface Keys {
   calendarDelivered(event: string): string;
   /** Hash: item id \n email → JSON IssuedRecord, written with reconcile's result. */
   calendarIssued(event: string): string;
-  /** Set of `<step>@<due epoch ms>`: step occurrences whose "done" line was logged (reports.ts). */
+  /**
+   * Hash of `<step>@<due epoch ms>` → the token of the call that claimed it: step occurrences
+   * whose "done" line was logged (reports.ts). (`reported` was a set, which could not tell a
+   * call sent again from another scheduler's; a new name, so the two never meet.)
+   */
   stepsReported(event: string): string;
   /** Hash: lowercased address → JSON { at, reason }. Global: a dead address is dead for every event. */
   suppressed(): string;
@@ -112,7 +116,7 @@ function singleKeys(prefix: string): Keys {
     calendarItems: (event) => `${prefix}:calendar:${event}:items`,
     calendarDelivered: (event) => `${prefix}:calendar:${event}:delivered`,
     calendarIssued: (event) => `${prefix}:calendar:${event}:issued`,
-    stepsReported: (event) => `${prefix}:reported:${event}`,
+    stepsReported: (event) => `${prefix}:reports:${event}`,
     suppressed: () => `${prefix}:suppressed`,
     rsvp: (event) => `${prefix}:rsvp:${event}`,
     rsvpOther: (event) => `${prefix}:rsvp:${event}:other`,
@@ -159,7 +163,7 @@ function clusterKeys(prefix: string): Keys {
     calendarItems: (event) => ev(event, "calendar:items"),
     calendarDelivered: (event) => ev(event, "calendar:delivered"),
     calendarIssued: (event) => ev(event, "calendar:issued"),
-    stepsReported: (event) => ev(event, "reported"),
+    stepsReported: (event) => ev(event, "reports"),
     suppressed: () => global("suppressed"),
     rsvp: (event) => ev(event, "rsvp"),
     rsvpOther: (event) => ev(event, "rsvp:other"),

@@ -29,9 +29,9 @@
  * the same message twice.
  */
 
-import { randomBytes } from "node:crypto";
 import type { MessageKind } from "../model/schema.js";
 import type { LedgerState } from "../types.js";
+import { callToken } from "./call-token.js";
 import type { Keys } from "./keys.js";
 import type { Redis } from "./redis.js";
 import { defineScripts } from "./scripts.js";
@@ -242,20 +242,6 @@ const REPLICA_WAIT_MS = 100;
 /** How long an event's claims stop waiting after no replica acknowledged. */
 const NO_REPLICA_MS = 10_000;
 
-/** Random per process: with the counter, no two calls of any process share a token. */
-const PROCESS_TOKEN = randomBytes(6).toString("base64url");
-let calls = 0;
-
-/**
- * A token new for each ledgerTransition call, ending in "." so that the move's place can follow.
- * Not random per call: randomBytes cost 10 µs, 0.7 % of a worker's CPU at a thousand calls a
- * second, for uniqueness the process's random part and the counter already give.
- */
-function nextCallToken(): string {
-  calls = (calls + 1) % Number.MAX_SAFE_INTEGER;
-  return `${PROCESS_TOKEN}${calls.toString(36)}.`;
-}
-
 export class Ledger {
   constructor(
     private readonly redis: Redis,
@@ -318,7 +304,7 @@ export class Ledger {
     reqs: readonly TransitionRequest[],
   ): Promise<TransitionResult[]> {
     // The place keeps two moves of one send in a call apart: the second must see the first.
-    const call = nextCallToken();
+    const call = callToken();
     const res = await this.redis.ledgerTransition(
       this.keys.ledger(event),
       this.keys.pending(event),

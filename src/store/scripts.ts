@@ -44,6 +44,13 @@ declare module "ioredis" {
     ): Result<number, Context>;
     /** sendRateTake-1.lua: → ms until the reserved send time, or -ms when none was reserved. */
     sendRateTake(bucketKey: string, intervalMs: string, maxWaitMs: string): Result<number, Context>;
+    /** stepReportClaim-1.lua: → 1 claimed by this call (or its resend), 0 by another. */
+    stepReportClaim(
+      reportsKey: string,
+      occurrence: string,
+      token: string,
+      ttlSeconds: string,
+    ): Result<number, Context>;
     /** controlPause-1.lua. */
     controlPause(controlKey: string, field: string): Result<null, Context>;
     /** controlResume-1.lua: → 1 resumed, 0 cancelled. */
@@ -125,6 +132,7 @@ export const COMMANDS = [
   "sendChecks",
   "smtpClearance",
   "jobsLost",
+  "stepReportClaim",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

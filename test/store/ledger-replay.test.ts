@@ -157,3 +157,24 @@ describe("a ledger move whose reply was lost", () => {
     expect((await ledger.get("ev", "send-4"))?.attempts).toBe(3);
   });
 });
+
+describe("a step report's claim whose reply was lost", () => {
+  it("is the same claim when ioredis sends it again: the line is still logged, once", async () => {
+    const { reports } = createStores(redis, run);
+    // The script is loaded before the cut, so the cut reply is the claim's.
+    expect(await reports.claim("ev", "warm-up@1")).toBe(true);
+    proxy.cutAfter = "letter@1700000000000";
+    const cuts = proxy.cuts;
+    expect(await reports.claim("ev", "letter@1700000000000")).toBe(true);
+    expect(proxy.cuts).toBe(cuts + 1);
+    // Another scheduler's claim of the same occurrence, and this one's next, both lose.
+    const direct = connectRedis(REDIS_URL, "worker");
+    try {
+      const other = createStores(direct, run);
+      expect(await other.reports.claim("ev", "letter@1700000000000")).toBe(false);
+    } finally {
+      direct.disconnect();
+    }
+    expect(await reports.claim("ev", "letter@1700000000000")).toBe(false);
+  });
+});
