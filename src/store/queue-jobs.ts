@@ -71,8 +71,8 @@ function isCalendarData(raw: string): boolean {
 export interface PendingJobs {
   /** Jobs that can run now and wait for a sender. */
   ready: number;
-  /** Delayed jobs due by the time asked about. */
-  delayedDueBy: number;
+  /** Delayed jobs due by each of the times asked about, in their order. */
+  delayedDueBy: number[];
   /** Every delayed job, whenever due. */
   delayed: number;
 }
@@ -105,22 +105,24 @@ export class QueueJobs {
 
   /**
    * Jobs that can run now and wait for a sender (waiting, prioritized, or held by a paused
-   * queue), and delayed jobs, in all and those due by `byWallMs`: what the scheduler's queueing
-   * ahead counts (scheduler.ts, "Queueing ahead").
+   * queue), and delayed jobs, in all and those due by each of `byWallMs`: what the scheduler's
+   * queueing ahead counts (scheduler.ts, "Queueing ahead"). One round trip for the delayed set.
    */
-  async pending(queue: Queue<SendJobData>, byWallMs: number): Promise<PendingJobs> {
+  async pending(queue: Queue<SendJobData>, byWallMs: readonly number[]): Promise<PendingJobs> {
     const delayed = queue.keys.delayed as string;
+    const pipe = this.redis.pipeline();
+    for (const by of byWallMs) pipe.zcount(delayed, "-inf", delayedScoreBy(by));
+    pipe.zcard(delayed);
     const [counts, res] = await Promise.all([
       queue.getJobCounts("wait", "prioritized", "paused"),
-      this.redis.pipeline().zcount(delayed, "-inf", delayedScoreBy(byWallMs)).zcard(delayed).exec(),
+      pipe.exec(),
     ]);
-    const [[dueErr, dueBy], [allErr, all]] = (res ?? []) as [
-      [Error | null, number],
-      [Error | null, number],
-    ];
-    if (dueErr || allErr) throw dueErr ?? allErr;
+    const replies = (res ?? []).map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    });
     const ready = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0);
-    return { ready, delayedDueBy: Number(dueBy), delayed: Number(all) };
+    return { ready, delayedDueBy: replies.slice(0, -1), delayed: replies.at(-1) ?? 0 };
   }
 
   calendar(queue: Queue<SendJobData>, ids: readonly string[]): Promise<Set<string>> {

@@ -35,10 +35,10 @@
  * 100,000 jobs in Redis that the senders would reach only minutes later. So a tick queues new
  * sends only while fewer than `queueAhead` (CONVENE_QUEUE_AHEAD) jobs have not run yet, earliest
  * due first, as plan order is (calendar updates and cancellations are never held: see
- * withinRoom). Delayed jobs count: counting only those ready to run let each minute's tick queue
- * `queueAhead` more of a step due in an hour, until all of it sat in Redis. But for a send due
- * within QUEUE_LEAD_MS only the jobs due by then count, so a later step's jobs never hold back
- * one falling due now (see Room).
+ * takeRoom). Delayed jobs count: counting only those ready to run let each minute's tick queue
+ * `queueAhead` more of a step due in an hour, until all of it sat in Redis. But for a send
+ * falling due within QUEUE_LEAD_MS only the jobs due no later than it count (up to twice the
+ * setting in all), so a later step's jobs never hold back one falling due now (see Room).
  * The sends it holds back have no ledger record yet, exactly like sends beyond the horizon
  * (status counts them as scheduled, a crash loses nothing: the next tick plans them again).
  * Every tick, full or unchanged, takes them up again first. While a held send is
@@ -462,27 +462,26 @@ export class Scheduler {
   private async topUpEvent(dir: string, last: LastFull): Promise<void> {
     this.last.delete(dir);
     const ev = last.loaded.def.event.id;
-    const room = await this.roomOf(ev);
-    if (room.near <= 0 && room.any <= 0) {
+    const controls = await this.deps.stores.control.get(ev);
+    const taken = await this.fitting(ev, last.held, controls);
+    if (!taken.length) {
       // The senders have not made room since: nothing to do, nothing changed.
       this.last.set(dir, last);
       return;
     }
-    // As many as could fit; withinRoom holds back again those that do not (the later due).
-    const taken = last.held.slice(0, Math.max(room.near, room.any));
+    const chosen = new Set(taken);
     const t: TickInput = {
       ev,
       sends: last.sends,
       candidates: taken,
-      controls: await this.deps.stores.control.get(ev),
+      controls,
       nowMs: this.clock().toMillis(),
       horizonEnd: last.horizonEnd,
       wallMs: Date.now(),
       records: new Map(),
       report: { sends: [], records: new Map() },
-      room,
       held: [],
-      carried: last.held.slice(taken.length),
+      carried: last.held.filter((s) => !chosen.has(s)),
     };
     const summary = emptySummary(t);
     for (let i = 0; i < taken.length; i += TICK_BATCH)
@@ -501,21 +500,42 @@ export class Scheduler {
     for (const dir of [...this.last.keys()]) if (!found.has(dir)) this.last.delete(dir);
   }
 
-  /** How many more jobs may be queued now (see "Queueing ahead" and Room). */
-  private async roomOf(ev: string): Promise<Room> {
-    const ahead = this.deps.settings.queueAhead;
-    const nearBy = this.clock().toMillis() + QUEUE_LEAD_MS;
-    if (!ahead) return { near: Number.POSITIVE_INFINITY, any: Number.POSITIVE_INFINITY, nearBy };
-    // BullMQ's delayed set is scored by the wall clock, which a test's planning clock may not be.
+  /**
+   * What the queue holds that has not run, as `sends` (those that may be queued next, in plan
+   * order) are counted against it (see "Queueing ahead" and Room).
+   */
+  private async roomFor(
+    ev: string,
+    sends: readonly PlannedSend[],
+    controls: Controls,
+  ): Promise<Room> {
+    const ahead = this.deps.settings.queueAhead || Number.POSITIVE_INFINITY;
+    const nowMs = this.clock().toMillis();
+    const room: Room = { ahead, ready: 0, delayed: 0, bounds: [], dueBy: [], nearBy: 0, added: 0 };
+    room.nearBy = nowMs + QUEUE_LEAD_MS;
+    if (!Number.isFinite(ahead)) return room;
+    room.bounds = boundsOf(sends, room.nearBy, controls);
+    // BullMQ's delayed set is scored by the wall clock, which a test's planning clock may not be,
+    // from the job's creation, a few ms after its delay was worked out: hence the slack.
+    const toWall = Date.now() - nowMs + DUE_SLACK_MS;
     const p = await this.deps.stores.jobs.pending(
       this.deps.queues.of(ev),
-      Date.now() + QUEUE_LEAD_MS,
+      room.bounds.map((b) => b + toWall),
     );
-    return {
-      near: Math.max(0, ahead - p.ready - p.delayedDueBy),
-      any: Math.max(0, ahead - p.ready - p.delayed),
-      nearBy,
-    };
+    return { ...room, ready: p.ready, delayed: p.delayed, dueBy: p.delayedDueBy };
+  }
+
+  /** Of the held-back sends, in order, those there is room for now. */
+  private async fitting(
+    ev: string,
+    held: readonly PlannedSend[],
+    controls: Controls,
+  ): Promise<PlannedSend[]> {
+    const ahead = this.deps.settings.queueAhead;
+    // Nothing past twice the room can fit (see takeRoom); the list may hold 100,000.
+    const head = ahead ? held.slice(0, 2 * ahead) : held;
+    const room = await this.roomFor(ev, head, controls);
+    return head.filter((s) => takeRoom(room, s, controls));
   }
 
   private async runTick(): Promise<TickSummary[]> {
@@ -735,9 +755,8 @@ export class Scheduler {
       await stores.jobs.failedSince(this.deps.queues.of(ev), last.wallMs - settings.lockMs),
     );
     // Held-back sends first get what room there is; the others stay held, not even read.
-    const room = last.held.length ? await this.roomOf(ev) : undefined;
-    const most = room ? Math.max(room.near, room.any) : 0;
-    const taken = new Set(last.held.slice(0, most).map((s) => s.id));
+    const fit = last.held.length ? await this.fitting(ev, last.held, inputs.controls) : [];
+    const taken = new Set(fit.map((s) => s.id));
     const candidates = last.sends.filter(
       (s, i) => failed.has(s.id) || taken.has(s.id) || timeChanged(last, i, { nowMs, horizonEnd }),
     );
@@ -763,7 +782,6 @@ export class Scheduler {
       wallMs: Date.now(),
       records: new Map(),
       report: { sends: inFlight, records: inFlightRecords },
-      ...(room === undefined ? {} : { room }),
       held: [],
       carried: last.held.filter((s) => !chosen.has(s.id)),
     };
@@ -881,19 +899,19 @@ export class Scheduler {
     summary.queued += toAdd.length;
   }
 
-  /**
-   * The decision with only the new sends that fit; the others go to `t.held`. Calendar updates
-   * and cancellations always go: the lifecycle commits their version as issued at the end of
-   * this tick and never plans them again, so a held one would be lost at the next full tick.
-   */
+  /** The decision with only the new sends that fit (takeRoom); the others go to `t.held`. */
   private async withinRoom(t: TickInput, d: TickDecision): Promise<TickDecision> {
     if (!d.add.length) return d;
-    t.room ??= await this.roomOf(t.ev);
-    const room = t.room;
+    // Read again for each batch: the last batch's jobs are in the queue by now.
+    const room = await this.roomFor(
+      t.ev,
+      d.add.map((a) => a.send),
+      t.controls,
+    );
     const fits: TickDecision["add"] = [];
     for (const a of d.add) {
-      if (a.send.method === undefined && !takeRoom(room, a.send)) t.held.push(a.send);
-      else fits.push(a);
+      if (takeRoom(room, a.send, t.controls)) fits.push(a);
+      else t.held.push(a.send);
     }
     return fits.length === d.add.length ? d : { ...d, add: fits };
   }
@@ -991,32 +1009,88 @@ export class Scheduler {
 }
 
 /**
- * Sends due within this of the planning clock count only the jobs due by then against
- * CONVENE_QUEUE_AHEAD; sends due later count every job not yet run. Two minute ticks: a send
- * held back is queued by one of them before it falls due, once the room is there.
+ * How far ahead a send counts as falling due now, for CONVENE_QUEUE_AHEAD (see Room): two
+ * minute ticks, so a send held back is queued by one of them before it is due, once there is
+ * room; one still held when it falls due is queued by a top-up within a second.
  */
 const QUEUE_LEAD_MS = 2 * 60_000;
 
+/** A delayed job due this much after a send still counts as due no later than it (roomFor). */
+const DUE_SLACK_MS = 1_000;
+
+/** At most this many due times are counted apart in one read of the queue (see boundsOf). */
+const ROOM_BOUNDS = 32;
+
 /**
- * What a tick or top-up may still queue (see "Queueing ahead"): CONVENE_QUEUE_AHEAD less the
- * jobs ready to run, less the delayed jobs. For a send due by `nearBy`, only the delayed jobs due
- * by then, so a later step's jobs never hold back one falling due now; for a later send, all of
- * them, so a step due in an hour is not queued a room's worth more at every minute's tick.
+ * What the queue holds that has not run yet, as read before a batch of sends may be queued,
+ * and what the batch added since (see "Queueing ahead"). A send takes a place (takeRoom) while:
+ *  - it is due later than `nearBy`, or its step is paused: fewer than CONVENE_QUEUE_AHEAD jobs
+ *    are waiting or delayed in all, so a step due in an hour is not queued a room's worth more
+ *    at every minute's tick, and a paused step's jobs (put back every minute) never fill it;
+ *  - it falls due by `nearBy`: fewer than CONVENE_QUEUE_AHEAD are waiting or delayed until no
+ *    later than itself, so jobs of a later step never hold it back, and fewer than twice as many
+ *    are there in all, so retries and later steps together stay bounded.
+ * `ahead` is Infinity with CONVENE_QUEUE_AHEAD=0 (no limit; nothing is read).
  */
 interface Room {
-  near: number;
-  any: number;
+  ahead: number;
+  /** Jobs waiting to run. */
+  ready: number;
+  /** Delayed jobs, in all. */
+  delayed: number;
+  /** Due times (planning clock), ascending, and how many delayed jobs are due by each. */
+  bounds: number[];
+  dueBy: number[];
   /** The planning clock plus QUEUE_LEAD_MS. */
   nearBy: number;
+  /** Jobs queued since the read. */
+  added: number;
 }
 
-/** Takes a place for `s` if one is left (a send due soon is also a job not yet run). */
-function takeRoom(room: Room, s: PlannedSend): boolean {
-  const near = isoMillis(s.due) <= room.nearBy;
-  if ((near ? room.near : room.any) <= 0) return false;
-  room.any--;
-  if (near) room.near--;
-  return true;
+/**
+ * The due times of the sends that may fall due by `nearBy`, distinct and ascending; past
+ * ROOM_BOUNDS, every n-th and the last, so a send between two is counted by the next one
+ * (a few more jobs, never fewer).
+ */
+function boundsOf(sends: readonly PlannedSend[], nearBy: number, controls: Controls): number[] {
+  const dues = new Set<number>();
+  for (const s of sends) {
+    const t = isoMillis(s.due);
+    if (t <= nearBy && controls.of(s.step) !== "paused") dues.add(t);
+  }
+  const sorted = [...dues].sort((a, b) => a - b);
+  if (sorted.length <= ROOM_BOUNDS) return sorted;
+  const every = Math.ceil(sorted.length / ROOM_BOUNDS);
+  const out = sorted.filter((_, i) => (i + 1) % every === 0);
+  const last = sorted[sorted.length - 1] as number;
+  if (out[out.length - 1] !== last) out.push(last);
+  return out;
+}
+
+/** Delayed jobs due by `t` or a little later (the first bound at or after it). */
+function dueByOf(room: Room, t: number): number {
+  const i = room.bounds.findIndex((b) => b >= t);
+  return i < 0 ? room.delayed : (room.dueBy[i] as number);
+}
+
+/**
+ * Takes a place for `s` if there is one (see Room). Calendar updates and cancellations always
+ * get one: the lifecycle commits their version as issued at the end of the tick that decides
+ * them and never plans them again, so a held one would be lost at the next full tick.
+ */
+function takeRoom(room: Room, s: PlannedSend, controls: Controls): boolean {
+  if (s.method !== undefined) {
+    room.added++;
+    return true;
+  }
+  const t = isoMillis(s.due);
+  const notRun = room.ready + room.delayed + room.added;
+  const near = t <= room.nearBy && controls.of(s.step) !== "paused";
+  const fits = near
+    ? room.ready + dueByOf(room, t) + room.added < room.ahead && notRun < 2 * room.ahead
+    : notRun < room.ahead;
+  if (fits) room.added++;
+  return fits;
 }
 
 /** What one tick read for one event (see Scheduler.load). */
@@ -1038,8 +1112,6 @@ interface TickInput {
   report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, RecordState> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
-  /** Jobs this tick may still add (see roomOf); read at its first add. */
-  room?: Room;
   /** New sends this tick decided to queue and held back for want of room, in plan order. */
   held: PlannedSend[];
   /** Sends held back earlier that this tick did not take up (they come after `held`). */

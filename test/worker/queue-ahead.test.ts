@@ -144,35 +144,78 @@ describe("queueing ahead", () => {
     expect(last).toMatchObject({ queued: 0, held: 0 });
   });
 
-  it("never holds back a step falling due now for the delayed jobs of a later one", async () => {
+  it.each([
+    ["in 40 minutes", 40],
+    ["a minute after it", 2],
+  ])(
+    "never holds back a step falling due now for the delayed jobs of a later one, due %s",
+    async (_, laterIn) => {
+      const N = 6;
+      // The real clock, as BullMQ's: a job's wall-clock due time is then its send's.
+      const minute = DateTime.utc().startOf("minute");
+      const at = (minutes: number) =>
+        minute.plus({ minutes }).setZone("America/Los_Angeles").toFormat("yyyy-MM-dd HH:mm");
+      const later = letterStep("later", { trigger: { at: at(laterIn) } });
+      const { fx, config, prefix } = await eventSetup(hooks, {
+        people: people(N),
+        steps: [later],
+      });
+      const w = inProcessWorker({
+        paths: [fx.dir],
+        config,
+        processors: false,
+        settings: { queueAhead: 4 },
+      });
+      hooks.cleanups.push(() => w.close());
+      await w.ready;
+      expect(await queued(w)).toBe(4);
+      // The organizer adds a step due within the minute: the room the later step took is not its.
+      fx.setSteps([later, letterStep("soon", { trigger: { at: at(1) } })]);
+      const [tick] = (await w.scheduler?.tick()) ?? [];
+      expect(tick).toMatchObject({ planned: 2 * N, queued: 4, held: 2 + 2 });
+      const steps = [...(await createStores(hooks.redis, prefix).ledger.all("mini")).keys()].map(
+        (id) => id.split(".")[1],
+      );
+      expect(steps.filter((s) => s === "soon")).toHaveLength(4);
+      expect(steps.filter((s) => s === "later")).toHaveLength(4);
+      // And the queue is full now: the next tick queues nothing more of either step.
+      const [next] = (await w.scheduler?.tick()) ?? [];
+      expect(next).toMatchObject({ queued: 0, held: 4 });
+    },
+  );
+});
+
+describe("a paused step", () => {
+  it("does not take the room of the steps still sending, though its jobs come back every moment", async () => {
     const N = 6;
-    const clock = new TestClock(DateTime.utc().startOf("minute"));
-    const at = (minutes: number) =>
-      clock.now().plus({ minutes }).setZone("America/Los_Angeles").toFormat("yyyy-MM-dd HH:mm");
-    const later = letterStep("later", { trigger: { at: at(40) } });
-    const { fx, config, prefix } = await eventSetup(hooks, {
+    const smtp = await startSmtp();
+    const prefix = uniquePrefix();
+    const soon = dueSoon(3);
+    // Both steps fall due together; the paused one is planned first.
+    const fx = writeEvent({
       people: people(N),
-      steps: [later],
+      steps: [letterStep("paused"), letterStep("sending")],
+      registrations: [soon.registration],
     });
+    hooks.cleanups.push(
+      () => fx.cleanup(),
+      () => smtp.close(),
+      () => deletePrefix(prefix),
+    );
+    const stores = createStores(hooks.redis, prefix);
+    await stores.control.pause("mini", "paused");
+    // Its jobs are put back every 500 ms (pauseRecheckMs in tests), always due within moments.
     const w = inProcessWorker({
       paths: [fx.dir],
-      config,
-      processors: false,
-      clock: clock.now,
+      config: testConfig(prefix, smtp.url),
       settings: { queueAhead: 4 },
     });
     hooks.cleanups.push(() => w.close());
     await w.ready;
-    expect(await queued(w)).toBe(4);
-    // The organizer adds a step due within the minute: the room the later step took is not its.
-    fx.setSteps([later, letterStep("soon", { trigger: { at: at(1) } })]);
-    const [tick] = (await w.scheduler?.tick()) ?? [];
-    expect(tick).toMatchObject({ planned: 2 * N, queued: 4, held: 2 + 2 });
-    const steps = [...(await createStores(hooks.redis, prefix).ledger.all("mini")).keys()].map(
-      (id) => id.split(".")[1],
-    );
-    expect(steps.filter((s) => s === "soon")).toHaveLength(4);
-    expect(steps.filter((s) => s === "later")).toHaveLength(4);
+    await smtp.waitFor(N, 20_000);
+    expect(smtp.received.map((r) => r.sendId.split(".")[1])).toEqual(Array(N).fill("sending"));
+    // The paused step's jobs took no more than the room: the rest of it waits in the plan.
+    expect(await queued(w)).toBeLessThanOrEqual(4);
   });
 });
 
