@@ -69,7 +69,7 @@ function isCalendarData(raw: string): boolean {
 
 /** What waits in a queue without running yet (QueueJobs.pending). */
 export interface PendingJobs {
-  /** Jobs that can run now and wait for a sender. */
+  /** Jobs waiting for a sender, or running. */
   ready: number;
   /** Delayed jobs due by each of the times asked about, in their order. */
   delayedDueBy: number[];
@@ -104,25 +104,17 @@ export class QueueJobs {
   }
 
   /**
-   * Jobs that can run now and wait for a sender (waiting, prioritized, or held by a paused
-   * queue), and delayed jobs, in all and those due by each of `byWallMs`: what the scheduler's
-   * queueing ahead counts (scheduler.ts, "Queueing ahead"). One round trip for the delayed set.
+   * Jobs waiting for a sender (waiting, prioritized, held by a paused queue) or running, and
+   * delayed jobs, in all and those due by each of `byWallMs`: what the scheduler's queueing
+   * ahead counts (scheduler.ts, "Queueing ahead"). One script, so that every job is counted
+   * once whatever it moves to meanwhile (queuePending-1.lua).
    */
   async pending(queue: Queue<SendJobData>, byWallMs: readonly number[]): Promise<PendingJobs> {
-    const delayed = queue.keys.delayed as string;
-    const pipe = this.redis.pipeline();
-    for (const by of byWallMs) pipe.zcount(delayed, "-inf", delayedScoreBy(by));
-    pipe.zcard(delayed);
-    const [counts, res] = await Promise.all([
-      queue.getJobCounts("wait", "prioritized", "paused"),
-      pipe.exec(),
-    ]);
-    const replies = (res ?? []).map(([err, n]) => {
-      if (err) throw err;
-      return Number(n);
-    });
-    const ready = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0);
-    return { ready, delayedDueBy: replies.slice(0, -1), delayed: replies.at(-1) ?? 0 };
+    const [ready, delayed, ...dueBy] = await this.redis.queuePending(
+      queue.toKey(""),
+      ...byWallMs.map(delayedScoreBy),
+    );
+    return { ready: Number(ready), delayed: Number(delayed), delayedDueBy: dueBy.map(Number) };
   }
 
   calendar(queue: Queue<SendJobData>, ids: readonly string[]): Promise<Set<string>> {

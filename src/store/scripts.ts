@@ -51,6 +51,8 @@ declare module "ioredis" {
       token: string,
       ttlSeconds: string,
     ): Result<number, Context>;
+    /** queuePending-1.lua: → [waiting or running, delayed, delayed by each score asked]. */
+    queuePending(queuePrefix: string, ...scores: string[]): Result<number[], Context>;
     /** controlPause-1.lua. */
     controlPause(controlKey: string, field: string): Result<null, Context>;
     /** controlResume-1.lua: → 1 resumed, 0 cancelled. */
@@ -133,6 +135,7 @@ export const COMMANDS = [
   "smtpClearance",
   "jobsLost",
   "stepReportClaim",
+  "queuePending",
 ] as const satisfies readonly (keyof RedisCommander)[];
 
 export interface Script {

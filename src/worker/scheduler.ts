@@ -37,8 +37,8 @@
  * due first, as plan order is (calendar updates and cancellations are never held: see
  * takeRoom). Delayed jobs count: counting only those ready to run let each minute's tick queue
  * `queueAhead` more of a step due in an hour, until all of it sat in Redis. But for a send
- * falling due within QUEUE_LEAD_MS only the jobs due no later than it count (up to twice the
- * setting in all), so a later step's jobs never hold back one falling due now (see Room).
+ * falling due within QUEUE_LEAD_MS only the jobs due no later than it count, so a later step's
+ * jobs never hold back one falling due now (see Room).
  * The sends it holds back have no ledger record yet, exactly like sends beyond the horizon
  * (status counts them as scheduled, a crash loses nothing: the next tick plans them again).
  * Every tick, full or unchanged, takes them up again first. While a held send is
@@ -531,9 +531,7 @@ export class Scheduler {
     held: readonly PlannedSend[],
     controls: Controls,
   ): Promise<PlannedSend[]> {
-    const ahead = this.deps.settings.queueAhead;
-    // Nothing past twice the room can fit (see takeRoom); the list may hold 100,000.
-    const head = ahead ? held.slice(0, 2 * ahead) : held;
+    const head = heldHead(held, this.deps.settings.queueAhead, controls);
     const room = await this.roomFor(ev, head, controls);
     return head.filter((s) => takeRoom(room, s, controls));
   }
@@ -1023,18 +1021,20 @@ const ROOM_BOUNDS = 32;
 
 /**
  * What the queue holds that has not run yet, as read before a batch of sends may be queued,
- * and what the batch added since (see "Queueing ahead"). A send takes a place (takeRoom) while:
- *  - it is due later than `nearBy`, or its step is paused: fewer than CONVENE_QUEUE_AHEAD jobs
- *    are waiting or delayed in all, so a step due in an hour is not queued a room's worth more
- *    at every minute's tick, and a paused step's jobs (put back every minute) never fill it;
- *  - it falls due by `nearBy`: fewer than CONVENE_QUEUE_AHEAD are waiting or delayed until no
- *    later than itself, so jobs of a later step never hold it back, and fewer than twice as many
- *    are there in all, so retries and later steps together stay bounded.
+ * and what the batch added since (see "Queueing ahead"). A send takes a place (takeRoom) while
+ * fewer than CONVENE_QUEUE_AHEAD jobs are waiting, or queued since the read, or delayed:
+ *  - for a send due later than `nearBy`, or of a paused step: delayed until whenever, so a step
+ *    due in an hour is not queued a room's worth more at every minute's tick, and a paused
+ *    step's sends are not queued beyond the room while it waits;
+ *  - for a send falling due by `nearBy`: delayed until no later than itself, so jobs due after
+ *    it never hold it back: a later step's, or a paused step's, which are put back a minute at
+ *    a time whenever they come due. Together these never hold more than twice the setting, as
+ *    long as jobs are not put back further than `nearBy` (a retry's long backoff).
  * `ahead` is Infinity with CONVENE_QUEUE_AHEAD=0 (no limit; nothing is read).
  */
 interface Room {
   ahead: number;
-  /** Jobs waiting to run. */
+  /** Jobs waiting to run, or running. */
   ready: number;
   /** Delayed jobs, in all. */
   delayed: number;
@@ -1084,13 +1084,32 @@ function takeRoom(room: Room, s: PlannedSend, controls: Controls): boolean {
     return true;
   }
   const t = isoMillis(s.due);
-  const notRun = room.ready + room.delayed + room.added;
   const near = t <= room.nearBy && controls.of(s.step) !== "paused";
-  const fits = near
-    ? room.ready + dueByOf(room, t) + room.added < room.ahead && notRun < 2 * room.ahead
-    : notRun < room.ahead;
+  const counted = near ? dueByOf(room, t) : room.delayed;
+  const fits = room.ready + counted + room.added < room.ahead;
   if (fits) room.added++;
   return fits;
+}
+
+/**
+ * The held-back sends a top-up or unchanged tick looks at: in order, until twice
+ * CONVENE_QUEUE_AHEAD of them that are not paused (no more can fit: the room counts them, and
+ * at most CONVENE_QUEUE_AHEAD more are due later). A paused step's sends are looked at without
+ * counting, so that a long paused step cannot hide the steps held behind it.
+ */
+export function heldHead(
+  held: readonly PlannedSend[],
+  queueAhead: number,
+  controls: Controls,
+): readonly PlannedSend[] {
+  if (!queueAhead) return held;
+  let left = 2 * queueAhead;
+  let end = 0;
+  while (end < held.length && left > 0) {
+    if (controls.of((held[end] as PlannedSend).step) !== "paused") left--;
+    end++;
+  }
+  return held.slice(0, end);
 }
 
 /** What one tick read for one event (see Scheduler.load). */

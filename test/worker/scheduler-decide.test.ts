@@ -4,9 +4,11 @@
  * scheduling.test.ts and edits.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { Controls } from "../../src/store/control.js";
 import type { LedgerRecord, State } from "../../src/store/ledger.js";
 import {
   decide,
+  heldHead,
   type LedgerView,
   type PlannedSend,
   staleSending,
@@ -231,5 +233,19 @@ describe("decide: one tick's decisions, without Redis", () => {
     );
     const ranks = [d.add[0]?.rank, d.requeue[0]?.rank, d.skip[0]?.rank];
     expect(ranks).toEqual([1, 2, 4]);
+  });
+});
+
+describe("the held-back sends a top-up looks at", () => {
+  it("are twice the room's worth of sends not paused, however many paused ones come first", () => {
+    const paused = Array.from({ length: 10 }, (_, i) => send(i, { step: "long-paused" }));
+    const others = Array.from({ length: 6 }, (_, i) => send(100 + i, { step: "sending" }));
+    const controls = new Controls({ "long-paused": "paused" });
+    const head = heldHead([...paused, ...others], 2, controls);
+    // A paused step held first must not hide the steps held behind it.
+    expect(head.filter((s) => s.step === "sending")).toHaveLength(4);
+    expect(head).toHaveLength(14);
+    expect(heldHead([...paused, ...others], 0, controls)).toHaveLength(16);
+    expect(heldHead(others, 2, new Controls({}))).toHaveLength(4);
   });
 });
