@@ -900,17 +900,24 @@ export class Scheduler {
   /** The decision with only the new sends that fit (takeRoom); the others go to `t.held`. */
   private async withinRoom(t: TickInput, d: TickDecision): Promise<TickDecision> {
     if (!d.add.length) return d;
-    // Read again for each batch: the last batch's jobs are in the queue by now.
-    const room = await this.roomFor(
-      t.ev,
-      d.add.map((a) => a.send),
-      t.controls,
-    );
+    // Read for each batch (the last batch's jobs are in the queue by now), until one held
+    // sends back: the same counts then hold back what comes after in plan order, one read for
+    // a 100,000-send step instead of twenty. Kept, they count the batches' adds since (added)
+    // and no job that finished meanwhile, and a due time past their bounds counts every
+    // delayed job: more held, never fewer, and top-ups take those up.
+    const room =
+      t.room ??
+      (await this.roomFor(
+        t.ev,
+        d.add.map((a) => a.send),
+        t.controls,
+      ));
     const fits: TickDecision["add"] = [];
     for (const a of d.add) {
       if (takeRoom(room, a.send, t.controls)) fits.push(a);
       else t.held.push(a.send);
     }
+    t.room = fits.length < d.add.length ? room : undefined;
     return fits.length === d.add.length ? d : { ...d, add: fits };
   }
 
@@ -1131,6 +1138,8 @@ interface TickInput {
   report: { sends: readonly PlannedSend[]; records: ReadonlyMap<string, RecordState> };
   /** Stores the calendar state once its sends are queued (see LifecycleHook). */
   commit?: () => Promise<void>;
+  /** The queue as last read, kept once a batch held sends back for want of room (withinRoom). */
+  room?: Room;
   /** New sends this tick decided to queue and held back for want of room, in plan order. */
   held: PlannedSend[];
   /** Sends held back earlier that this tick did not take up (they come after `held`). */
